@@ -1,0 +1,94 @@
+using System.Text.Json;
+using WxLogistics.Wire;
+
+namespace WxLogistics.AccessToken;
+
+public static class AccessTokenApi
+{
+    const int MaxStableTokenBody = 4096;
+
+    public static IEndpointRouteBuilder MapAccessToken(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/cgi-bin/token", ["GET", "POST"], GetTokenAsync);
+        app.Map("/cgi-bin/stable_token", GetStableTokenAsync);
+        return app;
+    }
+
+    static async Task<IResult> GetTokenAsync(HttpRequest request, AccessTokens tokens, CancellationToken cancellationToken)
+    {
+        var query = request.Query;
+        var reply = await tokens.IssueAsync(query["grant_type"].FirstOrDefault(), query["appid"].FirstOrDefault(), query["secret"].FirstOrDefault(), cancellationToken);
+        return reply.ToHttpResult();
+    }
+
+    static async Task<IResult> GetStableTokenAsync(HttpRequest request, AccessTokens tokens, CancellationToken cancellationToken)
+    {
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            return WxReply.Error(WxErrors.RequirePost).ToHttpResult();
+        }
+
+        var (body, error) = await WxBody.ReadAsync(request, MaxStableTokenBody, cancellationToken);
+        if (body is null)
+        {
+            return error!.ToHttpResult();
+        }
+
+        if (!TryParse(body, out var stableRequest, out var problem))
+        {
+            return WxReply.Error(WxErrors.DataFormatError, problem).ToHttpResult();
+        }
+
+        return (await tokens.IssueStableAsync(stableRequest, cancellationToken)).ToHttpResult();
+    }
+
+    static bool TryParse(byte[] body, out StableTokenRequest request, out string problem)
+    {
+        request = new StableTokenRequest(null, null, null, false);
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                problem = "the body must be a JSON object";
+                return false;
+            }
+
+            string? grantType = null, appId = null, secret = null;
+            var force = false;
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "grant_type" when property.Value.ValueKind == JsonValueKind.String:
+                        grantType = property.Value.GetString();
+                        break;
+                    case "appid" when property.Value.ValueKind == JsonValueKind.String:
+                        appId = property.Value.GetString();
+                        break;
+                    case "secret" when property.Value.ValueKind == JsonValueKind.String:
+                        secret = property.Value.GetString();
+                        break;
+                    case "force_refresh" when property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                        force = property.Value.GetBoolean();
+                        break;
+                    case "grant_type" or "appid" or "secret":
+                        problem = $"{property.Name} must be a string";
+                        return false;
+                    case "force_refresh":
+                        problem = "force_refresh must be true or false";
+                        return false;
+                }
+            }
+
+            request = new StableTokenRequest(grantType, appId, secret, force);
+            problem = "";
+            return true;
+        }
+        catch (JsonException)
+        {
+            problem = "the body is not valid JSON";
+            return false;
+        }
+    }
+}

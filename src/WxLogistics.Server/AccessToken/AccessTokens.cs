@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.AccessToken;
+
+/// <summary>
+/// Issues and checks access_tokens (../shared/spec/wechat-logistics.md §5). Checks are answered from memory; an
+/// entry is read again from the store at least every <see cref="RecheckSeconds"/>, so a token retired by another
+/// node stops working there too, well inside the 5-minute overlap.
+/// </summary>
+public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider time)
+{
+    public const int LifetimeSeconds = 7200;
+    public const int OverlapSeconds = 300;
+    public const int RecheckSeconds = 5;
+    public const int ClientCredentialDailyLimit = 2000;
+    public const int ForceRefreshDailyLimit = 20;
+    public const int ForceRefreshMinIntervalSeconds = 30;
+    const int MaxCachedTokens = 100_000;
+    const int MaxTokenLength = 512;
+
+    readonly ConcurrentDictionary<TokenHash, CachedToken> cache = new();
+
+    /// <summary>The app behind an access_token, or the gateway error: 41001, 40001 or 42001.</summary>
+    public async ValueTask<(AppRecord? App, WxReply? Error)> AuthenticateAsync(string? accessToken, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(accessToken))
+        {
+            return (null, WxReply.Error(WxErrors.AccessTokenMissing));
+        }
+
+        if (accessToken.Length > MaxTokenLength)
+        {
+            return (null, WxReply.Error(WxErrors.InvalidCredential));
+        }
+
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(accessToken));
+        var key = new TokenHash(hash);
+        var now = Now();
+        if (!cache.TryGetValue(key, out var entry) || now - entry.CheckedAt >= RecheckSeconds)
+        {
+            entry = await LoadAsync(hash, now, cancellationToken);
+            if (entry is null)
+            {
+                cache.TryRemove(key, out _);
+                return (null, WxReply.Error(WxErrors.InvalidCredential));
+            }
+
+            Remember(key, entry);
+        }
+
+        if (entry.RevokedAt is { } revokedAt && now >= revokedAt)
+        {
+            return (null, WxReply.Error(WxErrors.InvalidCredential, "a newer access_token replaced this one"));
+        }
+
+        if (now >= entry.ExpiresAt)
+        {
+            return (null, WxReply.Error(WxErrors.AccessTokenExpired));
+        }
+
+        return (entry.App, null);
+    }
+
+    /// <summary>GET /cgi-bin/token: a new token each time; the earlier ones keep working for 5 more minutes.</summary>
+    public async Task<WxReply> IssueAsync(string? grantType, string? appId, string? secret, CancellationToken cancellationToken = default)
+    {
+        var (app, error) = await CheckCredentialsAsync(grantType, appId, secret, cancellationToken);
+        if (app is null)
+        {
+            return error!;
+        }
+
+        var now = Now();
+        var token = Secrets.NewToken();
+        var record = new AccessTokenRecord(Secrets.Hash(token), app.AppId, AccessTokenKind.ClientCredential, now, now + LifetimeSeconds, null);
+        if (!await store.IssueClientCredentialTokenAsync(record, now + OverlapSeconds, ChinaDayStart(now), ClientCredentialDailyLimit, cancellationToken))
+        {
+            return WxReply.Error(WxErrors.DailyQuotaReached, "could get access_token by getStableAccessToken");
+        }
+
+        foreach (var (otherKey, other) in cache)
+        {
+            if (other.App.AppId == app.AppId && other.Kind == AccessTokenKind.ClientCredential && (other.RevokedAt ?? long.MaxValue) > now + OverlapSeconds)
+            {
+                cache.TryUpdate(otherKey, other with { RevokedAt = now + OverlapSeconds }, other);
+            }
+        }
+
+        Remember(new TokenHash(record.Hash), new CachedToken(app, record.Kind, record.ExpiresAt, null, now));
+        return WxReply.Success(new AccessTokenResponse(token, LifetimeSeconds));
+    }
+
+    /// <summary>POST /cgi-bin/stable_token: the same token until 5 minutes before it expires, unless forced.</summary>
+    public async Task<WxReply> IssueStableAsync(StableTokenRequest request, CancellationToken cancellationToken = default)
+    {
+        var (app, error) = await CheckCredentialsAsync(request.GrantType, request.AppId, request.Secret, cancellationToken);
+        if (app is null)
+        {
+            return error!;
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            var now = Now();
+            var current = await store.FindStableTokenAsync(app.AppId, cancellationToken);
+            var day = ChinaDayStart(now);
+            if (current is not null)
+            {
+                var stillFresh = current.ExpiresAt - now > OverlapSeconds;
+                var tooSoonToForce = now - current.IssuedAt < ForceRefreshMinIntervalSeconds;
+                if ((!request.ForceRefresh && stillFresh) || (request.ForceRefresh && tooSoonToForce) || attempt > 0)
+                {
+                    return StableReply(app.AppId, current, now);
+                }
+            }
+
+            var forcedToday = current is not null && current.ForceDay == day ? current.ForceCount : 0;
+            if (request.ForceRefresh && forcedToday >= ForceRefreshDailyLimit)
+            {
+                return WxReply.Error(WxErrors.DailyQuotaReached, $"force_refresh is limited to {ForceRefreshDailyLimit} a day");
+            }
+
+            var next = new StableTokenState(
+                app.AppId,
+                Secrets.RandomBytes(16),
+                now,
+                now + LifetimeSeconds,
+                request.ForceRefresh ? now : current?.LastForceAt ?? 0,
+                request.ForceRefresh ? day : current?.ForceDay ?? day,
+                request.ForceRefresh ? forcedToday + 1 : current?.ForceCount ?? 0);
+            var token = StableToken(next);
+            var record = new AccessTokenRecord(Secrets.Hash(token), app.AppId, AccessTokenKind.Stable, now, next.ExpiresAt, null);
+            var previousHash = current is null ? null : Secrets.Hash(StableToken(current));
+
+            // Forcing retires the previous token at once; a normal refresh lets it run out (the overlap).
+            long? retireAt = request.ForceRefresh ? now : null;
+            if (await store.ReplaceStableTokenAsync(current?.Nonce, next, record, previousHash, retireAt, cancellationToken))
+            {
+                if (previousHash is not null && retireAt is not null)
+                {
+                    cache.TryRemove(new TokenHash(previousHash), out _);
+                }
+
+                Remember(new TokenHash(record.Hash), new CachedToken(app, AccessTokenKind.Stable, record.ExpiresAt, null, now));
+                return WxReply.Success(new AccessTokenResponse(token, LifetimeSeconds));
+            }
+
+            // Another call refreshed it first: the next round hands out theirs.
+        }
+    }
+
+    WxReply StableReply(AppId appId, StableTokenState state, long now) =>
+        WxReply.Success(new AccessTokenResponse(StableToken(state), (int)Math.Max(0, state.ExpiresAt - now)));
+
+    string StableToken(StableTokenState state) =>
+        Secrets.Base64Url(serverKey.Derive("stable_token", $"{state.AppId}:{Convert.ToBase64String(state.Nonce)}"));
+
+    async Task<(AppRecord? App, WxReply? Error)> CheckCredentialsAsync(string? grantType, string? appId, string? secret, CancellationToken cancellationToken)
+    {
+        if (grantType != "client_credential")
+        {
+            return (null, WxReply.Error(WxErrors.InvalidGrantType, "grant_type must be client_credential"));
+        }
+
+        if (string.IsNullOrEmpty(appId))
+        {
+            return (null, WxReply.Error(WxErrors.AppIdMissing));
+        }
+
+        if (string.IsNullOrEmpty(secret))
+        {
+            return (null, WxReply.Error(WxErrors.AppSecretMissing));
+        }
+
+        if (!AppId.TryParse(appId, out var id) || await store.FindAppAsync(id, cancellationToken) is not { } app)
+        {
+            return (null, WxReply.Error(WxErrors.InvalidAppId));
+        }
+
+        if (!Secrets.Matches(secret, app.SecretHash))
+        {
+            return (null, WxReply.Error(WxErrors.InvalidAppSecret));
+        }
+
+        return (app, null);
+    }
+
+    async Task<CachedToken?> LoadAsync(byte[] hash, long now, CancellationToken cancellationToken)
+    {
+        var record = await store.FindAccessTokenAsync(hash, cancellationToken);
+        if (record is null || await store.FindAppAsync(record.AppId, cancellationToken) is not { } app)
+        {
+            return null;
+        }
+
+        return new CachedToken(app, record.Kind, record.ExpiresAt, record.RevokedAt, now);
+    }
+
+    void Remember(TokenHash key, CachedToken entry)
+    {
+        if (cache.Count >= MaxCachedTokens)
+        {
+            cache.Clear();
+        }
+
+        cache[key] = entry;
+    }
+
+    long Now() => time.GetUtcNow().ToUnixTimeSeconds();
+
+    /// <summary>Daily quotas count from midnight in China (UTC+8), as WeChat's do.</summary>
+    static long ChinaDayStart(long now) => ((now + 8 * 3600) / 86_400 * 86_400) - (8 * 3600);
+
+    sealed record CachedToken(AppRecord App, AccessTokenKind Kind, long ExpiresAt, long? RevokedAt, long CheckedAt);
+
+    readonly record struct TokenHash(ulong A, ulong B, ulong C, ulong D)
+    {
+        public TokenHash(byte[] hash)
+            : this(BitConverter.ToUInt64(hash, 0), BitConverter.ToUInt64(hash, 8), BitConverter.ToUInt64(hash, 16), BitConverter.ToUInt64(hash, 24))
+        {
+        }
+    }
+}
+
+public sealed record AccessTokenResponse(string AccessToken, int ExpiresIn);
+
+public sealed record StableTokenRequest(string? GrantType, string? AppId, string? Secret, bool ForceRefresh);

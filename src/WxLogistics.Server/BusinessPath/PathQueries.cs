@@ -1,0 +1,112 @@
+using System.Text.Json;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.BusinessPath;
+
+/// <summary>logistics.getPath: a merchant reads the path of a waybill of its own order; anything else is 40199.</summary>
+public sealed class PathQueries(Store store)
+{
+    public static readonly WxApi Api = new("logistics.getPath", AppRole.Merchant, 16 * 1024);
+
+    public async Task<WxReply> GetAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        if (!TryParse(call.Body, out var request, out var problem))
+        {
+            return WxReply.Error(WxErrors.DataFormatError, problem);
+        }
+
+        if (string.IsNullOrEmpty(request.DeliveryId))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, "delivery_id is required");
+        }
+
+        if (string.IsNullOrEmpty(request.WaybillId))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, "waybill_id is required");
+        }
+
+        if (!DeliveryId.TryParse(request.DeliveryId, out var deliveryId)
+            || !WaybillId.TryParse(request.WaybillId, out var waybillId)
+            || await store.FindWaybillAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill
+            || waybill.MerchantAppId != call.Caller.AppId)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound);
+        }
+
+        // Optional in the current docs; when sent, they must name this waybill's order.
+        if (!string.IsNullOrEmpty(request.OrderId) && request.OrderId != waybill.OrderId)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound, "order_id does not match the waybill");
+        }
+
+        if (!string.IsNullOrEmpty(request.OpenId) && request.OpenId != waybill.OpenId)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound, "openid does not match the waybill");
+        }
+
+        var path = await store.ReadPathAsync(waybill.Key, cancellationToken);
+        return WxReply.Success(new GetPathResponse(
+            waybill.OpenId ?? request.OpenId ?? "",
+            deliveryId.Value,
+            waybillId.Value,
+            path.Count,
+            path.Select(e => new PathItem(e.ActionTime, e.ActionType, e.ActionMsg)).ToList()));
+    }
+
+    static bool TryParse(byte[] body, out GetPathRequest request, out string problem)
+    {
+        request = new GetPathRequest(null, null, null, null);
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                problem = "the body must be a JSON object";
+                return false;
+            }
+
+            var fields = new Dictionary<string, string?>();
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name is not ("order_id" or "openid" or "delivery_id" or "waybill_id"))
+                {
+                    continue;
+                }
+
+                if (property.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                {
+                    problem = $"{property.Name} must be a string";
+                    return false;
+                }
+
+                fields[property.Name] = property.Value.GetString();
+            }
+
+            request = new GetPathRequest(
+                fields.GetValueOrDefault("order_id"),
+                fields.GetValueOrDefault("openid"),
+                fields.GetValueOrDefault("delivery_id"),
+                fields.GetValueOrDefault("waybill_id"));
+            problem = "";
+            return true;
+        }
+        catch (JsonException)
+        {
+            problem = "the body is not valid JSON";
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            problem = "the body holds text that is not valid UTF-8";
+            return false;
+        }
+    }
+
+    sealed record GetPathRequest(string? OrderId, string? OpenId, string? DeliveryId, string? WaybillId);
+}
+
+public sealed record GetPathResponse(string Openid, string DeliveryId, string WaybillId, int PathItemNum, IReadOnlyList<PathItem> PathItemList);
+
+public sealed record PathItem(long ActionTime, int ActionType, string ActionMsg);

@@ -1,0 +1,121 @@
+using System.Text;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.DeliveryPath;
+
+/// <summary>
+/// logistics.updatePath: after the gateway, 40199 for a waybill the carrier does not have, then 9300507 for a wrong
+/// token, then the fields (40097, 9300526), then the durable append. Limits are in docs/errors.md.
+/// </summary>
+public sealed class PathUpdates(Store store, GroupCommit commit, TimeProvider time)
+{
+    public static readonly WxApi Api = new("logistics.updatePath", AppRole.Carrier);
+
+    public const int MaxActionMsgBytes = 1024;
+
+    /// <summary>2000-01-01T00:00:00Z: anything earlier is not a track event of this platform.</summary>
+    public const long EarliestActionTime = 946_684_800;
+
+    /// <summary>How far ahead of the server's clock an action_time may be (carriers' clocks drift).</summary>
+    public const long MaxFutureSeconds = 86_400;
+
+    public async Task<WxReply> UpdateAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        if (!UpdatePathRequest.TryParse(call.Body, out var request, out var formatProblem))
+        {
+            return WxReply.Error(WxErrors.DataFormatError, formatProblem);
+        }
+
+        if (string.IsNullOrEmpty(request.WaybillId))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, "waybill_id is required");
+        }
+
+        if (Encoding.UTF8.GetByteCount(request.WaybillId) > Apps.WaybillId.MaxBytes)
+        {
+            return WxReply.Error(WxErrors.ArgSizeExceedLimit, $"waybill_id is longer than {Apps.WaybillId.MaxBytes} bytes");
+        }
+
+        if (call.Caller.DeliveryId is not { } deliveryId
+            || !Apps.WaybillId.TryParse(request.WaybillId, out var waybillId)
+            || await store.FindWaybillAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound);
+        }
+
+        if (string.IsNullOrEmpty(request.Token) || !Secrets.Matches(request.Token, waybill.TokenHash))
+        {
+            return WxReply.Error(WxErrors.TokenIncorrect);
+        }
+
+        if (Validate(request) is { } invalid)
+        {
+            return invalid;
+        }
+
+        await commit.AppendAsync(waybill.Key, new PathEvent(request.ActionTime!.Value, (int)request.ActionType!.Value, request.ActionMsg!), cancellationToken);
+        return WxReply.Ok;
+    }
+
+    WxReply? Validate(UpdatePathRequest request)
+    {
+        if (request.HasInvalidText)
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, "the body is not valid UTF-8; action_msg must be UTF-8 text");
+        }
+
+        if (request.ActionTypeNotInteger || request.ActionType is null)
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, request.ActionType is null && !request.ActionTypeNotInteger
+                ? "action_type is required"
+                : "action_type must be an integer");
+        }
+
+        if (!ActionTypes.IsDefined(request.ActionType.Value))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, $"action_type {request.ActionType} is not one of {ActionTypes.AllowedList}");
+        }
+
+        if (request.ActionTimeNotInteger || request.ActionTime is null)
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, request.ActionTime is null && !request.ActionTimeNotInteger
+                ? "action_time is required"
+                : "action_time must be an integer Unix time in seconds");
+        }
+
+        var actionTime = request.ActionTime.Value;
+        var latest = time.GetUtcNow().ToUnixTimeSeconds() + MaxFutureSeconds;
+        if (actionTime > latest && actionTime / 1000 is var seconds && seconds >= EarliestActionTime && seconds <= latest)
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, $"action_time {actionTime} looks like milliseconds; send Unix time in seconds ({seconds})");
+        }
+
+        if (actionTime < EarliestActionTime || actionTime > latest)
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, $"action_time {actionTime} is not a plausible Unix time in seconds (from 2000-01-01 to one day ahead of now)");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.ActionMsg))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, request.ActionMsg is null ? "action_msg is required" : "action_msg must not be empty");
+        }
+
+        var bytes = Encoding.UTF8.GetByteCount(request.ActionMsg);
+        if (bytes > MaxActionMsgBytes)
+        {
+            return WxReply.Error(WxErrors.ArgSizeExceedLimit, $"action_msg is {bytes} bytes; the limit is {MaxActionMsgBytes} bytes of UTF-8");
+        }
+
+        foreach (var c in request.ActionMsg)
+        {
+            if (char.IsControl(c) && c is not ('\n' or '\t' or '\r'))
+            {
+                return WxReply.Error(WxErrors.InvalidArgs, $"action_msg contains the control character U+{(int)c:X4}");
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,33 @@
+using WxLogistics;
+using WxLogistics.AccessToken;
+using WxLogistics.BusinessPath;
+using WxLogistics.Cli;
+using WxLogistics.DeliveryPath;
+
+if (OperatorCli.Handles(args))
+{
+    return await OperatorCli.RunAsync(args, Console.Out, Console.Error);
+}
+
+var serveArgs = args is ["serve", .. var rest] ? rest : args;
+if (WxLogisticsSetup.FindUnknownSwitch(serveArgs) is { } unknown)
+{
+    await Console.Error.WriteLineAsync($"wxlogistics: unknown option {unknown}; the server takes --urls URLS and --data DIR (or settings as --Section:Key value)");
+    return 2;
+}
+
+var builder = WebApplication.CreateBuilder(serveArgs);
+builder.AddWxLogistics(serveArgs);
+
+var app = builder.Build();
+app.UseWxLogistics();
+
+app.MapAccessToken();
+app.MapDeliveryPath();
+app.MapBusinessPath();
+app.MapInvalidUrl();
+
+return await app.RunOrExplainAsync();
+
+/// <summary>The entry point, visible to the tests' WebApplicationFactory.</summary>
+public partial class Program;

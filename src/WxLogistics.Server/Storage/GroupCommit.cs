@@ -1,0 +1,85 @@
+using System.Threading.Channels;
+using WxLogistics.Apps;
+
+namespace WxLogistics.Storage;
+
+/// <summary>
+/// Group commit of path events: one writer takes whatever is waiting, commits it in one durable transaction, then
+/// answers each caller. Throughput comes from sharing the fsync, never from skipping it.
+/// </summary>
+public sealed class GroupCommit : IAsyncDisposable
+{
+    public const int MaxBatch = 4096;
+
+    readonly Store store;
+    readonly TimeProvider time;
+    readonly ILogger<GroupCommit> logger;
+    readonly Channel<Pending> queue = Channel.CreateBounded<Pending>(
+        new BoundedChannelOptions(64 * 1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    readonly Task loop;
+
+    public GroupCommit(Store store, TimeProvider time, ILogger<GroupCommit> logger)
+    {
+        this.store = store;
+        this.time = time;
+        this.logger = logger;
+        loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Completes once the event is committed (or found already stored); throws when the commit failed.</summary>
+    public async Task<AppendOutcome> AppendAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken = default)
+    {
+        var pending = new Pending(key, pathEvent);
+        if (!queue.Writer.TryWrite(pending))
+        {
+            await queue.Writer.WriteAsync(pending, cancellationToken);
+        }
+
+        return await pending.Completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        queue.Writer.TryComplete();
+        await loop;
+    }
+
+    async Task RunAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        var events = new List<(WaybillKey, PathEvent)>(MaxBatch);
+        var reader = queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            events.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+                events.Add((pending.Key, pending.Event));
+            }
+
+            try
+            {
+                var outcomes = await store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds());
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(outcomes[i]);
+                }
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Committing a batch of {Count} path events failed; every caller gets a system error", batch.Count);
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(e);
+                }
+            }
+        }
+    }
+
+    sealed record Pending(WaybillKey Key, PathEvent Event)
+    {
+        public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,42 @@
+using WxLogistics.Apps;
+
+namespace WxLogistics.Storage;
+
+public sealed record AppRecord(AppId AppId, AppRole Role, string Name, DeliveryId? DeliveryId, byte[] SecretHash, long CreatedAt);
+
+public sealed record WaybillRecord(
+    WaybillKey Key,
+    byte[] TokenHash,
+    AppId? MerchantAppId,
+    string? OrderId,
+    string? OpenId,
+    long PathVersion,
+    long CreatedAt);
+
+/// <summary>One track event of a waybill's path, as the carrier sent it.</summary>
+public readonly record struct PathEvent(long ActionTime, int ActionType, string ActionMsg);
+
+public enum AccessTokenKind
+{
+    /// <summary>From GET /cgi-bin/token: each new one retires the previous ones after an overlap.</summary>
+    ClientCredential = 0,
+
+    /// <summary>From POST /cgi-bin/stable_token: isolated from the other kind.</summary>
+    Stable = 1,
+}
+
+/// <summary>An issued access_token, known only by its hash. Past <see cref="RevokedAt"/> it is no longer the latest.</summary>
+public sealed record AccessTokenRecord(byte[] Hash, AppId AppId, AccessTokenKind Kind, long IssuedAt, long ExpiresAt, long? RevokedAt);
+
+/// <summary>
+/// The current stable_token of an app. The token itself is derived from the server key and <see cref="Nonce"/>,
+/// so the same one can be handed out again without keeping it in clear.
+/// </summary>
+public sealed record StableTokenState(AppId AppId, byte[] Nonce, long IssuedAt, long ExpiresAt, long LastForceAt, long ForceDay, int ForceCount);
+
+/// <summary>What the group commit makes of one appended event.</summary>
+public enum AppendOutcome
+{
+    Stored,
+    Duplicate,
+}

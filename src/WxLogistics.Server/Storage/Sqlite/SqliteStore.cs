@@ -1,0 +1,494 @@
+using System.Reflection;
+using Microsoft.Data.Sqlite;
+using WxLogistics.Apps;
+
+namespace WxLogistics.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk when it returns.
+/// Path appends come from a single writer (the group commit) on a connection of their own.
+/// </summary>
+public sealed class SqliteStore : Store
+{
+    public const string FileName = "wxlogistics.db";
+
+    readonly string connectionString;
+    readonly SemaphoreSlim appendLock = new(1, 1);
+    SqliteConnection? appendConnection;
+
+    public SqliteStore(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        DatabasePath = Path.Combine(dataDirectory, FileName);
+        connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string DatabasePath { get; }
+
+    public override async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", cancellationToken);
+
+        foreach (var (version, sql) in Scripts())
+        {
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            var applied = await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM schema_migrations WHERE version = $v", cancellationToken, ("$v", version));
+            if (applied > 0)
+            {
+                continue;
+            }
+
+            await using (var command = new SqliteCommand(sql, connection, transaction))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await ScalarAsync(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES ($v, unixepoch())", cancellationToken, ("$v", version));
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
+    public override async Task<bool> IsReadyAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            var latest = await ScalarAsync(connection, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", cancellationToken);
+            return latest == Scripts().Max(s => s.Version);
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    public override async Task<bool> AddAppAsync(AppRecord app, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "INSERT INTO apps (appid, role, name, delivery_id, secret_hash, created_at) VALUES ($appid, $role, $name, $delivery, $hash, $created)",
+            ("$appid", app.AppId.Value),
+            ("$role", RoleName(app.Role)),
+            ("$name", app.Name),
+            ("$delivery", app.DeliveryId?.Value),
+            ("$hash", app.SecretHash),
+            ("$created", app.CreatedAt));
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (SqliteException e) when (IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public override Task<AppRecord?> FindAppAsync(AppId appId, CancellationToken cancellationToken = default) =>
+        QueryAppAsync("appid = $key", appId.Value, cancellationToken);
+
+    public override Task<AppRecord?> FindCarrierAsync(DeliveryId deliveryId, CancellationToken cancellationToken = default) =>
+        QueryAppAsync("delivery_id = $key", deliveryId.Value, cancellationToken);
+
+    public override async Task<bool> IssueClientCredentialTokenAsync(
+        AccessTokenRecord token, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var issuedToday = await ScalarAsync(
+            connection,
+            transaction,
+            "SELECT COUNT(*) FROM access_tokens WHERE appid = $appid AND kind = 0 AND issued_at >= $day",
+            cancellationToken,
+            ("$appid", token.AppId.Value),
+            ("$day", dayStart));
+        if (issuedToday >= dailyLimit)
+        {
+            return false;
+        }
+
+        await ScalarAsync(
+            connection,
+            transaction,
+            "UPDATE access_tokens SET revoked_at = $until WHERE appid = $appid AND kind = 0 AND (revoked_at IS NULL OR revoked_at > $until)",
+            cancellationToken,
+            ("$until", retireOthersAt),
+            ("$appid", token.AppId.Value));
+        await ScalarAsync(
+            connection,
+            transaction,
+            "DELETE FROM access_tokens WHERE appid = $appid AND expires_at < $horizon",
+            cancellationToken,
+            ("$appid", token.AppId.Value),
+            ("$horizon", dayStart - 86_400));
+        await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT appid, kind, issued_at, expires_at, revoked_at FROM access_tokens WHERE token_hash = $hash",
+            ("$hash", hash));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
+        {
+            return null;
+        }
+
+        return new AccessTokenRecord(
+            hash,
+            appId,
+            (AccessTokenKind)reader.GetInt32(1),
+            reader.GetInt64(2),
+            reader.GetInt64(3),
+            reader.IsDBNull(4) ? null : reader.GetInt64(4));
+    }
+
+    public override async Task<StableTokenState?> FindStableTokenAsync(AppId appId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT nonce, issued_at, expires_at, last_force_at, force_day, force_count FROM stable_tokens WHERE appid = $appid",
+            ("$appid", appId.Value));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new StableTokenState(
+            appId,
+            (byte[])reader.GetValue(0),
+            reader.GetInt64(1),
+            reader.GetInt64(2),
+            reader.GetInt64(3),
+            reader.GetInt64(4),
+            reader.GetInt32(5));
+    }
+
+    public override async Task<bool> ReplaceStableTokenAsync(
+        byte[]? expectedNonce,
+        StableTokenState next,
+        AccessTokenRecord token,
+        byte[]? previousHash,
+        long? retirePreviousAt,
+        CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        (string, object?)[] state =
+        [
+            ("$appid", next.AppId.Value), ("$nonce", next.Nonce), ("$issued", next.IssuedAt), ("$expires", next.ExpiresAt),
+            ("$force_at", next.LastForceAt), ("$force_day", next.ForceDay), ("$force_count", next.ForceCount), ("$expected", expectedNonce),
+        ];
+        long changed;
+        if (expectedNonce is null)
+        {
+            changed = await ExecuteCountAsync(
+                connection,
+                transaction,
+                "INSERT INTO stable_tokens (appid, nonce, issued_at, expires_at, last_force_at, force_day, force_count) " +
+                "VALUES ($appid, $nonce, $issued, $expires, $force_at, $force_day, $force_count) ON CONFLICT (appid) DO NOTHING",
+                cancellationToken,
+                state);
+        }
+        else
+        {
+            changed = await ExecuteCountAsync(
+                connection,
+                transaction,
+                "UPDATE stable_tokens SET nonce = $nonce, issued_at = $issued, expires_at = $expires, last_force_at = $force_at, " +
+                "force_day = $force_day, force_count = $force_count WHERE appid = $appid AND nonce = $expected",
+                cancellationToken,
+                state);
+        }
+
+        if (changed == 0)
+        {
+            return false;
+        }
+
+        if (previousHash is not null && retirePreviousAt is { } retireAt)
+        {
+            await ScalarAsync(
+                connection,
+                transaction,
+                "UPDATE access_tokens SET revoked_at = $until WHERE token_hash = $hash AND (revoked_at IS NULL OR revoked_at > $until)",
+                cancellationToken,
+                ("$until", retireAt),
+                ("$hash", previousHash));
+        }
+
+        await ScalarAsync(
+            connection,
+            transaction,
+            "DELETE FROM access_tokens WHERE appid = $appid AND kind = 1 AND expires_at < $horizon",
+            cancellationToken,
+            ("$appid", next.AppId.Value),
+            ("$horizon", next.IssuedAt - 86_400));
+        await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<bool> AddWaybillAsync(WaybillRecord waybill, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, path_version, created_at, updated_at) " +
+            "VALUES ($delivery, $waybill, $hash, $merchant, $order, $openid, 0, $created, $created)",
+            ("$delivery", waybill.Key.DeliveryId.Value),
+            ("$waybill", waybill.Key.WaybillId.Value),
+            ("$hash", waybill.TokenHash),
+            ("$merchant", waybill.MerchantAppId?.Value),
+            ("$order", waybill.OrderId),
+            ("$openid", waybill.OpenId),
+            ("$created", waybill.CreatedAt));
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return true;
+        }
+        catch (SqliteException e) when (IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public override async Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT token_hash, merchant_appid, order_id, openid, path_version, created_at FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
+            ("$delivery", key.DeliveryId.Value),
+            ("$waybill", key.WaybillId.Value));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        AppId? merchant = !reader.IsDBNull(1) && AppId.TryParse(reader.GetString(1), out var parsed) ? parsed : null;
+        return new WaybillRecord(
+            key,
+            (byte[])reader.GetValue(0),
+            merchant,
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.GetInt64(4),
+            reader.GetInt64(5));
+    }
+
+    public override async Task<AppendOutcome[]> AppendEventsAsync(
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default)
+    {
+        await appendLock.WaitAsync(cancellationToken);
+        try
+        {
+            appendConnection ??= await OpenAsync(cancellationToken);
+            var connection = appendConnection;
+            var outcomes = new AppendOutcome[events.Count];
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using var insert = Command(
+                connection,
+                "INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at) " +
+                "VALUES ($delivery, $waybill, $time, $type, $msg, $received) ON CONFLICT DO NOTHING",
+                ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", receivedAtMs));
+            await using var bump = Command(
+                connection,
+                "UPDATE waybills SET path_version = path_version + 1, updated_at = $now WHERE delivery_id = $delivery AND waybill_id = $waybill",
+                ("$delivery", ""), ("$waybill", ""), ("$now", receivedAtMs / 1000));
+            insert.Transaction = transaction;
+            bump.Transaction = transaction;
+
+            for (var i = 0; i < events.Count; i++)
+            {
+                var (key, pathEvent) = events[i];
+                insert.Parameters["$delivery"].Value = key.DeliveryId.Value;
+                insert.Parameters["$waybill"].Value = key.WaybillId.Value;
+                insert.Parameters["$time"].Value = pathEvent.ActionTime;
+                insert.Parameters["$type"].Value = pathEvent.ActionType;
+                insert.Parameters["$msg"].Value = pathEvent.ActionMsg;
+                if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+                {
+                    outcomes[i] = AppendOutcome.Duplicate;
+                    continue;
+                }
+
+                bump.Parameters["$delivery"].Value = key.DeliveryId.Value;
+                bump.Parameters["$waybill"].Value = key.WaybillId.Value;
+                await bump.ExecuteNonQueryAsync(cancellationToken);
+                outcomes[i] = AppendOutcome.Stored;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return outcomes;
+        }
+        catch
+        {
+            // A failed connection is not reused: the next batch starts from a fresh one.
+            if (appendConnection is not null)
+            {
+                await appendConnection.DisposeAsync();
+                appendConnection = null;
+            }
+
+            throw;
+        }
+        finally
+        {
+            appendLock.Release();
+        }
+    }
+
+    public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT action_time, action_type, action_msg FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill ORDER BY action_time, seq",
+            ("$delivery", key.DeliveryId.Value),
+            ("$waybill", key.WaybillId.Value));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var path = new List<PathEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            path.Add(new PathEvent(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+        }
+
+        return path;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await appendLock.WaitAsync();
+        try
+        {
+            if (appendConnection is not null)
+            {
+                await appendConnection.DisposeAsync();
+                appendConnection = null;
+            }
+        }
+        finally
+        {
+            appendLock.Release();
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+
+        // Not persistent: every connection that may write must say it again.
+        await ExecuteAsync(connection, "PRAGMA synchronous=FULL;", cancellationToken);
+        return connection;
+    }
+
+    async Task<AppRecord?> QueryAppAsync(string where, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            $"SELECT appid, role, name, delivery_id, secret_hash, created_at FROM apps WHERE {where}",
+            ("$key", key));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
+        {
+            return null;
+        }
+
+        DeliveryId? deliveryId = !reader.IsDBNull(3) && DeliveryId.TryParse(reader.GetString(3), out var parsed) ? parsed : null;
+        return new AppRecord(
+            appId,
+            reader.GetString(1) == "carrier" ? AppRole.Carrier : AppRole.Merchant,
+            reader.GetString(2),
+            deliveryId,
+            (byte[])reader.GetValue(4),
+            reader.GetInt64(5));
+    }
+
+    static Task InsertAccessTokenAsync(SqliteConnection connection, SqliteTransaction transaction, AccessTokenRecord token, CancellationToken cancellationToken) =>
+        ScalarAsync(
+            connection,
+            transaction,
+            "INSERT INTO access_tokens (token_hash, appid, kind, issued_at, expires_at, revoked_at) VALUES ($hash, $appid, $kind, $issued, $expires, $revoked)",
+            cancellationToken,
+            ("$hash", token.Hash),
+            ("$appid", token.AppId.Value),
+            ("$kind", (int)token.Kind),
+            ("$issued", token.IssuedAt),
+            ("$expires", token.ExpiresAt),
+            ("$revoked", token.RevokedAt));
+
+    static string RoleName(AppRole role) => role == AppRole.Carrier ? "carrier" : "merchant";
+
+    static bool IsUniqueViolation(SqliteException e) => e.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
+
+    static IEnumerable<(int Version, string Sql)> Scripts()
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        const string prefix = "WxLogistics.Storage.Sqlite.Scripts.";
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order())
+        {
+            var fileName = name[prefix.Length..];
+            var version = int.Parse(fileName[..fileName.IndexOf('_')], System.Globalization.CultureInfo.InvariantCulture);
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var reader = new StreamReader(stream);
+            yield return (version, reader.ReadToEnd());
+        }
+    }
+
+    static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = new SqliteCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new SqliteCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    static async Task<long> ExecuteCountAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, sql, parameters);
+        command.Transaction = transaction;
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    static async Task<long> ScalarAsync(
+        SqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, sql, parameters);
+        command.Transaction = transaction;
+        var result = await command.ExecuteScalarAsync(cancellationToken);
+        return result is long value ? value : 0;
+    }
+}

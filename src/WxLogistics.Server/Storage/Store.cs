@@ -1,0 +1,65 @@
+using WxLogistics.Apps;
+
+namespace WxLogistics.Storage;
+
+/// <summary>
+/// The storage seam: everything the platform keeps, behind one small surface that each provider implements.
+/// Every method either commits durably or throws.
+/// </summary>
+public abstract class Store : IAsyncDisposable
+{
+    /// <summary>Creates or upgrades the schema.</summary>
+    public abstract Task MigrateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>True when the store answers and its schema is current.</summary>
+    public abstract Task<bool> IsReadyAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Adds an app; false when a carrier with the same delivery id already exists.</summary>
+    public abstract Task<bool> AddAppAsync(AppRecord app, CancellationToken cancellationToken = default);
+
+    public abstract Task<AppRecord?> FindAppAsync(AppId appId, CancellationToken cancellationToken = default);
+
+    public abstract Task<AppRecord?> FindCarrierAsync(DeliveryId deliveryId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores a new client-credential token and caps every earlier one of the app at <paramref name="retireOthersAt"/>,
+    /// unless the app was already issued <paramref name="dailyLimit"/> tokens since <paramref name="dayStart"/>: then
+    /// nothing changes and the answer is false.
+    /// </summary>
+    public abstract Task<bool> IssueClientCredentialTokenAsync(
+        AccessTokenRecord token, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default);
+
+    public abstract Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default);
+
+    public abstract Task<StableTokenState?> FindStableTokenAsync(AppId appId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces the app's stable token state when it still has <paramref name="expectedNonce"/> (null: none yet),
+    /// registers the new token, and retires the previous token at <paramref name="retirePreviousAt"/> when given.
+    /// False when another caller replaced it first.
+    /// </summary>
+    public abstract Task<bool> ReplaceStableTokenAsync(
+        byte[]? expectedNonce,
+        StableTokenState next,
+        AccessTokenRecord token,
+        byte[]? previousHash,
+        long? retirePreviousAt,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a waybill; false when one with the same key exists.</summary>
+    public abstract Task<bool> AddWaybillAsync(WaybillRecord waybill, CancellationToken cancellationToken = default);
+
+    public abstract Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends events in one durable transaction. An event equal to a stored one of the same waybill is not stored
+    /// again; every stored one bumps its waybill's path version.
+    /// </summary>
+    public abstract Task<AppendOutcome[]> AppendEventsAsync(
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default);
+
+    /// <summary>The path of a waybill, sorted by action_time, then by arrival.</summary>
+    public abstract Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default);
+
+    public abstract ValueTask DisposeAsync();
+}

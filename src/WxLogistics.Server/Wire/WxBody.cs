@@ -1,0 +1,57 @@
+using System.Buffers;
+
+namespace WxLogistics.Wire;
+
+/// <summary>Reads a request body up to a limit, with WeChat's answers for an empty or an oversized one.</summary>
+public static class WxBody
+{
+    public static async Task<(byte[]? Body, WxReply? Error)> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(Math.Min(maxBytes + 1, (int)(request.ContentLength ?? 4096) + 1));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == rented.Length)
+                {
+                    if (length > maxBytes)
+                    {
+                        return (null, TooLarge(maxBytes));
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(maxBytes + 1, rented.Length * 2));
+                    rented.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(rented);
+                    rented = larger;
+                }
+
+                var read = await request.Body.ReadAsync(rented.AsMemory(length, Math.Min(rented.Length, maxBytes + 1) - length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > maxBytes)
+                {
+                    return (null, TooLarge(maxBytes));
+                }
+            }
+
+            return length == 0 ? (null, WxReply.Error(WxErrors.EmptyPostData)) : (rented.AsSpan(0, length).ToArray(), null);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    static WxReply TooLarge(int maxBytes) =>
+        WxReply.Error(WxErrors.ArgSizeExceedLimit, $"the request body is larger than {maxBytes} bytes");
+}

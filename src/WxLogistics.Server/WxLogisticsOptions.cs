@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace WxLogistics;
+
+/// <summary>Settings under "WxLogistics" (appsettings, environment WxLogistics__X, or --WxLogistics:X on the command line).</summary>
+public sealed class WxLogisticsOptions
+{
+    public const string Section = "WxLogistics";
+
+    /// <summary>Where the SQLite file and the server key live; created if missing. --data DIR sets it.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Base64 of 32 or more random bytes; several nodes must share one. Default: server.key in the data directory.</summary>
+    public string? ServerKey { get; set; }
+}
+
+sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WxLogisticsOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add("the data directory (--data DIR) must not be empty");
+        }
+        else if (DataDirectoryProblem(options.DataDirectory) is { } problem)
+        {
+            failures.Add($"the data directory '{options.DataDirectory}' cannot be used: {problem}");
+        }
+
+        if (options.ServerKey is { } key && !IsStrongBase64Key(key))
+        {
+            failures.Add("WxLogistics:ServerKey must be base64 of at least 32 bytes (for example: openssl rand -base64 32)");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    static string? DataDirectoryProblem(string directory)
+    {
+        try
+        {
+            if (File.Exists(directory))
+            {
+                return "it is a file, not a directory";
+            }
+
+            Directory.CreateDirectory(directory);
+            var probe = Path.Combine(directory, $".write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return e.Message;
+        }
+    }
+
+    static bool IsStrongBase64Key(string key)
+    {
+        var buffer = new byte[key.Length];
+        return Convert.TryFromBase64String(key, buffer, out var written) && written >= 32;
+    }
+}

@@ -1,0 +1,121 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+using WxLogistics.AccessToken;
+using WxLogistics.Apps;
+using WxLogistics.BusinessPath;
+using WxLogistics.DeliveryPath;
+using WxLogistics.Storage;
+using WxLogistics.Storage.Sqlite;
+using WxLogistics.Wire;
+
+namespace WxLogistics;
+
+public static class WxLogisticsSetup
+{
+    /// <summary>The command-line switches of the server beside ASP.NET's own (--urls, --environment, …).</summary>
+    static readonly Dictionary<string, string> SwitchMappings = new()
+    {
+        ["--data"] = $"{WxLogisticsOptions.Section}:{nameof(WxLogisticsOptions.DataDirectory)}",
+    };
+
+    static readonly HashSet<string> KnownSwitches = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "--data", "--urls", "--environment", "--contentRoot", "--applicationName", "--http_ports", "--https_ports", "--webroot",
+        "--detailedErrors", "--shutdownTimeoutSeconds", "--hostBuilder", "--preventHostingStartup", "--hostingStartupAssemblies",
+        "--hostingStartupExcludeAssemblies", "--WxLogistics", "--Logging", "--Kestrel", "--AllowedHosts",
+    };
+
+    /// <summary>A switch this server does not know, such as a misspelled --data; configuration keys (with a colon) pass.</summary>
+    public static string? FindUnknownSwitch(string[] args) =>
+        args.FirstOrDefault(a => a.StartsWith("--", StringComparison.Ordinal) && !a.Contains(':') && !KnownSwitches.Contains(a.Split('=')[0]));
+
+    public static WebApplicationBuilder AddWxLogistics(this WebApplicationBuilder builder, string[] args)
+    {
+        builder.Configuration.AddCommandLine(args, SwitchMappings);
+
+        // Request lines carry access_tokens in their query: ASP.NET's own request logging stays off.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+        });
+
+        var services = builder.Services;
+        services.AddOptions<WxLogisticsOptions>().BindConfiguration(WxLogisticsOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WxLogisticsOptions>, WxLogisticsOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Store>(sp => new SqliteStore(sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value.DataDirectory));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value;
+            return options.ServerKey is { } key ? ServerKey.FromBase64(key) : ServerKey.LoadOrCreate(options.DataDirectory);
+        });
+        services.AddSingleton<GroupCommit>();
+        services.AddSingleton<AccessTokens>();
+        services.AddSingleton<PathUpdates>();
+        services.AddSingleton<PathQueries>();
+        services.AddHostedService<StoreStartup>();
+        return builder;
+    }
+
+    /// <summary>Every failure answers in WeChat's shape: an unexpected one is -1 "system error", never a stack trace.</summary>
+    public static WebApplication UseWxLogistics(this WebApplication app)
+    {
+        app.UseExceptionHandler(error => error.Run(async http =>
+        {
+            var feature = http.Features.Get<IExceptionHandlerFeature>();
+            var reply = WxReply.Error(WxErrors.SystemError);
+            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("WxLogistics")
+                .LogError(feature?.Error, "Unhandled error on {Path}; answered {ErrMsg}", http.Request.Path, reply.ErrMsg);
+            http.Response.StatusCode = StatusCodes.Status200OK;
+            http.Response.ContentType = "application/json; charset=utf-8";
+            await http.Response.Body.WriteAsync(reply.ToJsonBytes());
+        }));
+        return app;
+    }
+
+    /// <summary>Unknown paths get WeChat's 40066 "invalid url" in the usual envelope.</summary>
+    public static WebApplication MapInvalidUrl(this WebApplication app)
+    {
+        app.MapFallback(async (HttpContext http) =>
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            http.Response.ContentType = "application/json; charset=utf-8";
+            await http.Response.Body.WriteAsync(WxReply.Error(WxErrors.InvalidUrl).ToJsonBytes());
+        });
+        return app;
+    }
+
+    /// <summary>Starts the server; a bad setting or an address that cannot be bound ends it with a message, not a trace.</summary>
+    public static async Task<int> RunOrExplainAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (OptionsValidationException e)
+        {
+            await Console.Error.WriteLineAsync($"wxlogistics: invalid configuration: {string.Join("; ", e.Failures)}");
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or UriFormatException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            await Console.Error.WriteLineAsync($"wxlogistics: cannot start: {e.Message}");
+            return 1;
+        }
+
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    /// <summary>Applies the schema before the server takes requests.</summary>
+    sealed class StoreStartup(Store store) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => store.MigrateAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The one test command: checks formatting, builds, and runs every test suite.
+# It installs what the tests need on a fresh machine of this project's kind.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+echo "== restore"
+dotnet restore WxLogistics.slnx --verbosity quiet
+
+echo "== format check (dotnet format --verify-no-changes)"
+dotnet format WxLogistics.slnx --verify-no-changes --no-restore --verbosity quiet
+
+echo "== tests"
+results="$(pwd)/TestResults"
+rm -rf "$results"
+status=0
+dotnet test WxLogistics.slnx --no-restore --configuration Release \
+  --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" \
+  --results-directory "$results" || status=$?
+
+# One plain closing line for whoever reads the log: "N passed, N failed".
+passed=0 failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
+  f=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
+  passed=$((passed + p)) failed=$((failed + f))
+done
+echo "tests: ${passed} passed, ${failed} failed"
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
+  echo "no test ran" >&2
+  exit 1
+fi
+exit "$status"

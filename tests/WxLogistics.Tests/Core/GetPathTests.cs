@@ -1,0 +1,89 @@
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Core;
+
+/// <summary>logistics.getPath: a merchant reads the paths of its own orders, and only those.</summary>
+public sealed class GetPathTests : IAsyncLifetime
+{
+    readonly WxServer server = new();
+    Waybill waybill = new("", "", "");
+    string carrierToken = "";
+    string merchantToken = "";
+
+    public async Task InitializeAsync()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var merchant = await server.AddMerchantAsync();
+        waybill = await server.AddWaybillAsync("SF", "SF1234567890", merchant: merchant, orderId: "order-1", openId: "openid-1");
+        carrierToken = await server.AccessTokenAsync(carrier);
+        merchantToken = await server.AccessTokenAsync(merchant);
+    }
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    object Query(string waybillId = "SF1234567890", string deliveryId = "SF", string? orderId = "order-1", string? openId = "openid-1") =>
+        new { order_id = orderId, openid = openId, delivery_id = deliveryId, waybill_id = waybillId };
+
+    [Fact]
+    public async Task A_merchant_reads_the_path_of_its_order_with_the_documented_fields()
+    {
+        WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = waybill.WaybillId, action_time = 1533052800, action_type = 100001, action_msg = "快递员已成功取件" }));
+        WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = waybill.WaybillId, action_time = 1533062800, action_type = 200001, action_msg = "快件已到达xxx集散中心，准备发往xxx" }));
+
+        var reply = await server.GetPathAsync(merchantToken, Query());
+
+        Assert.Equal(
+            """{"openid":"openid-1","delivery_id":"SF","waybill_id":"SF1234567890","path_item_num":2,"path_item_list":[{"action_time":1533052800,"action_type":100001,"action_msg":"快递员已成功取件"},{"action_time":1533062800,"action_type":200001,"action_msg":"快件已到达xxx集散中心，准备发往xxx"}]}""",
+            reply.GetRawText());
+    }
+
+    [Fact]
+    public async Task A_waybill_without_events_has_an_empty_path()
+    {
+        var reply = await server.GetPathAsync(merchantToken, Query(orderId: null, openId: null));
+
+        Assert.Equal(0, reply.GetProperty("path_item_num").GetInt32());
+        Assert.Empty(reply.GetProperty("path_item_list").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_merchant_that_does_not_own_the_order_gets_40199()
+    {
+        var stranger = await server.AddMerchantAsync("Another shop");
+        var strangerToken = await server.AccessTokenAsync(stranger);
+
+        var reply = await server.GetPathAsync(strangerToken, Query());
+
+        WxAssert.Error(40199, reply, "waybill_id not found");
+    }
+
+    [Theory]
+    [InlineData("order-2", "openid-1")]
+    [InlineData("order-1", "openid-2")]
+    public async Task An_order_id_or_openid_that_does_not_match_gets_40199(string orderId, string openId)
+    {
+        var reply = await server.GetPathAsync(merchantToken, Query(orderId: orderId, openId: openId));
+        WxAssert.Error(40199, reply);
+    }
+
+    [Fact]
+    public async Task An_unknown_waybill_gets_40199()
+    {
+        WxAssert.Error(40199, await server.GetPathAsync(merchantToken, Query(waybillId: "nope")));
+        WxAssert.Error(40199, await server.GetPathAsync(merchantToken, Query(deliveryId: "ZTO")));
+    }
+
+    [Fact]
+    public async Task Missing_ids_are_named_in_a_40097()
+    {
+        WxAssert.Error(40097, await server.GetPathAsync(merchantToken, new { waybill_id = "SF1234567890" }), "delivery_id is required");
+        WxAssert.Error(40097, await server.GetPathAsync(merchantToken, new { delivery_id = "SF" }), "waybill_id is required");
+        WxAssert.Error(47001, await server.GetPathAsync(merchantToken, new { delivery_id = 1, waybill_id = "SF1234567890" }), "delivery_id must be a string");
+    }
+
+    [Fact]
+    public async Task A_carrier_token_cannot_read_a_merchants_path()
+    {
+        WxAssert.Error(48001, await server.GetPathAsync(carrierToken, Query()));
+    }
+}

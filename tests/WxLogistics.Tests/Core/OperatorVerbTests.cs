@@ -1,0 +1,124 @@
+using System.Text;
+using WxLogistics.Cli;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Core;
+
+/// <summary>The operator verbs: one JSON object out, clear errors, and secrets that are shown once and stored hashed.</summary>
+public sealed class OperatorVerbTests : IAsyncLifetime
+{
+    readonly WxServer server = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await OperatorCli.RunAsync(args, output, error);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Adding_a_carrier_prints_its_appid_secret_role_and_delivery_id()
+    {
+        var json = await server.OperatorAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+
+        Assert.Equal(["appid", "secret", "role", "delivery_id"], json.EnumerateObject().Select(p => p.Name));
+        Assert.Matches("^wx[0-9a-f]{16}$", json.GetProperty("appid").GetString());
+        Assert.Matches("^[0-9a-f]{32}$", json.GetProperty("secret").GetString());
+        Assert.Equal("carrier", json.GetProperty("role").GetString());
+        Assert.Equal("SF", json.GetProperty("delivery_id").GetString());
+    }
+
+    [Fact]
+    public async Task Adding_a_merchant_prints_its_appid_secret_and_role()
+    {
+        var json = await server.OperatorAsync("app", "add", "--role", "merchant", "--name", "Demo shop");
+
+        Assert.Equal(["appid", "secret", "role"], json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("merchant", json.GetProperty("role").GetString());
+    }
+
+    [Fact]
+    public async Task Adding_a_waybill_without_an_id_generates_one_and_a_token_of_at_least_128_bits()
+    {
+        await server.AddCarrierAsync("SF");
+
+        var json = await server.OperatorAsync("waybill", "add", "--delivery-id", "SF");
+
+        Assert.Equal(["delivery_id", "waybill_id", "token"], json.EnumerateObject().Select(p => p.Name));
+        Assert.Matches("^[1-9][0-9]{17}$", json.GetProperty("waybill_id").GetString());
+        Assert.True(json.GetProperty("token").GetString()!.Length * 6 >= 128);
+    }
+
+    [Fact]
+    public async Task Secrets_and_tokens_are_stored_only_as_hashes()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var waybill = await server.AddWaybillAsync("SF");
+        var accessToken = await server.AccessTokenAsync(carrier);
+        var stable = await server.PostJsonAsync("/cgi-bin/stable_token", new { grant_type = "client_credential", appid = carrier.AppId, secret = carrier.Secret });
+        await server.DisposeAsync();
+
+        var everything = string.Concat(Directory.GetFiles(server.DataDirectory).Select(f => Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+
+        Assert.Contains(carrier.AppId, everything);
+        Assert.DoesNotContain(carrier.Secret, everything);
+        Assert.DoesNotContain(waybill.Token, everything);
+        Assert.DoesNotContain(accessToken, everything);
+        Assert.DoesNotContain(stable.GetProperty("access_token").GetString()!, everything);
+    }
+
+    [Theory]
+    [InlineData("a carrier needs --delivery-id", "app", "add", "--role", "carrier", "--name", "x")]
+    [InlineData("--delivery-id is for carriers only", "app", "add", "--role", "merchant", "--delivery-id", "SF", "--name", "x")]
+    [InlineData("must be 1 to 32 letters", "app", "add", "--role", "carrier", "--delivery-id", "S F", "--name", "x")]
+    [InlineData("no carrier app has delivery_id ZTO", "waybill", "add", "--delivery-id", "ZTO")]
+    [InlineData("--order-id and --openid go with --merchant-appid", "waybill", "add", "--delivery-id", "SF", "--order-id", "o")]
+    [InlineData("is not a merchant app", "waybill", "add", "--delivery-id", "SF", "--merchant-appid", "wx0000000000000000")]
+    public async Task A_bad_operator_request_fails_with_a_message_and_exit_code_1(string message, params string[] args)
+    {
+        await server.AddCarrierAsync("SF");
+
+        var (exitCode, output, error) = await RunAsync([.. args, "--data", server.DataDirectory]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output);
+        Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public async Task A_second_carrier_with_the_same_delivery_id_is_refused()
+    {
+        await server.AddCarrierAsync("SF");
+
+        var (exitCode, _, error) = await RunAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "again", "--data", server.DataDirectory);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("already exists", error);
+    }
+
+    [Fact]
+    public async Task The_same_waybill_cannot_be_added_twice()
+    {
+        await server.AddCarrierAsync("SF");
+        await server.AddWaybillAsync("SF", "W1");
+
+        var (exitCode, _, error) = await RunAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", "W1", "--data", server.DataDirectory);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("already exists", error);
+    }
+
+    [Fact]
+    public async Task An_unknown_role_is_refused_by_the_parser()
+    {
+        var (exitCode, _, error) = await RunAsync("app", "add", "--role", "admin", "--name", "x", "--data", server.DataDirectory);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("admin", error);
+    }
+}

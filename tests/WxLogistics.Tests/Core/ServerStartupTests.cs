@@ -1,0 +1,69 @@
+using System.Text.Json;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Core;
+
+/// <summary>The executable as the README runs it: serve with --urls and --data, or refuse a bad setting plainly.</summary>
+public sealed class ServerStartupTests
+{
+    [Fact]
+    public async Task The_server_serves_on_the_given_url_with_SQLite_in_the_given_data_directory()
+    {
+        var data = Path.Combine(TempDirectory.Create(), "fresh", "data");
+        var (_, carrierJson, _) = await ServerProcess.RunToEndAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运", "--data", data);
+        var carrier = JsonDocument.Parse(carrierJson).RootElement;
+
+        await using var server = await ServerProcess.StartAsync(data);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        var reply = await client.GetStringAsync($"/cgi-bin/token?grant_type=client_credential&appid={carrier.GetProperty("appid")}&secret={carrier.GetProperty("secret")}");
+
+        Assert.Contains("\"expires_in\":7200", reply);
+        Assert.True(File.Exists(Path.Combine(data, "wxlogistics.db")));
+    }
+
+    [Fact]
+    public async Task A_data_directory_that_is_a_file_stops_the_server_with_a_clear_message()
+    {
+        var file = Path.Combine(TempDirectory.Create(), "not-a-directory");
+        await File.WriteAllTextAsync(file, "x");
+
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--urls", "http://127.0.0.1:0", "--data", file);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("invalid configuration: the data directory", error);
+        Assert.Contains("it is a file, not a directory", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public async Task A_misspelled_option_stops_the_server_with_a_clear_message()
+    {
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--dta", "x");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("unknown option --dta", error);
+    }
+
+    [Fact]
+    public async Task An_address_that_cannot_be_bound_stops_the_server_with_a_clear_message()
+    {
+        var data = TempDirectory.Create();
+        await using var first = await ServerProcess.StartAsync(data);
+
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--urls", first.BaseAddress.ToString(), "--data", TempDirectory.Create());
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("cannot start", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
+    public async Task Operator_verbs_list_their_help()
+    {
+        var (exitCode, output, _) = await ServerProcess.RunToEndAsync("waybill", "add", "--help");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("--delivery-id", output);
+        Assert.Contains("--data", output);
+    }
+}

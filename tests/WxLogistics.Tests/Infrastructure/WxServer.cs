@@ -1,0 +1,136 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using WxLogistics.Cli;
+
+namespace WxLogistics.Tests.Infrastructure;
+
+/// <summary>
+/// A WxLogistics server on a real SQLite directory, driven through its HTTP surface and its operator verbs.
+/// Several servers may be started one after another on the same directory (restarts).
+/// </summary>
+public sealed class WxServer : WebApplicationFactory<Program>
+{
+    public WxServer(string? dataDirectory = null, ManualClock? clock = null)
+    {
+        DataDirectory = dataDirectory ?? TempDirectory.Create();
+        Clock = clock;
+    }
+
+    public string DataDirectory { get; }
+
+    public ManualClock? Clock { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("WxLogistics:DataDirectory", DataDirectory);
+        if (Clock is not null)
+        {
+            builder.ConfigureServices(services => services.AddSingleton<TimeProvider>(Clock));
+        }
+    }
+
+    /// <summary>Runs an operator verb on this server's data directory; returns its JSON output.</summary>
+    public async Task<JsonElement> OperatorAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await OperatorCli.RunAsync([.. args, "--data", DataDirectory], output, error);
+        Assert.True(exitCode == 0, $"`{string.Join(' ', args)}` failed ({exitCode}): {error}");
+        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
+    }
+
+    public async Task<App> AddCarrierAsync(string deliveryId = "SF", string name = "顺丰速运")
+    {
+        var json = await OperatorAsync("app", "add", "--role", "carrier", "--delivery-id", deliveryId, "--name", name);
+        return new App(json.GetProperty("appid").GetString()!, json.GetProperty("secret").GetString()!);
+    }
+
+    public async Task<App> AddMerchantAsync(string name = "Demo shop")
+    {
+        var json = await OperatorAsync("app", "add", "--role", "merchant", "--name", name);
+        return new App(json.GetProperty("appid").GetString()!, json.GetProperty("secret").GetString()!);
+    }
+
+    public async Task<Waybill> AddWaybillAsync(
+        string deliveryId = "SF", string? waybillId = null, string? token = null, App? merchant = null, string? orderId = null, string? openId = null)
+    {
+        List<string> args = ["waybill", "add", "--delivery-id", deliveryId];
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                args.AddRange([name, value]);
+            }
+        }
+
+        Add("--waybill-id", waybillId);
+        Add("--token", token);
+        Add("--merchant-appid", merchant?.AppId);
+        Add("--order-id", orderId);
+        Add("--openid", openId);
+        var json = await OperatorAsync([.. args]);
+        return new Waybill(deliveryId, json.GetProperty("waybill_id").GetString()!, json.GetProperty("token").GetString()!);
+    }
+
+    public async Task<string> AccessTokenAsync(App app)
+    {
+        var reply = await GetJsonAsync($"/cgi-bin/token?grant_type=client_credential&appid={app.AppId}&secret={app.Secret}");
+        Assert.True(reply.TryGetProperty("access_token", out var token), reply.ToString());
+        return token.GetString()!;
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string url)
+    {
+        using var response = await CreateClient().GetAsync(url);
+        return await ReadWxAsync(response);
+    }
+
+    public Task<JsonElement> PostJsonAsync(string url, object body) =>
+        PostRawAsync(url, JsonSerializer.SerializeToUtf8Bytes(body));
+
+    public async Task<JsonElement> PostRawAsync(string url, byte[] body, string contentType = "application/json")
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        using var response = await CreateClient().PostAsync(url, content);
+        return await ReadWxAsync(response);
+    }
+
+    public Task<JsonElement> UpdatePathAsync(string accessToken, object body) =>
+        PostJsonAsync($"/cgi-bin/express/delivery/path/update?access_token={accessToken}", body);
+
+    public Task<JsonElement> GetPathAsync(string accessToken, object body) =>
+        PostJsonAsync($"/cgi-bin/express/business/path/get?access_token={accessToken}", body);
+
+    /// <summary>Every answer of the API is HTTP 200 with a JSON body.</summary>
+    static async Task<JsonElement> ReadWxAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"HTTP {(int)response.StatusCode}: {text}");
+        Assert.StartsWith("application/json", response.Content.Headers.ContentType?.ToString());
+        return JsonDocument.Parse(Encoding.UTF8.GetBytes(text)).RootElement.Clone();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+}
+
+public sealed record App(string AppId, string Secret);
+
+public sealed record Waybill(string DeliveryId, string WaybillId, string Token);
+
+public static class TempDirectory
+{
+    public static string Create()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "wxlogistics-tests", Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+}
