@@ -6,6 +6,12 @@ cd "$(dirname "$0")"
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
+echo "== Node.js packages for the cloud-call tests (wx-server-sdk, pinned by tests/cloud/package-lock.json)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
+npm ci --prefix tests/cloud --no-audit --no-fund --loglevel=error
+
 echo "== restore"
 dotnet restore WxLogistics.slnx --verbosity quiet
 

@@ -2,6 +2,7 @@ using WxLogistics;
 using WxLogistics.AccessToken;
 using WxLogistics.BusinessPath;
 using WxLogistics.Cli;
+using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
 
 if (OperatorCli.Handles(args))
@@ -25,6 +26,7 @@ app.UseWxLogistics();
 app.MapAccessToken();
 app.MapDeliveryPath();
 app.MapBusinessPath();
+app.MapCloudGateway();
 app.MapInvalidUrl();
 
 return await app.RunOrExplainAsync();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using WxLogistics.AccessToken;
 using WxLogistics.Apps;
 using WxLogistics.BusinessPath;
+using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Storage;
 using WxLogistics.Storage.Sqlite;
@@ -55,8 +56,10 @@ public static class WxLogisticsSetup
         });
         services.AddSingleton<GroupCommit>();
         services.AddSingleton<AccessTokens>();
+        services.AddSingleton<WxApiCatalog>();
         services.AddSingleton<PathUpdates>();
         services.AddSingleton<PathQueries>();
+        services.AddSingleton<CloudCalls>();
         services.AddHostedService<StoreStartup>();
         return builder;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using WxLogistics.Apps;
 using WxLogistics.Storage;
 using WxLogistics.Storage.Sqlite;
 using WxLogistics.Wire;
@@ -12,7 +13,7 @@ namespace WxLogistics.Cli;
 /// </summary>
 public static class OperatorCli
 {
-    static readonly HashSet<string> Verbs = ["app", "waybill", "--help", "-h", "-?", "--version"];
+    static readonly HashSet<string> Verbs = ["app", "waybill", "cloudenv", "--help", "-h", "-?", "--version"];
 
     public static bool Handles(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
@@ -29,6 +30,7 @@ public static class OperatorCli
             data,
             AppCommands.Create(data, output),
             WaybillCommands.Create(data, output),
+            CloudEnvCommands.Create(data, output),
         };
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
@@ -41,6 +43,12 @@ public static class OperatorCli
         await store.MigrateAsync(cancellationToken);
         return store;
     }
+
+    /// <summary>The server key: WxLogistics__ServerKey when set (as the server reads it), else server.key in --data.</summary>
+    internal static ServerKey LoadServerKey(string dataDirectory) =>
+        Environment.GetEnvironmentVariable("WxLogistics__ServerKey") is { Length: > 0 } key
+            ? ServerKey.FromBase64(key)
+            : ServerKey.LoadOrCreate(dataDirectory);
 
     internal static async Task WriteJsonAsync(TextWriter output, Action<Utf8JsonWriter> write)
     {

@@ -40,3 +40,6 @@ public enum AppendOutcome
     Stored,
     Duplicate,
 }
+
+/// <summary>A cloud environment: who signs for it, which app it acts as, and which open APIs it may call.</summary>
+public sealed record CloudEnvRecord(string Env, AppId AppId, string SecretId, IReadOnlySet<string> Permissions, bool IsDefault, long CreatedAt);

@@ -61,5 +61,11 @@ public abstract class Store : IAsyncDisposable
     /// <summary>The path of a waybill, sorted by action_time, then by arrival.</summary>
     public abstract Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default);
 
+    /// <summary>Adds a cloud env (making it the only default when it is one); false when the env exists.</summary>
+    public abstract Task<bool> AddCloudEnvAsync(CloudEnvRecord env, CancellationToken cancellationToken = default);
+
+    /// <summary>The named env, or the default one when <paramref name="env"/> is empty.</summary>
+    public abstract Task<CloudEnvRecord?> FindCloudEnvAsync(string env, CancellationToken cancellationToken = default);
+
     public abstract ValueTask DisposeAsync();
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using WxLogistics.AccessToken;
 using WxLogistics.Apps;
 using WxLogistics.Storage;
@@ -5,7 +6,29 @@ using WxLogistics.Storage;
 namespace WxLogistics.Wire;
 
 /// <summary>An API of the platform: its cloud-call name, who may call it, and how large a body it takes.</summary>
-public sealed record WxApi(string Name, AppRole Role, int MaxBodyBytes = 64 * 1024);
+public sealed record WxApi(string Name, AppRole Role, int MaxBodyBytes = 64 * 1024)
+{
+    /// <summary>48001 when the caller is not the kind of app this API is for.</summary>
+    public WxReply? Refuse(AppRecord caller) => caller.Role == Role
+        ? null
+        : WxReply.Error(WxErrors.ApiUnauthorized, $"{Name} is for {Role.ToString().ToLowerInvariant()} apps");
+}
+
+/// <summary>
+/// Every API by its cloud-call name, so that the HTTPS routes and the cloud gateway run the very same handler.
+/// Filled as the areas are mapped.
+/// </summary>
+public sealed class WxApiCatalog
+{
+    readonly ConcurrentDictionary<string, (WxApi Api, Func<IServiceProvider, WxCall, CancellationToken, Task<WxReply>> Handle)> apis = new(StringComparer.Ordinal);
+
+    public void Add(WxApi api, Func<IServiceProvider, WxCall, CancellationToken, Task<WxReply>> handle) => apis[api.Name] = (api, handle);
+
+    public WxApi? Find(string name) => apis.TryGetValue(name, out var entry) ? entry.Api : null;
+
+    public async Task<WxReply> InvokeAsync(IServiceProvider services, WxApi api, AppRecord caller, byte[] body, CancellationToken cancellationToken) =>
+        api.Refuse(caller) ?? await apis[api.Name].Handle(services, new WxCall(api, caller, body), cancellationToken);
+}
 
 /// <summary>An authenticated call of an API: the caller and the JSON body, whichever form it came in.</summary>
 public sealed record WxCall(WxApi Api, AppRecord Caller, byte[] Body);
@@ -33,9 +56,9 @@ public static class WxGateway
                 return error!.ToHttpResult();
             }
 
-            if (caller.Role != api.Role)
+            if (api.Refuse(caller) is { } refusal)
             {
-                return WxReply.Error(WxErrors.ApiUnauthorized, $"{api.Name} is for {api.Role.ToString().ToLowerInvariant()} apps").ToHttpResult();
+                return refusal.ToHttpResult();
             }
 
             if (!HttpMethods.IsPost(http.Request.Method))
@@ -58,8 +81,11 @@ public static class WxGateway
     /// <summary>Maps an API of the group for every method, so that a GET gets WeChat's 43002 rather than a 405.</summary>
     public static RouteHandlerBuilder MapWxApi<THandler>(
         this RouteGroupBuilder group, string pattern, WxApi api, Func<THandler, WxCall, CancellationToken, Task<WxReply>> handle)
-        where THandler : notnull =>
-        group.Map(pattern, async (HttpContext http, THandler handler, CancellationToken cancellationToken) =>
+        where THandler : notnull
+    {
+        ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<WxApiCatalog>().Add(api, (services, call, ct) => handle(services.GetRequiredService<THandler>(), call, ct));
+        return group.Map(pattern, async (HttpContext http, THandler handler, CancellationToken cancellationToken) =>
                 (await handle(handler, (WxCall)http.Items[CallKey]!, cancellationToken)).ToHttpResult())
             .WithMetadata(api);
+    }
 }

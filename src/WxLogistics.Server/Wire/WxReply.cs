@@ -70,7 +70,7 @@ public sealed class WxReply
     public IResult ToHttpResult() => Results.Bytes(ToJsonBytes(), "application/json; charset=utf-8");
 
     /// <summary>WeChat's request id: three groups of eight hex digits, the first one the time.</summary>
-    static string NewRid()
+    public static string NewRid()
     {
         Span<byte> random = stackalloc byte[8];
         RandomNumberGenerator.Fill(random);

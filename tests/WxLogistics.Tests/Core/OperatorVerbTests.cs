@@ -91,6 +91,48 @@ public sealed class OperatorVerbTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cloud_env_prints_its_credentials_and_the_gateway_path()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+
+        var json = await server.OperatorAsync("cloudenv", "add", "--env", "prod-1", "--appid", carrier.AppId, "--permissions", "logistics.updatePath,logistics.getPath", "--default");
+
+        Assert.Equal(["env", "secretId", "secretKey", "gateway_path"], json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("prod-1", json.GetProperty("env").GetString());
+        Assert.StartsWith("AKID", json.GetProperty("secretId").GetString());
+        Assert.Equal(40, json.GetProperty("secretKey").GetString()!.Length);
+        Assert.Equal("/tcb/admin", json.GetProperty("gateway_path").GetString());
+    }
+
+    [Theory]
+    [InlineData("must be 1 to 40 of a-z", "Prod!", "logistics.updatePath")]
+    [InlineData("is not of the form category.method", "prod", "updatePath")]
+    public async Task A_bad_cloud_env_is_refused_with_a_message(string message, string env, string permissions)
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+
+        var (exitCode, _, error) = await RunAsync("cloudenv", "add", "--env", env, "--appid", carrier.AppId, "--permissions", permissions, "--data", server.DataDirectory);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, error);
+    }
+
+    [Fact]
+    public async Task A_cloud_env_needs_an_app_of_this_server_and_a_name_of_its_own()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        await server.OperatorAsync("cloudenv", "add", "--env", "prod", "--appid", carrier.AppId, "--permissions", "logistics.updatePath");
+
+        var (unknownApp, _, unknownAppError) = await RunAsync("cloudenv", "add", "--env", "other", "--appid", "wx0000000000000000", "--permissions", "logistics.updatePath", "--data", server.DataDirectory);
+        var (twice, _, twiceError) = await RunAsync("cloudenv", "add", "--env", "prod", "--appid", carrier.AppId, "--permissions", "logistics.updatePath", "--data", server.DataDirectory);
+
+        Assert.Equal(1, unknownApp);
+        Assert.Contains("is not an app of this server", unknownAppError);
+        Assert.Equal(1, twice);
+        Assert.Contains("env prod already exists", twiceError);
+    }
+
+    [Fact]
     public async Task A_second_carrier_with_the_same_delivery_id_is_refused()
     {
         await server.AddCarrierAsync("SF");

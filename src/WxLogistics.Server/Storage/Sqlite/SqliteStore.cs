@@ -375,6 +375,59 @@ public sealed class SqliteStore : Store
         return path;
     }
 
+    public override async Task<bool> AddCloudEnvAsync(CloudEnvRecord env, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        if (env.IsDefault)
+        {
+            await ScalarAsync(connection, transaction, "UPDATE cloud_envs SET is_default = 0 WHERE is_default = 1", cancellationToken);
+        }
+
+        var added = await ExecuteCountAsync(
+            connection,
+            transaction,
+            "INSERT INTO cloud_envs (env, appid, secret_id, permissions, is_default, created_at) " +
+            "VALUES ($env, $appid, $secret_id, $permissions, $default, $created) ON CONFLICT DO NOTHING",
+            cancellationToken,
+            ("$env", env.Env),
+            ("$appid", env.AppId.Value),
+            ("$secret_id", env.SecretId),
+            ("$permissions", string.Join(',', env.Permissions.Order(StringComparer.Ordinal))),
+            ("$default", env.IsDefault ? 1 : 0),
+            ("$created", env.CreatedAt));
+        if (added == 0)
+        {
+            return false;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<CloudEnvRecord?> FindCloudEnvAsync(string env, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT env, appid, secret_id, permissions, is_default, created_at FROM cloud_envs " +
+            "WHERE ($env <> '' AND env = $env) OR ($env = '' AND is_default = 1)",
+            ("$env", env));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(1), out var appId))
+        {
+            return null;
+        }
+
+        return new CloudEnvRecord(
+            reader.GetString(0),
+            appId,
+            reader.GetString(2),
+            reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),
+            reader.GetInt64(4) == 1,
+            reader.GetInt64(5));
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await appendLock.WaitAsync();

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using WxLogistics.Apps;
+using WxLogistics.CloudGateway;
+using WxLogistics.Storage;
+
+namespace WxLogistics.Cli;
+
+/// <summary>`cloudenv add`: a cloud environment for wx-server-sdk callers, acting as one app with config.json's permissions.</summary>
+static class CloudEnvCommands
+{
+    public static Command Create(Option<string> data, TextWriter output)
+    {
+        var env = new Option<string>("--env") { Description = "The env id (1 to 40 of a-z 0-9 _ -), sent by cloud.init({env}).", Required = true };
+        var appId = new Option<string>("--appid") { Description = "The app the env's calls act as.", Required = true };
+        var permissions = new Option<string>("--permissions")
+        {
+            Description = "config.json's permissions.openapi, comma-separated: logistics.updatePath,logistics.getPath.",
+            Required = true,
+        };
+        var isDefault = new Option<bool>("--default") { Description = "Serve calls that name no env (cloud.init() without env)." };
+
+        var add = new Command("add", "Create a cloud env; prints {env, secretId, secretKey, gateway_path}. The secretKey is shown only here.")
+        {
+            env, appId, permissions, isDefault,
+        };
+        add.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            var envName = parsed.GetValue(env)!;
+            if (!CloudCredentials.IsValidEnv(envName))
+            {
+                throw new OperatorException($"--env '{envName}' must be 1 to 40 of a-z, 0-9, '_' and '-'");
+            }
+
+            var granted = parsed.GetValue(permissions)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+            if (granted.FirstOrDefault(p => !CloudCredentials.IsValidPermission(p)) is { } badPermission)
+            {
+                throw new OperatorException($"--permissions: '{badPermission}' is not of the form category.method (logistics.updatePath)");
+            }
+
+            var dataDirectory = parsed.GetValue(data)!;
+            await using var store = await OperatorCli.OpenStoreAsync(dataDirectory, cancellationToken);
+            var appText = parsed.GetValue(appId)!;
+            if (!AppId.TryParse(appText, out var app) || await store.FindAppAsync(app, cancellationToken) is null)
+            {
+                throw new OperatorException($"--appid {appText} is not an app of this server");
+            }
+
+            var secretId = CloudCredentials.NewSecretId();
+            var record = new CloudEnvRecord(envName, app, secretId, granted, parsed.GetValue(isDefault), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            if (!await store.AddCloudEnvAsync(record, cancellationToken))
+            {
+                throw new OperatorException($"env {envName} already exists");
+            }
+
+            var secretKey = CloudCredentials.SecretKey(OperatorCli.LoadServerKey(dataDirectory), envName, secretId);
+            await OperatorCli.WriteJsonAsync(output, json =>
+            {
+                json.WriteString("env", envName);
+                json.WriteString("secretId", secretId);
+                json.WriteString("secretKey", secretKey);
+                json.WriteString("gateway_path", CloudGatewayApi.Path);
+            });
+        }));
+
+        return new Command("cloudenv", "Cloud environments for wx-server-sdk's cloud.openapi calls.") { add };
+    }
+}

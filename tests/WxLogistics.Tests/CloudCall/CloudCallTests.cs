@@ -1,0 +1,198 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using WxLogistics.Cli;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.CloudCall;
+
+/// <summary>
+/// The seed's cloud function, unchanged, run by the real wx-server-sdk@4.0.2 against a real server process.
+/// </summary>
+public sealed class CloudCallTests : IAsyncLifetime
+{
+    const string SeedWaybill = "12345678901234567890";
+
+    readonly string data = TempDirectory.Create();
+    ServerProcess server = null!;
+
+    Uri Gateway => new(server.BaseAddress, "/tcb/admin");
+
+    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(data);
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    async Task<JsonElement> OperatorAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var exitCode = await OperatorCli.RunAsync([.. args, "--data", data], output, error);
+        Assert.True(exitCode == 0, error.ToString());
+        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
+    }
+
+    async Task<string> CarrierAsync(string deliveryId) =>
+        (await OperatorAsync("app", "add", "--role", "carrier", "--delivery-id", deliveryId, "--name", deliveryId)).GetProperty("appid").GetString()!;
+
+    async Task<(string Id, string Key)> EnvAsync(string env, string appId, string permissions, bool isDefault = false)
+    {
+        var json = await OperatorAsync(["cloudenv", "add", "--env", env, "--appid", appId, "--permissions", permissions, .. isDefault ? new[] { "--default" } : []]);
+        Assert.Equal("/tcb/admin", json.GetProperty("gateway_path").GetString());
+        return (json.GetProperty("secretId").GetString()!, json.GetProperty("secretKey").GetString()!);
+    }
+
+    [Fact]
+    public async Task The_seed_cloud_function_succeeds_against_the_default_env_with_no_code_change()
+    {
+        var carrier = await CarrierAsync("SF");
+        await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", SeedWaybill, "--token", "TOKEN");
+        var (id, key) = await EnvAsync("carrier-prod", carrier, "logistics.updatePath", isDefault: true);
+
+        var result = await CloudFunctions.RunAsync("updatePath", Gateway, env: null, id, key);
+
+        Assert.Equal("""{"errMsg":"openapi.logistics.updatePath:ok","errCode":0}""", result.GetRawText());
+    }
+
+    [Fact]
+    public async Task The_cloud_update_lands_in_the_same_path_the_HTTPS_API_serves()
+    {
+        var carrier = await CarrierAsync("SF");
+        var merchant = (await OperatorAsync("app", "add", "--role", "merchant", "--name", "shop")).GetProperty("appid").GetString()!;
+        await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", SeedWaybill, "--token", "TOKEN", "--merchant-appid", merchant, "--order-id", "o-1", "--openid", "u-1");
+        var (carrierId, carrierKey) = await EnvAsync("carrier-env", carrier, "logistics.updatePath");
+        var (merchantId, merchantKey) = await EnvAsync("shop-env", merchant, "logistics.getPath");
+
+        var update = await CloudFunctions.RunAsync("updatePath", Gateway, "carrier-env", carrierId, carrierKey);
+        var path = await CloudFunctions.RunAsync(
+            "getPath", Gateway, "shop-env", merchantId, merchantKey, new { openid = "u-1", orderId = "o-1", deliveryId = "SF", waybillId = SeedWaybill });
+
+        Assert.Equal(0, update.GetProperty("errCode").GetInt32());
+        Assert.Equal(
+            """{"openid":"u-1","deliveryId":"SF","waybillId":"12345678901234567890","pathItemNum":1,"pathItemList":[{"actionTime":1533052800,"actionType":300002,"actionMsg":"丽影邓丽君【18666666666】正在派件"}],"errMsg":"openapi.logistics.getPath:ok","errCode":0}""",
+            path.GetRawText());
+    }
+
+    [Fact]
+    public async Task A_wrong_token_makes_the_sdk_throw_9300507()
+    {
+        var carrier = await CarrierAsync("ZTO");
+        await OperatorAsync("waybill", "add", "--delivery-id", "ZTO", "--waybill-id", SeedWaybill, "--token", "NOT-TOKEN");
+        var (id, key) = await EnvAsync("zto", carrier, "logistics.updatePath");
+
+        var result = await CloudFunctions.RunAsync("updatePath", Gateway, "zto", id, key);
+
+        Assert.Equal(9300507, result.GetProperty("errCode").GetInt32());
+        Assert.StartsWith("openapi.logistics.updatePath:fail token is incorrect rid: ", result.GetProperty("errMsg").GetString());
+    }
+
+    [Fact]
+    public async Task An_unknown_waybill_makes_the_sdk_throw_40199()
+    {
+        var carrier = await CarrierAsync("YTO");
+        var (id, key) = await EnvAsync("yto", carrier, "logistics.updatePath");
+
+        var result = await CloudFunctions.RunAsync("updatePath", Gateway, "yto", id, key);
+
+        Assert.Equal(40199, result.GetProperty("errCode").GetInt32());
+        Assert.StartsWith("openapi.logistics.updatePath:fail waybill_id not found rid: ", result.GetProperty("errMsg").GetString());
+    }
+
+    [Fact]
+    public async Task A_function_without_the_permission_gets_604101_and_nothing_is_stored()
+    {
+        var carrier = await CarrierAsync("SF");
+        await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", SeedWaybill, "--token", "TOKEN");
+        var (id, key) = await EnvAsync("read-only", carrier, "logistics.getPath");
+
+        var result = await CloudFunctions.RunAsync("updatePath", Gateway, "read-only", id, key);
+
+        Assert.Equal("""{"errCode":-604101,"errMsg":"system error: error code: -604101"}""", result.GetRawText());
+        await using var store = await OperatorCli.OpenStoreAsync(data, default);
+        Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
+        Assert.True(Apps.WaybillId.TryParse(SeedWaybill, out var waybill));
+        Assert.Empty(await store.ReadPathAsync(new Apps.WaybillKey(sf, waybill)));
+    }
+
+    [Fact]
+    public async Task An_api_that_does_not_exist_gets_604100()
+    {
+        var carrier = await CarrierAsync("SF");
+        var (id, key) = await EnvAsync("any", carrier, "logistics.updatePath,logistics.noSuchApi");
+
+        var result = await CloudFunctions.RunAsync("unknownApi", Gateway, "any", id, key);
+
+        Assert.Equal(-604100, result.GetProperty("errCode").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_key_is_refused_with_a_clear_message_and_nothing_runs()
+    {
+        var carrier = await CarrierAsync("SF");
+        await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", SeedWaybill, "--token", "TOKEN");
+        var (id, _) = await EnvAsync("signed", carrier, "logistics.updatePath");
+
+        var result = await CloudFunctions.RunAsync("updatePath", Gateway, "signed", id, "not-the-secret-key");
+
+        Assert.Equal(-501006, result.GetProperty("errCode").GetInt32());
+        Assert.Contains("signature does not match", result.GetProperty("errMsg").GetString());
+        await using var store = await OperatorCli.OpenStoreAsync(data, default);
+        Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
+        Assert.True(Apps.WaybillId.TryParse(SeedWaybill, out var waybill));
+        Assert.Empty(await store.ReadPathAsync(new Apps.WaybillKey(sf, waybill)));
+    }
+
+    [Fact]
+    public async Task A_signature_made_an_hour_ago_is_refused_as_stale()
+    {
+        var carrier = await CarrierAsync("SF");
+        var (id, key) = await EnvAsync("skewed", carrier, "logistics.updatePath");
+
+        var result = await CloudFunctions.RunAsync("updatePath", Gateway, "skewed", id, key, clockSkewSeconds: -3600);
+
+        Assert.Equal(-501006, result.GetProperty("errCode").GetInt32());
+        Assert.Contains("away from the server's clock", result.GetProperty("errMsg").GetString());
+    }
+
+    [Fact]
+    public async Task An_unknown_env_is_refused_with_the_code_the_sdk_maps_to_501005()
+    {
+        var carrier = await CarrierAsync("SF");
+        var (id, key) = await EnvAsync("real", carrier, "logistics.updatePath");
+
+        var result = await CloudFunctions.RunAsync("updatePath", Gateway, "imaginary", id, key);
+
+        Assert.Equal(-501005, result.GetProperty("errCode").GetInt32());
+        Assert.Contains("env 'imaginary' does not exist", result.GetProperty("errMsg").GetString());
+    }
+
+    [Fact]
+    public async Task An_unsigned_request_is_refused_before_anything_runs()
+    {
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("wx.openApi"), "action" },
+            { new StringContent("logistics.updatePath"), "apiName" },
+            { new ByteArrayContent([8, 0]) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } }, "requestData" },
+        };
+        var carrier = await CarrierAsync("SF");
+        await EnvAsync("default-env", carrier, "logistics.updatePath", isDefault: true);
+
+        using var response = await client.PostAsync("/tcb/admin", form);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal("INVALID_COMMON_PARAM", body.GetProperty("code").GetString());
+        Assert.Contains("not signed", body.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_multipart_is_refused_plainly()
+    {
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+
+        using var response = await client.PostAsync("/tcb/admin", new StringContent("{}", Encoding.UTF8, "application/json"));
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal("INVALID_PARAM", body.GetProperty("code").GetString());
+    }
+}
