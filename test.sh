@@ -12,6 +12,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tests/cloud --no-audit --no-fund --loglevel=error
 
+echo "== PostgreSQL for the tests that run on both stores"
+source tests/scripts/postgres.sh
+
 echo "== restore"
 dotnet restore WxLogistics.slnx --verbosity quiet
 

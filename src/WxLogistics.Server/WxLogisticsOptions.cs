@@ -10,8 +10,17 @@ public sealed class WxLogisticsOptions
     /// <summary>Where the SQLite file and the server key live; created if missing. --data DIR sets it.</summary>
     public string DataDirectory { get; set; } = "data";
 
+    /// <summary>sqlite (the default, in the data directory) or postgres (with <see cref="Connection"/>). --store sets it.</summary>
+    public string Store { get; set; } = Storage.StoreFactory.Sqlite;
+
+    /// <summary>The PostgreSQL connection string (Npgsql's form). --connection sets it.</summary>
+    public string? Connection { get; set; }
+
     /// <summary>Base64 of 32 or more random bytes; several nodes must share one. Default: server.key in the data directory.</summary>
     public string? ServerKey { get; set; }
+
+    /// <summary>How long an access_token keeps working once a newer one is issued: WeChat's 300 s; shorter only for tests.</summary>
+    public int AccessTokenOverlapSeconds { get; set; } = 300;
 }
 
 sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
@@ -26,6 +35,16 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
         else if (DataDirectoryProblem(options.DataDirectory) is { } problem)
         {
             failures.Add($"the data directory '{options.DataDirectory}' cannot be used: {problem}");
+        }
+
+        if (Storage.StoreFactory.Problem(options.Store, options.Connection) is { } storeProblem)
+        {
+            failures.Add(storeProblem);
+        }
+
+        if (options.AccessTokenOverlapSeconds is < 1 or > 300)
+        {
+            failures.Add("WxLogistics:AccessTokenOverlapSeconds must be from 1 to 300");
         }
 
         if (options.ServerKey is { } key && !IsStrongBase64Key(key))

@@ -6,7 +6,6 @@ using WxLogistics.BusinessPath;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Storage;
-using WxLogistics.Storage.Sqlite;
 using WxLogistics.Wire;
 
 namespace WxLogistics;
@@ -17,11 +16,13 @@ public static class WxLogisticsSetup
     static readonly Dictionary<string, string> SwitchMappings = new()
     {
         ["--data"] = $"{WxLogisticsOptions.Section}:{nameof(WxLogisticsOptions.DataDirectory)}",
+        ["--store"] = $"{WxLogisticsOptions.Section}:{nameof(WxLogisticsOptions.Store)}",
+        ["--connection"] = $"{WxLogisticsOptions.Section}:{nameof(WxLogisticsOptions.Connection)}",
     };
 
     static readonly HashSet<string> KnownSwitches = new(StringComparer.OrdinalIgnoreCase)
     {
-        "--data", "--urls", "--environment", "--contentRoot", "--applicationName", "--http_ports", "--https_ports", "--webroot",
+        "--data", "--store", "--connection", "--urls", "--environment", "--contentRoot", "--applicationName", "--http_ports", "--https_ports", "--webroot",
         "--detailedErrors", "--shutdownTimeoutSeconds", "--hostBuilder", "--preventHostingStartup", "--hostingStartupAssemblies",
         "--hostingStartupExcludeAssemblies", "--WxLogistics", "--Logging", "--Kestrel", "--AllowedHosts",
     };
@@ -48,7 +49,11 @@ public static class WxLogisticsSetup
         services.AddOptions<WxLogisticsOptions>().BindConfiguration(WxLogisticsOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WxLogisticsOptions>, WxLogisticsOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<Store>(sp => new SqliteStore(sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value.DataDirectory));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value;
+            return StoreFactory.Create(options.Store, options.DataDirectory, options.Connection);
+        });
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value;
@@ -104,7 +109,8 @@ public static class WxLogisticsSetup
             await Console.Error.WriteLineAsync($"wxlogistics: invalid configuration: {string.Join("; ", e.Failures)}");
             return 2;
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or UriFormatException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or UriFormatException
+            or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
         {
             await Console.Error.WriteLineAsync($"wxlogistics: cannot start: {e.Message}");
             return 1;

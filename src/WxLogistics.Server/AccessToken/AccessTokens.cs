@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Options;
 using WxLogistics.Apps;
 using WxLogistics.Storage;
 using WxLogistics.Wire;
@@ -9,14 +10,15 @@ namespace WxLogistics.AccessToken;
 
 /// <summary>
 /// Issues and checks access_tokens (../shared/spec/wechat-logistics.md §5). Checks are answered from memory; an
-/// entry is read again from the store at least every <see cref="RecheckSeconds"/>, so a token retired by another
-/// node stops working there too, well inside the 5-minute overlap.
+/// entry is read again from the store at least every 5 seconds, so a token retired by another node stops working
+/// there too, well inside the 5-minute overlap.
 /// </summary>
-public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider time)
+public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider time, IOptions<WxLogisticsOptions> options)
 {
     public const int LifetimeSeconds = 7200;
-    public const int OverlapSeconds = 300;
-    public const int RecheckSeconds = 5;
+
+    /// <summary>A stable_token is renewed once fewer than this many seconds of it are left.</summary>
+    public const int StableRenewalSeconds = 300;
     public const int ClientCredentialDailyLimit = 2000;
     public const int ForceRefreshDailyLimit = 20;
     public const int ForceRefreshMinIntervalSeconds = 30;
@@ -24,6 +26,10 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
     const int MaxTokenLength = 512;
 
     readonly ConcurrentDictionary<TokenHash, CachedToken> cache = new();
+    readonly int overlapSeconds = options.Value.AccessTokenOverlapSeconds;
+
+    // Shorter than the overlap, so a retired token never outlives its overlap on a node that cached it.
+    readonly int recheckSeconds = Math.Min(5, options.Value.AccessTokenOverlapSeconds);
 
     /// <summary>The app behind an access_token, or the gateway error: 41001, 40001 or 42001.</summary>
     public async ValueTask<(AppRecord? App, WxReply? Error)> AuthenticateAsync(string? accessToken, CancellationToken cancellationToken = default)
@@ -41,7 +47,7 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(accessToken));
         var key = new TokenHash(hash);
         var now = Now();
-        if (!cache.TryGetValue(key, out var entry) || now - entry.CheckedAt >= RecheckSeconds)
+        if (!cache.TryGetValue(key, out var entry) || now - entry.CheckedAt >= recheckSeconds)
         {
             entry = await LoadAsync(hash, now, cancellationToken);
             if (entry is null)
@@ -78,16 +84,16 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         var now = Now();
         var token = Secrets.NewToken();
         var record = new AccessTokenRecord(Secrets.Hash(token), app.AppId, AccessTokenKind.ClientCredential, now, now + LifetimeSeconds, null);
-        if (!await store.IssueClientCredentialTokenAsync(record, now + OverlapSeconds, ChinaDayStart(now), ClientCredentialDailyLimit, cancellationToken))
+        if (!await store.IssueClientCredentialTokenAsync(record, now + overlapSeconds, ChinaDayStart(now), ClientCredentialDailyLimit, cancellationToken))
         {
             return WxReply.Error(WxErrors.DailyQuotaReached, "could get access_token by getStableAccessToken");
         }
 
         foreach (var (otherKey, other) in cache)
         {
-            if (other.App.AppId == app.AppId && other.Kind == AccessTokenKind.ClientCredential && (other.RevokedAt ?? long.MaxValue) > now + OverlapSeconds)
+            if (other.App.AppId == app.AppId && other.Kind == AccessTokenKind.ClientCredential && (other.RevokedAt ?? long.MaxValue) > now + overlapSeconds)
             {
-                cache.TryUpdate(otherKey, other with { RevokedAt = now + OverlapSeconds }, other);
+                cache.TryUpdate(otherKey, other with { RevokedAt = now + overlapSeconds }, other);
             }
         }
 
@@ -111,7 +117,7 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
             var day = ChinaDayStart(now);
             if (current is not null)
             {
-                var stillFresh = current.ExpiresAt - now > OverlapSeconds;
+                var stillFresh = current.ExpiresAt - now > StableRenewalSeconds;
                 var tooSoonToForce = now - current.IssuedAt < ForceRefreshMinIntervalSeconds;
                 if ((!request.ForceRefresh && stillFresh) || (request.ForceRefresh && tooSoonToForce) || attempt > 0)
                 {

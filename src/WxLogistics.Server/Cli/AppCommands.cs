@@ -7,7 +7,7 @@ namespace WxLogistics.Cli;
 /// <summary>`app add`: registers a carrier or a merchant and prints its AppID and AppSecret, once.</summary>
 static class AppCommands
 {
-    public static Command Create(Option<string> data, TextWriter output)
+    public static Command Create(StoreArguments storeArguments, TextWriter output)
     {
         var role = new Option<string>("--role") { Description = "carrier (an express company) or merchant (a mini program).", Required = true };
         role.AcceptOnlyFromAmong("carrier", "merchant");
@@ -45,7 +45,7 @@ static class AppCommands
                 throw new OperatorException("--name must have 1 to 128 characters");
             }
 
-            await using var store = await OperatorCli.OpenStoreAsync(parsed.GetValue(data)!, cancellationToken);
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var appId = AppId.New();
             var secret = Secrets.NewAppSecret();
             var record = new AppRecord(

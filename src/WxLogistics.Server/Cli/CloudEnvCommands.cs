@@ -8,7 +8,7 @@ namespace WxLogistics.Cli;
 /// <summary>`cloudenv add`: a cloud environment for wx-server-sdk callers, acting as one app with config.json's permissions.</summary>
 static class CloudEnvCommands
 {
-    public static Command Create(Option<string> data, TextWriter output)
+    public static Command Create(StoreArguments storeArguments, TextWriter output)
     {
         var env = new Option<string>("--env") { Description = "The env id (1 to 40 of a-z 0-9 _ -), sent by cloud.init({env}).", Required = true };
         var appId = new Option<string>("--appid") { Description = "The app the env's calls act as.", Required = true };
@@ -37,8 +37,7 @@ static class CloudEnvCommands
                 throw new OperatorException($"--permissions: '{badPermission}' is not of the form category.method (logistics.updatePath)");
             }
 
-            var dataDirectory = parsed.GetValue(data)!;
-            await using var store = await OperatorCli.OpenStoreAsync(dataDirectory, cancellationToken);
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var appText = parsed.GetValue(appId)!;
             if (!AppId.TryParse(appText, out var app) || await store.FindAppAsync(app, cancellationToken) is null)
             {
@@ -52,7 +51,7 @@ static class CloudEnvCommands
                 throw new OperatorException($"env {envName} already exists");
             }
 
-            var secretKey = CloudCredentials.SecretKey(OperatorCli.LoadServerKey(dataDirectory), envName, secretId);
+            var secretKey = CloudCredentials.SecretKey(storeArguments.ServerKey(parsed), envName, secretId);
             await OperatorCli.WriteJsonAsync(output, json =>
             {
                 json.WriteString("env", envName);

@@ -1,8 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using WxLogistics.Apps;
-using WxLogistics.Storage;
-using WxLogistics.Storage.Sqlite;
 using WxLogistics.Wire;
 
 namespace WxLogistics.Cli;
@@ -13,42 +10,45 @@ namespace WxLogistics.Cli;
 /// </summary>
 public static class OperatorCli
 {
-    static readonly HashSet<string> Verbs = ["app", "waybill", "cloudenv", "--help", "-h", "-?", "--version"];
+    static readonly HashSet<string> Verbs = ["app", "waybill", "cloudenv", "migrate", "--help", "-h", "-?", "--version"];
 
     public static bool Handles(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
-        var data = new Option<string>("--data")
+        var store = new StoreArguments();
+        var root = new RootCommand("WxLogistics: a WeChat-compatible logistics path platform. Without a verb it serves (--urls, --data, --store, --connection).")
         {
-            Description = "The server's data directory (the SQLite store).",
-            DefaultValueFactory = _ => "data",
-            Recursive = true,
+            AppCommands.Create(store, output),
+            WaybillCommands.Create(store, output),
+            CloudEnvCommands.Create(store, output),
+            MigrateCommand(store, output),
         };
-        var root = new RootCommand("WxLogistics: a WeChat-compatible logistics path platform. Without a verb it serves (--urls, --data).")
+        foreach (var option in store.All)
         {
-            data,
-            AppCommands.Create(data, output),
-            WaybillCommands.Create(data, output),
-            CloudEnvCommands.Create(data, output),
-        };
+            root.Options.Add(option);
+        }
+
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
     }
 
-    /// <summary>Opens the store of --data, creating or upgrading its schema.</summary>
-    internal static async Task<Store> OpenStoreAsync(string dataDirectory, CancellationToken cancellationToken)
+    /// <summary>`migrate`: applies the schema scripts (the server also does at start).</summary>
+    static Command MigrateCommand(StoreArguments store, TextWriter output)
     {
-        var store = new SqliteStore(dataDirectory);
-        await store.MigrateAsync(cancellationToken);
-        return store;
+        var migrate = new Command("migrate", "Create or upgrade the store's schema; prints {store, ready}.");
+        migrate.SetAction(Guarded(async (parsed, cancellationToken) =>
+        {
+            await using var opened = await store.OpenAsync(parsed, cancellationToken);
+            var ready = await opened.IsReadyAsync(cancellationToken);
+            await WriteJsonAsync(output, json =>
+            {
+                json.WriteString("store", parsed.GetValue(store.Store));
+                json.WriteBoolean("ready", ready);
+            });
+        }));
+        return migrate;
     }
-
-    /// <summary>The server key: WxLogistics__ServerKey when set (as the server reads it), else server.key in --data.</summary>
-    internal static ServerKey LoadServerKey(string dataDirectory) =>
-        Environment.GetEnvironmentVariable("WxLogistics__ServerKey") is { Length: > 0 } key
-            ? ServerKey.FromBase64(key)
-            : ServerKey.LoadOrCreate(dataDirectory);
 
     internal static async Task WriteJsonAsync(TextWriter output, Action<Utf8JsonWriter> write)
     {

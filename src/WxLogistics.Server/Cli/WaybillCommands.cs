@@ -10,7 +10,7 @@ static class WaybillCommands
 {
     public const int MaxTokenBytes = 256;
 
-    public static Command Create(Option<string> data, TextWriter output)
+    public static Command Create(StoreArguments storeArguments, TextWriter output)
     {
         var deliveryId = new Option<string>("--delivery-id") { Description = "The carrier's delivery_id (the carrier app must exist).", Required = true };
         var waybillId = new Option<string?>("--waybill-id") { Description = "The waybill number; 18 random digits when left out." };
@@ -55,7 +55,7 @@ static class WaybillCommands
                 throw new OperatorException("--order-id and --openid go with --merchant-appid");
             }
 
-            await using var store = await OperatorCli.OpenStoreAsync(parsed.GetValue(data)!, cancellationToken);
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             if (await store.FindCarrierAsync(delivery, cancellationToken) is null)
             {
                 throw new OperatorException($"no carrier app has delivery_id {delivery}; add one with: app add --role carrier --delivery-id {delivery} --name NAME");

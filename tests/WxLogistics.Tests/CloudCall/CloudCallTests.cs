@@ -9,16 +9,16 @@ namespace WxLogistics.Tests.CloudCall;
 /// <summary>
 /// The seed's cloud function, unchanged, run by the real wx-server-sdk@4.0.2 against a real server process.
 /// </summary>
-public sealed class CloudCallTests : IAsyncLifetime
+public abstract class CloudCallTests(StoreKind storeKind) : IAsyncLifetime
 {
     const string SeedWaybill = "12345678901234567890";
 
-    readonly string data = TempDirectory.Create();
+    readonly TestStore store = TestStore.Create(storeKind);
     ServerProcess server = null!;
 
     Uri Gateway => new(server.BaseAddress, "/tcb/admin");
 
-    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(data);
+    public async Task InitializeAsync() => server = await ServerProcess.StartAsync(store);
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 
@@ -26,7 +26,7 @@ public sealed class CloudCallTests : IAsyncLifetime
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exitCode = await OperatorCli.RunAsync([.. args, "--data", data], output, error);
+        var exitCode = await OperatorCli.RunAsync([.. args, .. store.Args], output, error);
         Assert.True(exitCode == 0, error.ToString());
         return JsonDocument.Parse(output.ToString()).RootElement.Clone();
     }
@@ -107,10 +107,10 @@ public sealed class CloudCallTests : IAsyncLifetime
         var result = await CloudFunctions.RunAsync("updatePath", Gateway, "read-only", id, key);
 
         Assert.Equal("""{"errCode":-604101,"errMsg":"system error: error code: -604101"}""", result.GetRawText());
-        await using var store = await OperatorCli.OpenStoreAsync(data, default);
+        await using var stored = await store.OpenAsync();
         Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
         Assert.True(Apps.WaybillId.TryParse(SeedWaybill, out var waybill));
-        Assert.Empty(await store.ReadPathAsync(new Apps.WaybillKey(sf, waybill)));
+        Assert.Empty(await stored.ReadPathAsync(new Apps.WaybillKey(sf, waybill)));
     }
 
     [Fact]
@@ -135,10 +135,10 @@ public sealed class CloudCallTests : IAsyncLifetime
 
         Assert.Equal(-501006, result.GetProperty("errCode").GetInt32());
         Assert.Contains("signature does not match", result.GetProperty("errMsg").GetString());
-        await using var store = await OperatorCli.OpenStoreAsync(data, default);
+        await using var stored = await store.OpenAsync();
         Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
         Assert.True(Apps.WaybillId.TryParse(SeedWaybill, out var waybill));
-        Assert.Empty(await store.ReadPathAsync(new Apps.WaybillKey(sf, waybill)));
+        Assert.Empty(await stored.ReadPathAsync(new Apps.WaybillKey(sf, waybill)));
     }
 
     [Fact]
@@ -196,3 +196,7 @@ public sealed class CloudCallTests : IAsyncLifetime
         Assert.Equal("INVALID_PARAM", body.GetProperty("code").GetString());
     }
 }
+
+public sealed class CloudCallTestsOnSqlite() : CloudCallTests(StoreKind.Sqlite);
+
+public sealed class CloudCallTestsOnPostgres() : CloudCallTests(StoreKind.Postgres);

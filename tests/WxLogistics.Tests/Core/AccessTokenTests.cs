@@ -5,9 +5,9 @@ using WxLogistics.Tests.Infrastructure;
 namespace WxLogistics.Tests.Core;
 
 /// <summary>GET /cgi-bin/token and POST /cgi-bin/stable_token, with WeChat's lifetimes and overlaps.</summary>
-public sealed class AccessTokenTests : IAsyncLifetime
+public abstract class AccessTokenTests(StoreKind storeKind) : IAsyncLifetime
 {
-    readonly WxServer server = new(clock: new ManualClock(DateTimeOffset.Parse("2026-11-28T12:00:00Z")));
+    readonly WxServer server = new(storeKind, new ManualClock(DateTimeOffset.Parse("2026-11-28T12:00:00Z")));
     App carrier = new("", "");
 
     public async Task InitializeAsync()
@@ -177,9 +177,13 @@ public sealed class AccessTokenTests : IAsyncLifetime
         var before = (await StableAsync(request)).GetProperty("access_token").GetString()!;
         await server.DisposeAsync();
 
-        await using var restarted = new WxServer(server.DataDirectory, server.Clock);
+        await using var restarted = new WxServer(server.Store, server.Clock);
         var after = await restarted.PostJsonAsync("/cgi-bin/stable_token", request);
 
         Assert.Equal(before, after.GetProperty("access_token").GetString());
     }
 }
+
+public sealed class AccessTokenTestsOnSqlite() : AccessTokenTests(StoreKind.Sqlite);
+
+public sealed class AccessTokenTestsOnPostgres() : AccessTokenTests(StoreKind.Postgres);

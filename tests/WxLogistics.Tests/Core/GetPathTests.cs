@@ -3,9 +3,9 @@ using WxLogistics.Tests.Infrastructure;
 namespace WxLogistics.Tests.Core;
 
 /// <summary>logistics.getPath: a merchant reads the paths of its own orders, and only those.</summary>
-public sealed class GetPathTests : IAsyncLifetime
+public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
 {
-    readonly WxServer server = new();
+    readonly WxServer server = new(storeKind);
     Waybill waybill = new("", "", "");
     string carrierToken = "";
     string merchantToken = "";
@@ -87,3 +87,7 @@ public sealed class GetPathTests : IAsyncLifetime
         WxAssert.Error(48001, await server.GetPathAsync(carrierToken, Query()));
     }
 }
+
+public sealed class GetPathTestsOnSqlite() : GetPathTests(StoreKind.Sqlite);
+
+public sealed class GetPathTestsOnPostgres() : GetPathTests(StoreKind.Postgres);

@@ -1,13 +1,12 @@
-using System.Text;
 using WxLogistics.Cli;
 using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.Core;
 
 /// <summary>The operator verbs: one JSON object out, clear errors, and secrets that are shown once and stored hashed.</summary>
-public sealed class OperatorVerbTests : IAsyncLifetime
+public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
 {
-    readonly WxServer server = new();
+    readonly WxServer server = new(storeKind);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -63,7 +62,7 @@ public sealed class OperatorVerbTests : IAsyncLifetime
         var stable = await server.PostJsonAsync("/cgi-bin/stable_token", new { grant_type = "client_credential", appid = carrier.AppId, secret = carrier.Secret });
         await server.DisposeAsync();
 
-        var everything = string.Concat(Directory.GetFiles(server.DataDirectory).Select(f => Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+        var everything = await server.Store.DumpAsync();
 
         Assert.Contains(carrier.AppId, everything);
         Assert.DoesNotContain(carrier.Secret, everything);
@@ -83,7 +82,7 @@ public sealed class OperatorVerbTests : IAsyncLifetime
     {
         await server.AddCarrierAsync("SF");
 
-        var (exitCode, output, error) = await RunAsync([.. args, "--data", server.DataDirectory]);
+        var (exitCode, output, error) = await RunAsync([.. args, .. server.Store.Args]);
 
         Assert.Equal(1, exitCode);
         Assert.Empty(output);
@@ -111,7 +110,7 @@ public sealed class OperatorVerbTests : IAsyncLifetime
     {
         var carrier = await server.AddCarrierAsync("SF");
 
-        var (exitCode, _, error) = await RunAsync("cloudenv", "add", "--env", env, "--appid", carrier.AppId, "--permissions", permissions, "--data", server.DataDirectory);
+        var (exitCode, _, error) = await RunAsync(["cloudenv", "add", "--env", env, "--appid", carrier.AppId, "--permissions", permissions, .. server.Store.Args]);
 
         Assert.Equal(1, exitCode);
         Assert.Contains(message, error);
@@ -123,8 +122,8 @@ public sealed class OperatorVerbTests : IAsyncLifetime
         var carrier = await server.AddCarrierAsync("SF");
         await server.OperatorAsync("cloudenv", "add", "--env", "prod", "--appid", carrier.AppId, "--permissions", "logistics.updatePath");
 
-        var (unknownApp, _, unknownAppError) = await RunAsync("cloudenv", "add", "--env", "other", "--appid", "wx0000000000000000", "--permissions", "logistics.updatePath", "--data", server.DataDirectory);
-        var (twice, _, twiceError) = await RunAsync("cloudenv", "add", "--env", "prod", "--appid", carrier.AppId, "--permissions", "logistics.updatePath", "--data", server.DataDirectory);
+        var (unknownApp, _, unknownAppError) = await RunAsync(["cloudenv", "add", "--env", "other", "--appid", "wx0000000000000000", "--permissions", "logistics.updatePath", .. server.Store.Args]);
+        var (twice, _, twiceError) = await RunAsync(["cloudenv", "add", "--env", "prod", "--appid", carrier.AppId, "--permissions", "logistics.updatePath", .. server.Store.Args]);
 
         Assert.Equal(1, unknownApp);
         Assert.Contains("is not an app of this server", unknownAppError);
@@ -137,7 +136,7 @@ public sealed class OperatorVerbTests : IAsyncLifetime
     {
         await server.AddCarrierAsync("SF");
 
-        var (exitCode, _, error) = await RunAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "again", "--data", server.DataDirectory);
+        var (exitCode, _, error) = await RunAsync(["app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "again", .. server.Store.Args]);
 
         Assert.Equal(1, exitCode);
         Assert.Contains("already exists", error);
@@ -149,7 +148,7 @@ public sealed class OperatorVerbTests : IAsyncLifetime
         await server.AddCarrierAsync("SF");
         await server.AddWaybillAsync("SF", "W1");
 
-        var (exitCode, _, error) = await RunAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", "W1", "--data", server.DataDirectory);
+        var (exitCode, _, error) = await RunAsync(["waybill", "add", "--delivery-id", "SF", "--waybill-id", "W1", .. server.Store.Args]);
 
         Assert.Equal(1, exitCode);
         Assert.Contains("already exists", error);
@@ -158,9 +157,13 @@ public sealed class OperatorVerbTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_role_is_refused_by_the_parser()
     {
-        var (exitCode, _, error) = await RunAsync("app", "add", "--role", "admin", "--name", "x", "--data", server.DataDirectory);
+        var (exitCode, _, error) = await RunAsync(["app", "add", "--role", "admin", "--name", "x", .. server.Store.Args]);
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("admin", error);
     }
 }
+
+public sealed class OperatorVerbTestsOnSqlite() : OperatorVerbTests(StoreKind.Sqlite);
+
+public sealed class OperatorVerbTestsOnPostgres() : OperatorVerbTests(StoreKind.Postgres);

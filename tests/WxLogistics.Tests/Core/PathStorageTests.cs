@@ -3,9 +3,9 @@ using WxLogistics.Tests.Infrastructure;
 namespace WxLogistics.Tests.Core;
 
 /// <summary>What the store promises: durable, idempotent, time-ordered paths, also under concurrency and restarts.</summary>
-public sealed class PathStorageTests : IAsyncLifetime
+public abstract class PathStorageTests(StoreKind storeKind) : IAsyncLifetime
 {
-    readonly WxServer server = new();
+    readonly WxServer server = new(storeKind);
     App merchant = new("", "");
     Waybill waybill = new("", "", "");
     string carrierToken = "";
@@ -78,7 +78,7 @@ public sealed class PathStorageTests : IAsyncLifetime
         WxAssert.Ok(await server.UpdatePathAsync(carrierToken, Event(1533052800, 100001, "揽件成功")));
         await server.DisposeAsync();
 
-        await using var restarted = new WxServer(server.DataDirectory);
+        await using var restarted = new WxServer(server.Store);
         var path = await PathAsync(restarted);
 
         Assert.Equal([(1533052800L, 100001, "揽件成功")], path);
@@ -108,8 +108,12 @@ public sealed class PathStorageTests : IAsyncLifetime
 
         Assert.True(Apps.DeliveryId.TryParse("SF", out var deliveryId));
         Assert.True(Apps.WaybillId.TryParse(waybill.WaybillId, out var waybillId));
-        await using var store = new Storage.Sqlite.SqliteStore(server.DataDirectory);
+        await using var store = await server.Store.OpenAsync();
         var record = await store.FindWaybillAsync(new Apps.WaybillKey(deliveryId, waybillId));
         Assert.Equal(2, record!.PathVersion);
     }
 }
+
+public sealed class PathStorageTestsOnSqlite() : PathStorageTests(StoreKind.Sqlite);
+
+public sealed class PathStorageTestsOnPostgres() : PathStorageTests(StoreKind.Postgres);

@@ -4,12 +4,12 @@ using WxLogistics.Tests.Infrastructure;
 namespace WxLogistics.Tests.Core;
 
 /// <summary>logistics.updatePath over HTTPS: the seed's example, and every error code in the order it is checked.</summary>
-public sealed class UpdatePathTests : IAsyncLifetime
+public abstract class UpdatePathTests(StoreKind storeKind) : IAsyncLifetime
 {
     const string SeedWaybill = "12345678901234567890";
     const string SeedMessage = "丽影邓丽君【18666666666】正在派件";
 
-    readonly WxServer server = new(clock: new ManualClock(DateTimeOffset.Parse("2026-11-28T12:00:00Z")));
+    readonly WxServer server = new(storeKind, new ManualClock(DateTimeOffset.Parse("2026-11-28T12:00:00Z")));
     string accessToken = "";
 
     public async Task InitializeAsync()
@@ -272,3 +272,7 @@ public sealed class UpdatePathTests : IAsyncLifetime
         Assert.Contains("\"errcode\":40066", text);
     }
 }
+
+public sealed class UpdatePathTestsOnSqlite() : UpdatePathTests(StoreKind.Sqlite);
+
+public sealed class UpdatePathTestsOnPostgres() : UpdatePathTests(StoreKind.Postgres);

@@ -36,11 +36,17 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The server's assembly, as built beside the tests.</summary>
     public static string ServerAssembly => typeof(Program).Assembly.Location;
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(string dataDirectory, params string[] extraArgs) =>
+        StartAsync(["--data", dataDirectory, .. extraArgs]);
+
+    public static Task<ServerProcess> StartAsync(TestStore store, params string[] extraArgs) =>
+        StartAsync([.. store.Args, .. extraArgs]);
+
+    static async Task<ServerProcess> StartAsync(string[] args)
     {
         var port = FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var process = Start([ServerAssembly, "--urls", baseAddress.ToString(), "--data", dataDirectory, .. extraArgs]);
+        var process = Start([ServerAssembly, "--urls", baseAddress.ToString(), .. args]);
         var server = new ServerProcess(process, baseAddress);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);

@@ -13,19 +13,32 @@ namespace WxLogistics.Tests.Infrastructure;
 /// </summary>
 public sealed class WxServer : WebApplicationFactory<Program>
 {
-    public WxServer(string? dataDirectory = null, ManualClock? clock = null)
+    public WxServer(TestStore? store = null, ManualClock? clock = null)
     {
-        DataDirectory = dataDirectory ?? TempDirectory.Create();
+        Store = store ?? TestStore.Create(StoreKind.Sqlite);
         Clock = clock;
     }
 
-    public string DataDirectory { get; }
+    public WxServer(StoreKind kind, ManualClock? clock = null)
+        : this(TestStore.Create(kind), clock)
+    {
+    }
+
+    public TestStore Store { get; }
+
+    public string DataDirectory => Store.DataDirectory;
 
     public ManualClock? Clock { get; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("WxLogistics:DataDirectory", DataDirectory);
+        builder.UseSetting("WxLogistics:DataDirectory", Store.DataDirectory);
+        builder.UseSetting("WxLogistics:Store", Store.StoreName);
+        if (Store.Connection is not null)
+        {
+            builder.UseSetting("WxLogistics:Connection", Store.Connection);
+        }
+
         if (Clock is not null)
         {
             builder.ConfigureServices(services => services.AddSingleton<TimeProvider>(Clock));
@@ -37,7 +50,7 @@ public sealed class WxServer : WebApplicationFactory<Program>
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exitCode = await OperatorCli.RunAsync([.. args, "--data", DataDirectory], output, error);
+        var exitCode = await OperatorCli.RunAsync([.. args, .. Store.Args], output, error);
         Assert.True(exitCode == 0, $"`{string.Join(' ', args)}` failed ({exitCode}): {error}");
         return JsonDocument.Parse(output.ToString()).RootElement.Clone();
     }
@@ -118,6 +131,7 @@ public sealed class WxServer : WebApplicationFactory<Program>
     {
         await base.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Npgsql.NpgsqlConnection.ClearAllPools();
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Data.Sqlite;
 using WxLogistics.Apps;
 
@@ -497,19 +496,7 @@ public sealed class SqliteStore : Store
 
     static bool IsUniqueViolation(SqliteException e) => e.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
 
-    static IEnumerable<(int Version, string Sql)> Scripts()
-    {
-        var assembly = Assembly.GetExecutingAssembly();
-        const string prefix = "WxLogistics.Storage.Sqlite.Scripts.";
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order())
-        {
-            var fileName = name[prefix.Length..];
-            var version = int.Parse(fileName[..fileName.IndexOf('_')], System.Globalization.CultureInfo.InvariantCulture);
-            using var stream = assembly.GetManifestResourceStream(name)!;
-            using var reader = new StreamReader(stream);
-            yield return (version, reader.ReadToEnd());
-        }
-    }
+    static IReadOnlyList<(int Version, string Sql)> Scripts() => SqlScripts.Load("Sqlite");
 
     static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {

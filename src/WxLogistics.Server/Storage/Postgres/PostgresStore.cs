@@ -1,0 +1,430 @@
+using Npgsql;
+using NpgsqlTypes;
+using WxLogistics.Apps;
+
+namespace WxLogistics.Storage.Postgres;
+
+/// <summary>
+/// The store for several server nodes: one PostgreSQL (synchronous commit, the default) shared by stateless nodes.
+/// Schema scripts run under an advisory lock, so nodes starting together migrate once.
+/// </summary>
+public sealed class PostgresStore(string connectionString) : Store
+{
+    const long MigrationLockKey = 0x5778_4C6F_6769; // "WxLogi"
+
+    readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
+
+    public override async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock($1)", cancellationToken, MigrationLockKey);
+        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)", cancellationToken);
+        var applied = new HashSet<int>();
+        await using (var command = new NpgsqlCommand("SELECT version FROM schema_migrations", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        foreach (var (version, sql) in SqlScripts.Load("Postgres").Where(s => !applied.Contains(s.Version)))
+        {
+            await ExecuteAsync(connection, transaction, sql, cancellationToken);
+            await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", cancellationToken, version, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public override async Task<bool> IsReadyAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+            var latest = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+            return latest == SqlScripts.Load("Postgres").Max(s => s.Version);
+        }
+        catch (NpgsqlException)
+        {
+            return false;
+        }
+    }
+
+    public override async Task<bool> AddAppAsync(AppRecord app, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync(
+            "INSERT INTO apps (appid, role, name, delivery_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            cancellationToken,
+            app.AppId.Value,
+            app.Role == AppRole.Carrier ? "carrier" : "merchant",
+            app.Name,
+            app.DeliveryId?.Value,
+            app.SecretHash,
+            app.CreatedAt) == 1;
+
+    public override Task<AppRecord?> FindAppAsync(AppId appId, CancellationToken cancellationToken = default) =>
+        QueryAppAsync("appid = $1", appId.Value, cancellationToken);
+
+    public override Task<AppRecord?> FindCarrierAsync(DeliveryId deliveryId, CancellationToken cancellationToken = default) =>
+        QueryAppAsync("delivery_id = $1", deliveryId.Value, cancellationToken);
+
+    public override async Task<bool> IssueClientCredentialTokenAsync(
+        AccessTokenRecord token, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // One issuer at a time per app, so that the daily count and the retirement are exact across nodes.
+        await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext($1))", cancellationToken, "token:" + token.AppId.Value);
+        await using (var count = new NpgsqlCommand("SELECT COUNT(*) FROM access_tokens WHERE appid = $1 AND kind = 0 AND issued_at >= $2", connection, transaction))
+        {
+            count.Parameters.Add(new() { Value = token.AppId.Value });
+            count.Parameters.Add(new() { Value = dayStart });
+            if ((long)(await count.ExecuteScalarAsync(cancellationToken))! >= dailyLimit)
+            {
+                return false;
+            }
+        }
+
+        await ExecuteAsync(
+            connection,
+            transaction,
+            "UPDATE access_tokens SET revoked_at = $1 WHERE appid = $2 AND kind = 0 AND (revoked_at IS NULL OR revoked_at > $1)",
+            cancellationToken,
+            retireOthersAt,
+            token.AppId.Value);
+        await ExecuteAsync(connection, transaction, "DELETE FROM access_tokens WHERE appid = $1 AND expires_at < $2", cancellationToken, token.AppId.Value, dayStart - 86_400);
+        await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT appid, kind, issued_at, expires_at, revoked_at FROM access_tokens WHERE token_hash = $1");
+        command.Parameters.Add(new() { Value = hash });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
+        {
+            return null;
+        }
+
+        return new AccessTokenRecord(
+            hash, appId, (AccessTokenKind)reader.GetInt32(1), reader.GetInt64(2), reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4));
+    }
+
+    public override async Task<StableTokenState?> FindStableTokenAsync(AppId appId, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT nonce, issued_at, expires_at, last_force_at, force_day, force_count FROM stable_tokens WHERE appid = $1");
+        command.Parameters.Add(new() { Value = appId.Value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new StableTokenState(
+            appId, (byte[])reader.GetValue(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5));
+    }
+
+    public override async Task<bool> ReplaceStableTokenAsync(
+        byte[]? expectedNonce,
+        StableTokenState next,
+        AccessTokenRecord token,
+        byte[]? previousHash,
+        long? retirePreviousAt,
+        CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        object?[] state = [next.AppId.Value, next.Nonce, next.IssuedAt, next.ExpiresAt, next.LastForceAt, next.ForceDay, next.ForceCount];
+        var changed = expectedNonce is null
+            ? await ExecuteAsync(
+                connection,
+                transaction,
+                "INSERT INTO stable_tokens (appid, nonce, issued_at, expires_at, last_force_at, force_day, force_count) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (appid) DO NOTHING",
+                cancellationToken,
+                state)
+            : await ExecuteAsync(
+                connection,
+                transaction,
+                "UPDATE stable_tokens SET nonce = $2, issued_at = $3, expires_at = $4, last_force_at = $5, force_day = $6, force_count = $7 " +
+                "WHERE appid = $1 AND nonce = $8",
+                cancellationToken,
+                [.. state, expectedNonce]);
+        if (changed == 0)
+        {
+            return false;
+        }
+
+        if (previousHash is not null && retirePreviousAt is { } retireAt)
+        {
+            await ExecuteAsync(
+                connection,
+                transaction,
+                "UPDATE access_tokens SET revoked_at = $1 WHERE token_hash = $2 AND (revoked_at IS NULL OR revoked_at > $1)",
+                cancellationToken,
+                retireAt,
+                previousHash);
+        }
+
+        await ExecuteAsync(
+            connection, transaction, "DELETE FROM access_tokens WHERE appid = $1 AND kind = 1 AND expires_at < $2", cancellationToken, next.AppId.Value, next.IssuedAt - 86_400);
+        await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<bool> AddWaybillAsync(WaybillRecord waybill, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync(
+            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, path_version, created_at, updated_at) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) ON CONFLICT DO NOTHING",
+            cancellationToken,
+            waybill.Key.DeliveryId.Value,
+            waybill.Key.WaybillId.Value,
+            waybill.TokenHash,
+            waybill.MerchantAppId?.Value,
+            waybill.OrderId,
+            waybill.OpenId,
+            waybill.CreatedAt) == 1;
+
+    public override async Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT token_hash, merchant_appid, order_id, openid, path_version, created_at FROM waybills WHERE delivery_id = $1 AND waybill_id = $2");
+        command.Parameters.Add(new() { Value = key.DeliveryId.Value });
+        command.Parameters.Add(new() { Value = key.WaybillId.Value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        AppId? merchant = !reader.IsDBNull(1) && AppId.TryParse(reader.GetString(1), out var parsed) ? parsed : null;
+        return new WaybillRecord(
+            key,
+            (byte[])reader.GetValue(0),
+            merchant,
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.GetInt64(4),
+            reader.GetInt64(5));
+    }
+
+    /// <summary>
+    /// One transaction, one round trip: lock the batch's waybills in key order (so that two nodes appending to the
+    /// same waybills queue up instead of deadlocking), insert every event with ON CONFLICT DO NOTHING, and bump each
+    /// waybill's version by the number of events it really gained.
+    /// </summary>
+    public override async Task<AppendOutcome[]> AppendEventsAsync(
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default)
+    {
+        var deliveryIds = events.Select(e => e.Key.DeliveryId.Value).ToArray();
+        var waybillIds = events.Select(e => e.Key.WaybillId.Value).ToArray();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    "SELECT 1 FROM waybills WHERE (delivery_id, waybill_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) " +
+                    "ORDER BY delivery_id, waybill_id FOR UPDATE")
+                {
+                    Parameters = { Param(deliveryIds), Param(waybillIds) },
+                },
+                new NpgsqlBatchCommand(
+                    """
+                    WITH input AS (
+                        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[])
+                            WITH ORDINALITY AS i (delivery_id, waybill_id, action_time, action_type, action_msg, ord)),
+                    inserted AS (
+                        INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at)
+                        SELECT delivery_id, waybill_id, action_time, action_type, action_msg, $6 FROM input ORDER BY ord
+                        ON CONFLICT DO NOTHING
+                        RETURNING delivery_id, waybill_id, action_time, action_type, action_msg),
+                    bumped AS (
+                        UPDATE waybills w SET path_version = w.path_version + c.n, updated_at = $7
+                        FROM (SELECT delivery_id, waybill_id, COUNT(*) AS n FROM inserted GROUP BY delivery_id, waybill_id) c
+                        WHERE w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id)
+                    SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM inserted
+                    """)
+                {
+                    Parameters =
+                    {
+                        Param(deliveryIds),
+                        Param(waybillIds),
+                        Param(events.Select(e => e.Event.ActionTime).ToArray()),
+                        Param(events.Select(e => e.Event.ActionType).ToArray()),
+                        Param(events.Select(e => e.Event.ActionMsg).ToArray()),
+                        Param(receivedAtMs),
+                        Param(receivedAtMs / 1000),
+                    },
+                },
+            },
+        };
+
+        var stored = new Dictionary<(string, string, long, int, string), int>();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.NextResultAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var row = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4));
+                stored[row] = stored.GetValueOrDefault(row) + 1;
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+
+        var outcomes = new AppendOutcome[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var (key, e) = events[i];
+            var row = (key.DeliveryId.Value, key.WaybillId.Value, e.ActionTime, e.ActionType, e.ActionMsg);
+            if (stored.TryGetValue(row, out var left) && left > 0)
+            {
+                stored[row] = left - 1;
+                outcomes[i] = AppendOutcome.Stored;
+            }
+            else
+            {
+                outcomes[i] = AppendOutcome.Duplicate;
+            }
+        }
+
+        return outcomes;
+    }
+
+    public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT action_time, action_type, action_msg FROM path_events WHERE delivery_id = $1 AND waybill_id = $2 ORDER BY action_time, seq");
+        command.Parameters.Add(new() { Value = key.DeliveryId.Value });
+        command.Parameters.Add(new() { Value = key.WaybillId.Value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var path = new List<PathEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            path.Add(new PathEvent(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+        }
+
+        return path;
+    }
+
+    public override async Task<bool> AddCloudEnvAsync(CloudEnvRecord env, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (env.IsDefault)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE cloud_envs SET is_default = false WHERE is_default", cancellationToken);
+        }
+
+        var added = await ExecuteAsync(
+            connection,
+            transaction,
+            "INSERT INTO cloud_envs (env, appid, secret_id, permissions, is_default, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            cancellationToken,
+            env.Env,
+            env.AppId.Value,
+            env.SecretId,
+            string.Join(',', env.Permissions.Order(StringComparer.Ordinal)),
+            env.IsDefault,
+            env.CreatedAt);
+        if (added == 0)
+        {
+            return false;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<CloudEnvRecord?> FindCloudEnvAsync(string env, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT env, appid, secret_id, permissions, is_default, created_at FROM cloud_envs WHERE ($1 <> '' AND env = $1) OR ($1 = '' AND is_default)");
+        command.Parameters.Add(new() { Value = env });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(1), out var appId))
+        {
+            return null;
+        }
+
+        return new CloudEnvRecord(
+            reader.GetString(0),
+            appId,
+            reader.GetString(2),
+            reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),
+            reader.GetBoolean(4),
+            reader.GetInt64(5));
+    }
+
+    public override async ValueTask DisposeAsync() => await dataSource.DisposeAsync();
+
+    async Task<AppRecord?> QueryAppAsync(string where, string key, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT appid, role, name, delivery_id, secret_hash, created_at FROM apps WHERE {where}");
+        command.Parameters.Add(new() { Value = key });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
+        {
+            return null;
+        }
+
+        DeliveryId? deliveryId = !reader.IsDBNull(3) && DeliveryId.TryParse(reader.GetString(3), out var parsed) ? parsed : null;
+        return new AppRecord(
+            appId,
+            reader.GetString(1) == "carrier" ? AppRole.Carrier : AppRole.Merchant,
+            reader.GetString(2),
+            deliveryId,
+            (byte[])reader.GetValue(4),
+            reader.GetInt64(5));
+    }
+
+    static Task InsertAccessTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AccessTokenRecord token, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            connection,
+            transaction,
+            "INSERT INTO access_tokens (token_hash, appid, kind, issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6::bigint)",
+            cancellationToken,
+            token.Hash,
+            token.AppId.Value,
+            (int)token.Kind,
+            token.IssuedAt,
+            token.ExpiresAt,
+            token.RevokedAt);
+
+    /// <summary>A positional parameter; a null is sent as text, so SQL casts it where the column is not text.</summary>
+    static NpgsqlParameter Param(object? value) => value is null
+        ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text }
+        : new NpgsqlParameter { Value = value };
+
+    async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object?[] parameters)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(Param(value));
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    static async Task<int> ExecuteAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken, params object?[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var value in parameters)
+        {
+            command.Parameters.Add(Param(value));
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,91 @@
+using Npgsql;
+using WxLogistics.Storage;
+
+namespace WxLogistics.Tests.Infrastructure;
+
+public enum StoreKind
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// A fresh store for one test: a new SQLite directory, or a new database on the PostgreSQL server that ./test.sh
+/// starts (WXLOGISTICS_TEST_POSTGRES). Without that server the PostgreSQL tests fail; they are never skipped.
+/// </summary>
+public sealed record TestStore(StoreKind Kind, string DataDirectory, string? Connection)
+{
+    public const string PostgresVariable = "WXLOGISTICS_TEST_POSTGRES";
+
+    public static TestStore Create(StoreKind kind) =>
+        new(kind, TempDirectory.Create(), kind == StoreKind.Postgres ? CreateDatabase() : null);
+
+    public string StoreName => Kind == StoreKind.Postgres ? StoreFactory.Postgres : StoreFactory.Sqlite;
+
+    /// <summary>The arguments that point the server or a verb at this store.</summary>
+    public string[] Args => Kind == StoreKind.Postgres
+        ? ["--data", DataDirectory, "--store", StoreFactory.Postgres, "--connection", Connection!]
+        : ["--data", DataDirectory];
+
+    /// <summary>Opens the store directly, to look at what the server stored.</summary>
+    public async Task<Store> OpenAsync()
+    {
+        var store = StoreFactory.Create(StoreName, DataDirectory, Connection);
+        await store.MigrateAsync();
+        return store;
+    }
+
+    /// <summary>Everything the store holds, as text: the SQLite files' bytes, or every row of every PostgreSQL table.</summary>
+    public async Task<string> DumpAsync()
+    {
+        var files = string.Concat(Directory.GetFiles(DataDirectory).Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+        if (Kind == StoreKind.Sqlite)
+        {
+            return files;
+        }
+
+        var dump = new System.Text.StringBuilder(files);
+        await using var connection = new NpgsqlConnection(Connection);
+        await connection.OpenAsync();
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", connection))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var table in tables)
+        {
+            await using var rows = new NpgsqlCommand($"SELECT t::text FROM {table} t", connection);
+            await using var reader = await rows.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                dump.AppendLine(reader.GetString(0));
+            }
+        }
+
+        return dump.ToString();
+    }
+
+    static string CreateDatabase()
+    {
+        var server = Environment.GetEnvironmentVariable(PostgresVariable);
+        if (string.IsNullOrEmpty(server))
+        {
+            throw new InvalidOperationException($"{PostgresVariable} is not set: run the tests with ./test.sh, which starts a PostgreSQL server for them");
+        }
+
+        var name = "wx_" + Guid.NewGuid().ToString("n");
+        using (var connection = new NpgsqlConnection(server))
+        {
+            connection.Open();
+            using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            command.ExecuteNonQuery();
+        }
+
+        return new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
+    }
+}

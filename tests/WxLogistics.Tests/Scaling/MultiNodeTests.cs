@@ -1,0 +1,142 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using WxLogistics.Cli;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Scaling;
+
+/// <summary>Two server processes on one PostgreSQL behave as one platform.</summary>
+public sealed class MultiNodeTests : IAsyncLifetime
+{
+    const int OverlapSeconds = 3;
+
+    readonly TestStore store = TestStore.Create(StoreKind.Postgres);
+    readonly string serverKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    ServerProcess nodeA = null!;
+    ServerProcess nodeB = null!;
+    HttpClient a = null!;
+    HttpClient b = null!;
+
+    public async Task InitializeAsync()
+    {
+        // Each node has a data directory of its own: nothing but the database and the server key is shared.
+        string[] settings = ["--WxLogistics:ServerKey", serverKey, "--WxLogistics:AccessTokenOverlapSeconds", $"{OverlapSeconds}"];
+        var starting = new[]
+        {
+            ServerProcess.StartAsync(store with { DataDirectory = TempDirectory.Create() }, settings),
+            ServerProcess.StartAsync(store with { DataDirectory = TempDirectory.Create() }, settings),
+        };
+        var nodes = await Task.WhenAll(starting);
+        (nodeA, nodeB) = (nodes[0], nodes[1]);
+        a = new HttpClient { BaseAddress = nodeA.BaseAddress };
+        b = new HttpClient { BaseAddress = nodeB.BaseAddress };
+    }
+
+    public async Task DisposeAsync()
+    {
+        a.Dispose();
+        b.Dispose();
+        await nodeA.DisposeAsync();
+        await nodeB.DisposeAsync();
+    }
+
+    async Task<JsonElement> OperatorAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Assert.True(await OperatorCli.RunAsync([.. args, .. store.Args], output, error) == 0, error.ToString());
+        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
+    }
+
+    async Task<(string AppId, string Secret)> CarrierAsync()
+    {
+        var json = await OperatorAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", "W1", "--token", "TOKEN");
+        return (json.GetProperty("appid").GetString()!, json.GetProperty("secret").GetString()!);
+    }
+
+    static async Task<string> TokenAsync(HttpClient node, (string AppId, string Secret) app)
+    {
+        var reply = await node.GetFromJsonAsync<JsonElement>($"/cgi-bin/token?grant_type=client_credential&appid={app.AppId}&secret={app.Secret}");
+        return reply.GetProperty("access_token").GetString()!;
+    }
+
+    static async Task<int> UpdateAsync(HttpClient node, string accessToken, long actionTime, string message)
+    {
+        using var response = await node.PostAsJsonAsync(
+            $"/cgi-bin/express/delivery/path/update?access_token={accessToken}",
+            new { token = "TOKEN", waybill_id = "W1", action_time = actionTime, action_type = 200001, action_msg = message });
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errcode").GetInt32();
+    }
+
+    [Fact]
+    public async Task A_token_issued_by_one_node_is_accepted_by_the_other()
+    {
+        var carrier = await CarrierAsync();
+
+        var token = await TokenAsync(a, carrier);
+
+        Assert.Equal(0, await UpdateAsync(b, token, 1533052800, "经 B 节点"));
+    }
+
+    [Fact]
+    public async Task A_replaced_token_works_on_both_nodes_during_the_overlap_and_on_neither_after_it()
+    {
+        var carrier = await CarrierAsync();
+        var old = await TokenAsync(a, carrier);
+        Assert.Equal(0, await UpdateAsync(a, old, 1533052800, "A 缓存旧令牌"));
+        Assert.Equal(0, await UpdateAsync(b, old, 1533052801, "B 缓存旧令牌"));
+
+        var replacement = await TokenAsync(b, carrier);
+        Assert.Equal(0, await UpdateAsync(a, old, 1533052802, "重叠期内 A"));
+        Assert.Equal(0, await UpdateAsync(b, old, 1533052803, "重叠期内 B"));
+
+        // The overlap, then one recheck interval (no longer than the overlap) for the other node's cache.
+        await Task.Delay(TimeSpan.FromSeconds(OverlapSeconds * 2 + 1));
+
+        Assert.Equal(40001, await UpdateAsync(a, old, 1533052804, "过期后 A"));
+        Assert.Equal(40001, await UpdateAsync(b, old, 1533052805, "过期后 B"));
+        Assert.Equal(0, await UpdateAsync(a, replacement, 1533052806, "新令牌 A"));
+        Assert.Equal(0, await UpdateAsync(b, replacement, 1533052807, "新令牌 B"));
+    }
+
+    [Fact]
+    public async Task Concurrent_updates_of_one_waybill_through_both_nodes_land_exactly_once_and_in_order()
+    {
+        var carrier = await CarrierAsync();
+        var tokenA = await TokenAsync(a, carrier);
+        var tokenB = await TokenAsync(b, carrier);
+
+        // 150 distinct events, each sent to both nodes at once: a carrier retrying on another node.
+        var sends = Enumerable.Range(0, 150).SelectMany(i => new[]
+        {
+            UpdateAsync(a, tokenA, 1533052800 + (149 - i), $"第{i}站"),
+            UpdateAsync(b, tokenB, 1533052800 + (149 - i), $"第{i}站"),
+        });
+        var errcodes = await Task.WhenAll(sends);
+
+        Assert.All(errcodes, code => Assert.Equal(0, code));
+        await using var stored = await store.OpenAsync();
+        Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
+        Assert.True(Apps.WaybillId.TryParse("W1", out var w1));
+        var path = await stored.ReadPathAsync(new Apps.WaybillKey(sf, w1));
+        Assert.Equal(150, path.Count);
+        Assert.Equal(Enumerable.Range(0, 150).Select(i => 1533052800L + i), path.Select(e => e.ActionTime));
+        Assert.Equal(150, (await stored.FindWaybillAsync(new Apps.WaybillKey(sf, w1)))!.PathVersion);
+    }
+
+    [Fact]
+    public async Task The_same_stable_token_comes_from_both_nodes()
+    {
+        var carrier = await CarrierAsync();
+        var request = new { grant_type = "client_credential", appid = carrier.AppId, secret = carrier.Secret };
+
+        using var fromA = await a.PostAsJsonAsync("/cgi-bin/stable_token", request);
+        using var fromB = await b.PostAsJsonAsync("/cgi-bin/stable_token", request);
+
+        var tokenA = (await fromA.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
+        var tokenB = (await fromB.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
+        Assert.Equal(tokenA, tokenB);
+    }
+}
