@@ -15,6 +15,11 @@ npm ci --prefix tests/cloud --no-audit --no-fund --loglevel=error
 echo "== PostgreSQL for the tests that run on both stores"
 source tests/scripts/postgres.sh
 
+echo "== Chromium for the tracking-page tests (Debian's, driven by Playwright), with a CJK font"
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi zen hei"; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
+fi
+
 echo "== restore"
 dotnet restore WxLogistics.slnx --verbosity quiet
 

@@ -4,6 +4,7 @@ using WxLogistics.BusinessPath;
 using WxLogistics.Cli;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
+using WxLogistics.Tracking;
 
 if (OperatorCli.Handles(args))
 {
@@ -27,6 +28,7 @@ app.MapAccessToken();
 app.MapDeliveryPath();
 app.MapBusinessPath();
 app.MapCloudGateway();
+app.MapTrackingPage();
 app.MapInvalidUrl();
 
 return await app.RunOrExplainAsync();

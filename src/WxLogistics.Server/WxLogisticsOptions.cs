@@ -19,6 +19,9 @@ public sealed class WxLogisticsOptions
     /// <summary>Base64 of 32 or more random bytes; several nodes must share one. Default: server.key in the data directory.</summary>
     public string? ServerKey { get; set; }
 
+    /// <summary>The server's public base URL (https://track.example.com), used to spell out tracking-page links in full.</summary>
+    public string? PublicBaseUrl { get; set; }
+
     /// <summary>How long an access_token keeps working once a newer one is issued: WeChat's 300 s; shorter only for tests.</summary>
     public int AccessTokenOverlapSeconds { get; set; } = 300;
 }
@@ -45,6 +48,11 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
         if (options.AccessTokenOverlapSeconds is < 1 or > 300)
         {
             failures.Add("WxLogistics:AccessTokenOverlapSeconds must be from 1 to 300");
+        }
+
+        if (options.PublicBaseUrl is { } baseUrl && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        {
+            failures.Add($"WxLogistics:PublicBaseUrl '{baseUrl}' must be an absolute http(s) URL");
         }
 
         if (options.ServerKey is { } key && !IsStrongBase64Key(key))

@@ -6,6 +6,7 @@ using WxLogistics.BusinessPath;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Storage;
+using WxLogistics.Tracking;
 using WxLogistics.Wire;
 
 namespace WxLogistics;
@@ -65,6 +66,8 @@ public static class WxLogisticsSetup
         services.AddSingleton<PathUpdates>();
         services.AddSingleton<PathQueries>();
         services.AddSingleton<CloudCalls>();
+        services.AddSingleton<TrackingLinks>();
+        services.AddSingleton<TrackingLinkRequests>();
         services.AddHostedService<StoreStartup>();
         return builder;
     }

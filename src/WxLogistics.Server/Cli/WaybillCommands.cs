@@ -10,6 +10,51 @@ static class WaybillCommands
 {
     public const int MaxTokenBytes = 256;
 
+    /// <summary>`waybill link`: a signed, expiring link to the waybill's tracking page, for operators.</summary>
+    static Command CreateLink(StoreArguments storeArguments, TextWriter output)
+    {
+        var deliveryId = new Option<string>("--delivery-id") { Description = "The carrier's delivery_id.", Required = true };
+        var waybillId = new Option<string>("--waybill-id") { Description = "The waybill number.", Required = true };
+        var hours = new Option<int>("--hours") { Description = "How long the link works, in hours (1 to 2160).", DefaultValueFactory = _ => 168 };
+        var baseUrl = new Option<string?>("--base-url") { Description = "The server's public base URL, to print the link in full." };
+        var link = new Command("link", "Print a link to the waybill's tracking page: {path, url?, expires_at}.") { deliveryId, waybillId, hours, baseUrl };
+        link.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (parsed.GetValue(hours) is < 1 or > 2160)
+            {
+                throw new OperatorException("--hours must be from 1 to 2160 (90 days)");
+            }
+
+            var root = parsed.GetValue(baseUrl)?.TrimEnd('/');
+            if (root is not null && !(Uri.TryCreate(root, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            {
+                throw new OperatorException($"--base-url '{root}' must be an absolute http(s) URL");
+            }
+
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            if (!DeliveryId.TryParse(parsed.GetValue(deliveryId), out var delivery)
+                || !WaybillId.TryParse(parsed.GetValue(waybillId), out var waybill)
+                || await store.FindWaybillAsync(new WaybillKey(delivery, waybill), cancellationToken) is null)
+            {
+                throw new OperatorException($"there is no waybill {parsed.GetValue(waybillId)} of {parsed.GetValue(deliveryId)}");
+            }
+
+            var links = new Tracking.TrackingLinks(storeArguments.ServerKey(parsed), TimeProvider.System);
+            var (path, expiresAt) = links.Create(new WaybillKey(delivery, waybill), TimeSpan.FromHours(parsed.GetValue(hours)));
+            await OperatorCli.WriteJsonAsync(output, json =>
+            {
+                json.WriteString("path", path);
+                if (root is not null)
+                {
+                    json.WriteString("url", root + path);
+                }
+
+                json.WriteNumber("expires_at", expiresAt.ToUnixTimeSeconds());
+            });
+        }));
+        return link;
+    }
+
     public static Command Create(StoreArguments storeArguments, TextWriter output)
     {
         var deliveryId = new Option<string>("--delivery-id") { Description = "The carrier's delivery_id (the carrier app must exist).", Required = true };
@@ -88,6 +133,6 @@ static class WaybillCommands
             });
         }));
 
-        return new Command("waybill", "Waybills.") { add };
+        return new Command("waybill", "Waybills.") { add, CreateLink(storeArguments, output) };
     }
 }

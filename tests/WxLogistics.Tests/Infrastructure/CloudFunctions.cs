@@ -9,7 +9,9 @@ namespace WxLogistics.Tests.Infrastructure;
 /// </summary>
 public static class CloudFunctions
 {
-    public static string CloudDirectory { get; } = Path.Combine(RepositoryRoot(), "tests", "cloud");
+    public static string RepositoryDirectory { get; } = RepositoryRoot();
+
+    public static string CloudDirectory { get; } = Path.Combine(RepositoryDirectory, "tests", "cloud");
 
     /// <param name="functionName">A folder of tests/cloud/functions.</param>
     /// <param name="gatewayUrl">The server's base URL plus gateway_path.</param>

@@ -113,6 +113,9 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         info.Environment["DOTNET_NOLOGO"] = "1";
+
+        // Far from China: whatever the server shows in China time must not depend on its own zone.
+        info.Environment["TZ"] = "America/Los_Angeles";
         return Process.Start(info)!;
     }
 

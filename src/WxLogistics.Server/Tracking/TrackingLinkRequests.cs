@@ -1,0 +1,76 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Tracking;
+
+/// <summary>
+/// Our extension, beside getPath: a merchant asks for a tracking-page link to a waybill of its own order.
+/// Body {delivery_id, waybill_id, ttl_seconds?}; answer {path, url?, expires_at}.
+/// </summary>
+public sealed class TrackingLinkRequests(Store store, TrackingLinks links, IOptions<WxLogisticsOptions> options)
+{
+    public static readonly WxApi Api = new("logistics.getTrackingLink", AppRole.Merchant, 4 * 1024);
+
+    public async Task<WxReply> CreateAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        string? deliveryText = null, waybillText = null;
+        long? ttl = null;
+        try
+        {
+            using var document = JsonDocument.Parse(call.Body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
+            }
+
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                switch (property.Name, property.Value.ValueKind)
+                {
+                    case ("delivery_id", JsonValueKind.String):
+                        deliveryText = property.Value.GetString();
+                        break;
+                    case ("waybill_id", JsonValueKind.String):
+                        waybillText = property.Value.GetString();
+                        break;
+                    case ("ttl_seconds", JsonValueKind.Number) when property.Value.TryGetInt64(out var seconds):
+                        ttl = seconds;
+                        break;
+                    case ("delivery_id" or "waybill_id", _):
+                        return WxReply.Error(WxErrors.DataFormatError, $"{property.Name} must be a string");
+                    case ("ttl_seconds", _):
+                        return WxReply.Error(WxErrors.DataFormatError, "ttl_seconds must be an integer");
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON");
+        }
+
+        if (ttl is { } requested && (requested < 60 || requested > TrackingLinks.MaxLifetime.TotalSeconds))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, $"ttl_seconds must be from 60 to {TrackingLinks.MaxLifetime.TotalSeconds:0}");
+        }
+
+        if (!DeliveryId.TryParse(deliveryText, out var deliveryId)
+            || !WaybillId.TryParse(waybillText, out var waybillId)
+            || await store.FindWaybillAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill
+            || waybill.MerchantAppId != call.Caller.AppId)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound);
+        }
+
+        var (path, expiresAt) = links.Create(waybill.Key, ttl is { } s ? TimeSpan.FromSeconds(s) : TrackingLinks.DefaultLifetime);
+        var baseUrl = options.Value.PublicBaseUrl?.TrimEnd('/');
+        return WxReply.Success(new TrackingLinkResponse(path, baseUrl is null ? null : baseUrl + path, expiresAt.ToUnixTimeSeconds()));
+    }
+}
+
+public sealed record TrackingLinkResponse(
+    string Path,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Url,
+    long ExpiresAt);
