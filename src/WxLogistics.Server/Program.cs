@@ -1,5 +1,6 @@
 using WxLogistics;
 using WxLogistics.AccessToken;
+using WxLogistics.Admin;
 using WxLogistics.BusinessPath;
 using WxLogistics.Cli;
 using WxLogistics.CloudGateway;
@@ -29,6 +30,7 @@ app.MapDeliveryPath();
 app.MapBusinessPath();
 app.MapCloudGateway();
 app.MapTrackingPage();
+app.MapAdmin();
 app.MapInvalidUrl();
 
 return await app.RunOrExplainAsync();

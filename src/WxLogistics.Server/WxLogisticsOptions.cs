@@ -19,6 +19,9 @@ public sealed class WxLogisticsOptions
     /// <summary>Base64 of 32 or more random bytes; several nodes must share one. Default: server.key in the data directory.</summary>
     public string? ServerKey { get; set; }
 
+    /// <summary>The key of the /admin endpoints; when unset, one is created in the data directory (admin.key).</summary>
+    public string? AdminKey { get; set; }
+
     /// <summary>The server's public base URL (https://track.example.com), used to spell out tracking-page links in full.</summary>
     public string? PublicBaseUrl { get; set; }
 

@@ -1,10 +1,12 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
 using WxLogistics.AccessToken;
+using WxLogistics.Admin;
 using WxLogistics.Apps;
 using WxLogistics.BusinessPath;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
+using WxLogistics.Push;
 using WxLogistics.Storage;
 using WxLogistics.Tracking;
 using WxLogistics.Wire;
@@ -38,6 +40,7 @@ public static class WxLogisticsSetup
 
         // Request lines carry access_tokens in their query: ASP.NET's own request logging stays off.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -68,7 +71,12 @@ public static class WxLogisticsSetup
         services.AddSingleton<CloudCalls>();
         services.AddSingleton<TrackingLinks>();
         services.AddSingleton<TrackingLinkRequests>();
+        services.AddSingleton(sp => AdminKey.Load(
+            sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value, sp.GetRequiredService<ILoggerFactory>().CreateLogger("WxLogistics.Admin")));
         services.AddHostedService<StoreStartup>();
+        services.AddHttpClient(PushDelivery.HttpClientName, client => client.Timeout = PushDelivery.Timeout)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
+        services.AddHostedService<PushDelivery>();
         return builder;
     }
 
@@ -124,9 +132,10 @@ public static class WxLogisticsSetup
     }
 
     /// <summary>Applies the schema before the server takes requests.</summary>
-    sealed class StoreStartup(Store store) : IHostedService
+    sealed class StoreStartup(Store store, AdminKey adminKey) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => store.MigrateAsync(cancellationToken);
+        // Resolving the admin key creates it at first start, so that its file is there before anyone needs it.
+        public Task StartAsync(CancellationToken cancellationToken) => adminKey is null ? Task.CompletedTask : store.MigrateAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -14,9 +14,10 @@ static class AppCommands
         var deliveryId = new Option<string?>("--delivery-id") { Description = "The carrier's delivery_id, such as SF (carriers only)." };
         var name = new Option<string>("--name") { Description = "A display name, such as 顺丰速运.", Required = true };
 
+        var push = new PushOptions();
         var add = new Command("add", "Register an app; prints {appid, secret, role[, delivery_id]}. The secret is shown only here.")
         {
-            role, deliveryId, name,
+            role, deliveryId, name, push.Url, push.Token, push.Format,
         };
         add.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
         {
@@ -45,11 +46,15 @@ static class AppCommands
                 throw new OperatorException("--name must have 1 to 128 characters");
             }
 
+            var pushTarget = push.Parse(parsed, required: false);
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var appId = AppId.New();
             var secret = Secrets.NewAppSecret();
             var record = new AppRecord(
-                appId, isCarrier ? AppRole.Carrier : AppRole.Merchant, displayName, delivery, Secrets.Hash(secret), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+                appId, isCarrier ? AppRole.Carrier : AppRole.Merchant, displayName, delivery, Secrets.Hash(secret), DateTimeOffset.UtcNow.ToUnixTimeSeconds())
+            {
+                Push = pushTarget,
+            };
             if (!await store.AddAppAsync(record, cancellationToken))
             {
                 throw new OperatorException($"a carrier with delivery_id {delivery} already exists");
@@ -67,6 +72,68 @@ static class AppCommands
             });
         }));
 
-        return new Command("app", "Carrier and merchant apps.") { add };
+        var setAppId = new Option<string>("--appid") { Description = "The app to change.", Required = true };
+        var setPush = new PushOptions();
+        var clear = new Option<bool>("--no-push") { Description = "Remove the app's message server." };
+        var set = new Command("set", "Change an app's message server (--push-url, --push-token, --format) or remove it (--no-push); prints {appid, push_url, format}.")
+        {
+            setAppId, setPush.Url, setPush.Token, setPush.Format, clear,
+        };
+        set.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (!AppId.TryParse(parsed.GetValue(setAppId), out var appId))
+            {
+                throw new OperatorException($"--appid '{parsed.GetValue(setAppId)}' is not an AppID");
+            }
+
+            var target = parsed.GetValue(clear) ? null : setPush.Parse(parsed, required: true);
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            if (!await store.SetPushTargetAsync(appId, target, cancellationToken))
+            {
+                throw new OperatorException($"--appid {appId} is not an app of this server");
+            }
+
+            await OperatorCli.WriteJsonAsync(output, json =>
+            {
+                json.WriteString("appid", appId.Value);
+                json.WriteString("push_url", target?.Url);
+                json.WriteString("format", target is null ? null : target.Format.ToString().ToLowerInvariant());
+            });
+        }));
+
+        return new Command("app", "Carrier and merchant apps.") { add, set };
+    }
+
+    /// <summary>An app's message server, as WeChat's 消息推送 settings: URL, Token (3 to 32 letters or digits), format.</summary>
+    sealed class PushOptions
+    {
+        public Option<string?> Url { get; } = new("--push-url") { Description = "The app's message server URL (http or https)." };
+
+        public Option<string?> Token { get; } = new("--push-token") { Description = "The token pushes are signed with (3 to 32 letters or digits)." };
+
+        public Option<string> Format { get; } = new("--format") { Description = "xml (default) or json.", DefaultValueFactory = _ => "xml" };
+
+        public PushOptions() => Format.AcceptOnlyFromAmong("xml", "json");
+
+        public PushTarget? Parse(ParseResult parsed, bool required)
+        {
+            var (url, token) = (parsed.GetValue(Url), parsed.GetValue(Token));
+            if (url is null && token is null && !required)
+            {
+                return null;
+            }
+
+            if (url is null || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new OperatorException("--push-url must be an absolute http(s) URL");
+            }
+
+            if (token is not { Length: >= 3 and <= 32 } || !token.All(char.IsAsciiLetterOrDigit))
+            {
+                throw new OperatorException("--push-token must be 3 to 32 letters or digits");
+            }
+
+            return new PushTarget(url, token, parsed.GetValue(Format) == "json" ? PushFormat.Json : PushFormat.Xml);
+        }
     }
 }

@@ -2,7 +2,34 @@ using WxLogistics.Apps;
 
 namespace WxLogistics.Storage;
 
-public sealed record AppRecord(AppId AppId, AppRole Role, string Name, DeliveryId? DeliveryId, byte[] SecretHash, long CreatedAt);
+public sealed record AppRecord(AppId AppId, AppRole Role, string Name, DeliveryId? DeliveryId, byte[] SecretHash, long CreatedAt)
+{
+    /// <summary>The app's message server, when it has one.</summary>
+    public PushTarget? Push { get; init; }
+}
+
+public enum PushFormat
+{
+    Xml,
+    Json,
+}
+
+/// <summary>An app's message server: where pushes go, the token they are signed with, and their format.</summary>
+public sealed record PushTarget(string Url, string Token, PushFormat Format);
+
+public enum PushStatus
+{
+    Pending,
+    Delivered,
+    Dead,
+}
+
+/// <summary>A push leased for delivery: the waybill, its merchant, and the attempts so far.</summary>
+public sealed record PushJob(WaybillKey Key, AppId Merchant, long Version, int Attempts);
+
+/// <summary>An outbox row as operators see it.</summary>
+public sealed record PushDeliveryRecord(
+    WaybillKey Key, AppId Merchant, long Version, long DeliveredVersion, PushStatus Status, int Attempts, long NextAttemptAtMs, string? LastError, long UpdatedAtMs);
 
 public sealed record WaybillRecord(
     WaybillKey Key,

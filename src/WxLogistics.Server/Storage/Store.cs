@@ -67,5 +67,29 @@ public abstract class Store : IAsyncDisposable
     /// <summary>The named env, or the default one when <paramref name="env"/> is empty.</summary>
     public abstract Task<CloudEnvRecord?> FindCloudEnvAsync(string env, CancellationToken cancellationToken = default);
 
+    /// <summary>Sets or clears (null) an app's message server; false when there is no such app.</summary>
+    public abstract Task<bool> SetPushTargetAsync(AppId appId, PushTarget? target, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Leases up to <paramref name="max"/> pending pushes that are due, so that no other worker or node takes them
+    /// until the lease runs out.
+    /// </summary>
+    public abstract Task<IReadOnlyList<PushJob>> ClaimPushesAsync(long nowMs, long leaseMs, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a delivered version; the row stays pending when a later version arrived meanwhile.</summary>
+    public abstract Task CompletePushAsync(WaybillKey key, long deliveredVersion, long nowMs, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a failed attempt: retry at <paramref name="nextAttemptAtMs"/>, or park it (dead) when null.</summary>
+    public abstract Task FailPushAsync(WaybillKey key, int attempts, long? nextAttemptAtMs, string error, long nowMs, CancellationToken cancellationToken = default);
+
+    /// <summary>A merchant's most recently changed pushes, newest first.</summary>
+    public abstract Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends again: the merchant's parked (dead) pushes, or, with a key, that waybill's latest version whatever its
+    /// state. Returns how many were queued.
+    /// </summary>
+    public abstract Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default);
+
     public abstract ValueTask DisposeAsync();
 }

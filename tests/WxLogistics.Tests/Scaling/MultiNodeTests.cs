@@ -127,6 +127,36 @@ public sealed class MultiNodeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Each_merchant_push_version_is_delivered_once_not_once_per_node()
+    {
+        await using var receiver = new PushReceiver();
+        await receiver.StartAsync();
+        var merchant = await OperatorAsync("app", "add", "--role", "merchant", "--name", "shop", "--push-url", receiver.Url, "--push-token", "token42", "--format", "json");
+        var carrier = await CarrierAsync();
+        await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", "W2", "--token", "TOKEN", "--merchant-appid", merchant.GetProperty("appid").GetString()!);
+        var tokenA = await TokenAsync(a, carrier);
+        var tokenB = await TokenAsync(b, carrier);
+
+        // Updates through both nodes, a few at a time, so that both nodes' deliverers see work to claim.
+        for (var i = 0; i < 40; i++)
+        {
+            var node = i % 2 == 0 ? a : b;
+            using var response = await node.PostAsJsonAsync(
+                $"/cgi-bin/express/delivery/path/update?access_token={(i % 2 == 0 ? tokenA : tokenB)}",
+                new { token = "TOKEN", waybill_id = "W2", action_time = 1533052800 + i, action_type = 200001, action_msg = $"第{i}站" });
+            Assert.Equal(0, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errcode").GetInt32());
+        }
+
+        await Eventually.TrueAsync(
+            () => receiver.Pushes.Any(p => JsonDocument.Parse(p.Body).RootElement.GetProperty("Version").GetInt64() == 40), "version 40 is pushed", 30);
+        await Task.Delay(1000);
+
+        var versions = receiver.Pushes.Select(p => JsonDocument.Parse(p.Body).RootElement.GetProperty("Version").GetInt64()).ToList();
+        Assert.Equal(versions.Count, versions.Distinct().Count());
+        Assert.Equal(40, JsonDocument.Parse(receiver.Pushes.Last().Body).RootElement.GetProperty("Count").GetInt32());
+    }
+
+    [Fact]
     public async Task The_same_stable_token_comes_from_both_nodes()
     {
         var carrier = await CarrierAsync();

@@ -55,14 +55,18 @@ public sealed class PostgresStore(string connectionString) : Store
 
     public override async Task<bool> AddAppAsync(AppRecord app, CancellationToken cancellationToken = default) =>
         await ExecuteAsync(
-            "INSERT INTO apps (appid, role, name, delivery_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            "INSERT INTO apps (appid, role, name, delivery_id, secret_hash, created_at, push_url, push_token, push_format) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             cancellationToken,
             app.AppId.Value,
             app.Role == AppRole.Carrier ? "carrier" : "merchant",
             app.Name,
             app.DeliveryId?.Value,
             app.SecretHash,
-            app.CreatedAt) == 1;
+            app.CreatedAt,
+            app.Push?.Url,
+            app.Push?.Token,
+            app.Push is null ? null : app.Push.Format == PushFormat.Json ? "json" : "xml") == 1;
 
     public override Task<AppRecord?> FindAppAsync(AppId appId, CancellationToken cancellationToken = default) =>
         QueryAppAsync("appid = $1", appId.Value, cancellationToken);
@@ -247,10 +251,23 @@ public sealed class PostgresStore(string connectionString) : Store
                         SELECT delivery_id, waybill_id, action_time, action_type, action_msg, $6 FROM input ORDER BY ord
                         ON CONFLICT DO NOTHING
                         RETURNING delivery_id, waybill_id, action_time, action_type, action_msg),
+                    gained AS (
+                        SELECT delivery_id, waybill_id, COUNT(*) AS n FROM inserted GROUP BY delivery_id, waybill_id),
                     bumped AS (
                         UPDATE waybills w SET path_version = w.path_version + c.n, updated_at = $7
-                        FROM (SELECT delivery_id, waybill_id, COUNT(*) AS n FROM inserted GROUP BY delivery_id, waybill_id) c
-                        WHERE w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id)
+                        FROM gained c
+                        WHERE w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id),
+                    outbox AS (
+                        INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
+                        SELECT w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version + c.n, 'pending', 0, $6, $6
+                        FROM waybills w JOIN gained c ON w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id
+                        WHERE w.merchant_appid IS NOT NULL
+                        ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
+                            version = excluded.version,
+                            updated_at = excluded.updated_at,
+                            attempts = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.attempts ELSE 0 END,
+                            next_attempt_at = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.next_attempt_at ELSE excluded.next_attempt_at END,
+                            status = 'pending')
                     SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM inserted
                     """)
                 {
@@ -365,11 +382,119 @@ public sealed class PostgresStore(string connectionString) : Store
             reader.GetInt64(5));
     }
 
+    public override async Task<bool> SetPushTargetAsync(AppId appId, PushTarget? target, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync(
+            "UPDATE apps SET push_url = $1, push_token = $2, push_format = $3 WHERE appid = $4",
+            cancellationToken,
+            target?.Url,
+            target?.Token,
+            target is null ? null : target.Format == PushFormat.Json ? "json" : "xml",
+            appId.Value) == 1;
+
+    /// <summary>SKIP LOCKED: nodes claiming at once take different rows, and no row is delivered by two of them.</summary>
+    public override async Task<IReadOnlyList<PushJob>> ClaimPushesAsync(long nowMs, long leaseMs, int max, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            UPDATE push_outbox o SET claimed_until = $1
+            FROM (SELECT delivery_id, waybill_id FROM push_outbox
+                  WHERE status = 'pending' AND next_attempt_at <= $2 AND claimed_until <= $2
+                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+            WHERE o.delivery_id = due.delivery_id AND o.waybill_id = due.waybill_id
+            RETURNING o.delivery_id, o.waybill_id, o.merchant_appid, o.version, o.attempts
+            """);
+        command.Parameters.Add(Param(nowMs + leaseMs));
+        command.Parameters.Add(Param(nowMs));
+        command.Parameters.Add(Param(max));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var jobs = new List<PushJob>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w) && AppId.TryParse(reader.GetString(2), out var m))
+            {
+                jobs.Add(new PushJob(new WaybillKey(d, w), m, reader.GetInt64(3), reader.GetInt32(4)));
+            }
+        }
+
+        return jobs;
+    }
+
+    public override Task CompletePushAsync(WaybillKey key, long deliveredVersion, long nowMs, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(
+            """
+            UPDATE push_outbox SET
+                status = CASE WHEN version <= $1 THEN 'delivered' ELSE 'pending' END,
+                delivered_version = GREATEST(delivered_version, $1), attempts = 0, next_attempt_at = $2, claimed_until = 0,
+                last_error = NULL, updated_at = $2
+            WHERE delivery_id = $3 AND waybill_id = $4
+            """,
+            cancellationToken,
+            deliveredVersion,
+            nowMs,
+            key.DeliveryId.Value,
+            key.WaybillId.Value);
+
+    public override Task FailPushAsync(WaybillKey key, int attempts, long? nextAttemptAtMs, string error, long nowMs, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(
+            """
+            UPDATE push_outbox SET
+                status = CASE WHEN $1::bigint IS NULL THEN 'dead' ELSE 'pending' END,
+                attempts = $2, next_attempt_at = COALESCE($1::bigint, next_attempt_at), claimed_until = 0, last_error = $3, updated_at = $4
+            WHERE delivery_id = $5 AND waybill_id = $6
+            """,
+            cancellationToken,
+            nextAttemptAtMs,
+            attempts,
+            error,
+            nowMs,
+            key.DeliveryId.Value,
+            key.WaybillId.Value);
+
+    public override async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT delivery_id, waybill_id, version, delivered_version, status, attempts, next_attempt_at, last_error, updated_at " +
+            "FROM push_outbox WHERE merchant_appid = $1 ORDER BY updated_at DESC LIMIT $2");
+        command.Parameters.Add(Param(merchant.Value));
+        command.Parameters.Add(Param(limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<PushDeliveryRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w))
+            {
+                rows.Add(new PushDeliveryRecord(
+                    new WaybillKey(d, w), merchant, reader.GetInt64(2), reader.GetInt64(3), Sqlite.SqliteStore.ParseStatus(reader.GetString(4)),
+                    reader.GetInt32(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetInt64(8)));
+            }
+        }
+
+        return rows;
+    }
+
+    public override Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default) =>
+        key is { } k
+            ? ExecuteAsync(
+                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0, updated_at = $1 " +
+                "WHERE merchant_appid = $2 AND delivery_id = $3 AND waybill_id = $4",
+                cancellationToken,
+                nowMs,
+                merchant.Value,
+                k.DeliveryId.Value,
+                k.WaybillId.Value)
+            : ExecuteAsync(
+                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0, updated_at = $1 " +
+                "WHERE merchant_appid = $2 AND status = 'dead'",
+                cancellationToken,
+                nowMs,
+                merchant.Value);
+
     public override async ValueTask DisposeAsync() => await dataSource.DisposeAsync();
 
     async Task<AppRecord?> QueryAppAsync(string where, string key, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"SELECT appid, role, name, delivery_id, secret_hash, created_at FROM apps WHERE {where}");
+        await using var command = dataSource.CreateCommand(
+            $"SELECT appid, role, name, delivery_id, secret_hash, created_at, push_url, push_token, push_format FROM apps WHERE {where}");
         command.Parameters.Add(new() { Value = key });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
@@ -384,7 +509,10 @@ public sealed class PostgresStore(string connectionString) : Store
             reader.GetString(2),
             deliveryId,
             (byte[])reader.GetValue(4),
-            reader.GetInt64(5));
+            reader.GetInt64(5))
+        {
+            Push = reader.IsDBNull(6) ? null : new PushTarget(reader.GetString(6), reader.GetString(7), reader.GetString(8) == "json" ? PushFormat.Json : PushFormat.Xml),
+        };
     }
 
     static Task InsertAccessTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AccessTokenRecord token, CancellationToken cancellationToken) =>

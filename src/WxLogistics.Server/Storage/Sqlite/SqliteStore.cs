@@ -74,13 +74,17 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "INSERT INTO apps (appid, role, name, delivery_id, secret_hash, created_at) VALUES ($appid, $role, $name, $delivery, $hash, $created)",
+            "INSERT INTO apps (appid, role, name, delivery_id, secret_hash, created_at, push_url, push_token, push_format) " +
+            "VALUES ($appid, $role, $name, $delivery, $hash, $created, $push_url, $push_token, $push_format)",
             ("$appid", app.AppId.Value),
             ("$role", RoleName(app.Role)),
             ("$name", app.Name),
             ("$delivery", app.DeliveryId?.Value),
             ("$hash", app.SecretHash),
-            ("$created", app.CreatedAt));
+            ("$created", app.CreatedAt),
+            ("$push_url", app.Push?.Url),
+            ("$push_token", app.Push?.Token),
+            ("$push_format", app.Push is null ? null : app.Push.Format == PushFormat.Json ? "json" : "xml"));
         try
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
@@ -315,6 +319,7 @@ public sealed class SqliteStore : Store
                 ("$delivery", ""), ("$waybill", ""), ("$now", receivedAtMs / 1000));
             insert.Transaction = transaction;
             bump.Transaction = transaction;
+            var changed = new HashSet<WaybillKey>();
 
             for (var i = 0; i < events.Count; i++)
             {
@@ -334,6 +339,30 @@ public sealed class SqliteStore : Store
                 bump.Parameters["$waybill"].Value = key.WaybillId.Value;
                 await bump.ExecuteNonQueryAsync(cancellationToken);
                 outcomes[i] = AppendOutcome.Stored;
+                changed.Add(key);
+            }
+
+            // The merchant push of every changed path is queued in the same transaction (the outbox).
+            await using var enqueue = Command(
+                connection,
+                """
+                INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
+                SELECT delivery_id, waybill_id, merchant_appid, path_version, 'pending', 0, $now, $now FROM waybills
+                WHERE delivery_id = $delivery AND waybill_id = $waybill AND merchant_appid IS NOT NULL
+                ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
+                    version = excluded.version,
+                    updated_at = excluded.updated_at,
+                    attempts = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.attempts ELSE 0 END,
+                    next_attempt_at = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.next_attempt_at ELSE excluded.next_attempt_at END,
+                    status = 'pending'
+                """,
+                ("$delivery", ""), ("$waybill", ""), ("$now", receivedAtMs));
+            enqueue.Transaction = transaction;
+            foreach (var key in changed)
+            {
+                enqueue.Parameters["$delivery"].Value = key.DeliveryId.Value;
+                enqueue.Parameters["$waybill"].Value = key.WaybillId.Value;
+                await enqueue.ExecuteNonQueryAsync(cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
@@ -427,6 +456,138 @@ public sealed class SqliteStore : Store
             reader.GetInt64(5));
     }
 
+    public override async Task<bool> SetPushTargetAsync(AppId appId, PushTarget? target, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "UPDATE apps SET push_url = $url, push_token = $token, push_format = $format WHERE appid = $appid",
+            ("$url", target?.Url),
+            ("$token", target?.Token),
+            ("$format", target is null ? null : target.Format == PushFormat.Json ? "json" : "xml"),
+            ("$appid", appId.Value));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public override async Task<IReadOnlyList<PushJob>> ClaimPushesAsync(long nowMs, long leaseMs, int max, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            """
+            UPDATE push_outbox SET claimed_until = $until
+            WHERE (delivery_id, waybill_id) IN (
+                SELECT delivery_id, waybill_id FROM push_outbox
+                WHERE status = 'pending' AND next_attempt_at <= $now AND claimed_until <= $now
+                ORDER BY next_attempt_at LIMIT $max)
+            RETURNING delivery_id, waybill_id, merchant_appid, version, attempts
+            """,
+            ("$until", nowMs + leaseMs),
+            ("$now", nowMs),
+            ("$max", max));
+        return await ReadPushJobsAsync(command, cancellationToken);
+    }
+
+    public override async Task CompletePushAsync(WaybillKey key, long deliveredVersion, long nowMs, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            """
+            UPDATE push_outbox SET
+                status = CASE WHEN version <= $sent THEN 'delivered' ELSE 'pending' END,
+                delivered_version = MAX(delivered_version, $sent), attempts = 0, next_attempt_at = $now, claimed_until = 0,
+                last_error = NULL, updated_at = $now
+            WHERE delivery_id = $delivery AND waybill_id = $waybill
+            """,
+            ("$sent", deliveredVersion),
+            ("$now", nowMs),
+            ("$delivery", key.DeliveryId.Value),
+            ("$waybill", key.WaybillId.Value));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public override async Task FailPushAsync(WaybillKey key, int attempts, long? nextAttemptAtMs, string error, long nowMs, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            """
+            UPDATE push_outbox SET
+                status = CASE WHEN $next IS NULL THEN 'dead' ELSE 'pending' END,
+                attempts = $attempts, next_attempt_at = COALESCE($next, next_attempt_at), claimed_until = 0, last_error = $error, updated_at = $now
+            WHERE delivery_id = $delivery AND waybill_id = $waybill
+            """,
+            ("$next", nextAttemptAtMs),
+            ("$attempts", attempts),
+            ("$error", error),
+            ("$now", nowMs),
+            ("$delivery", key.DeliveryId.Value),
+            ("$waybill", key.WaybillId.Value));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public override async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT delivery_id, waybill_id, merchant_appid, version, delivered_version, status, attempts, next_attempt_at, last_error, updated_at " +
+            "FROM push_outbox WHERE merchant_appid = $merchant ORDER BY updated_at DESC LIMIT $limit",
+            ("$merchant", merchant.Value),
+            ("$limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<PushDeliveryRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w))
+            {
+                rows.Add(new PushDeliveryRecord(
+                    new WaybillKey(d, w), merchant, reader.GetInt64(3), reader.GetInt64(4), ParseStatus(reader.GetString(5)), reader.GetInt32(6),
+                    reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetInt64(9)));
+            }
+        }
+
+        return rows;
+    }
+
+    public override async Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = $now, claimed_until = 0, updated_at = $now " +
+            "WHERE merchant_appid = $merchant AND " +
+            (key is null ? "status = 'dead'" : "delivery_id = $delivery AND waybill_id = $waybill"),
+            ("$now", nowMs),
+            ("$merchant", merchant.Value),
+            ("$delivery", key?.DeliveryId.Value),
+            ("$waybill", key?.WaybillId.Value));
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    static async Task<IReadOnlyList<PushJob>> ReadPushJobsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var jobs = new List<PushJob>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w) && AppId.TryParse(reader.GetString(2), out var m))
+            {
+                jobs.Add(new PushJob(new WaybillKey(d, w), m, reader.GetInt64(3), reader.GetInt32(4)));
+            }
+        }
+
+        return jobs;
+    }
+
+    internal static PushStatus ParseStatus(string status) => status switch
+    {
+        "delivered" => PushStatus.Delivered,
+        "dead" => PushStatus.Dead,
+        _ => PushStatus.Pending,
+    };
+
     public override async ValueTask DisposeAsync()
     {
         await appendLock.WaitAsync();
@@ -461,7 +622,7 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
             connection,
-            $"SELECT appid, role, name, delivery_id, secret_hash, created_at FROM apps WHERE {where}",
+            $"SELECT appid, role, name, delivery_id, secret_hash, created_at, push_url, push_token, push_format FROM apps WHERE {where}",
             ("$key", key));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
@@ -476,7 +637,10 @@ public sealed class SqliteStore : Store
             reader.GetString(2),
             deliveryId,
             (byte[])reader.GetValue(4),
-            reader.GetInt64(5));
+            reader.GetInt64(5))
+        {
+            Push = reader.IsDBNull(6) ? null : new PushTarget(reader.GetString(6), reader.GetString(7), reader.GetString(8) == "json" ? PushFormat.Json : PushFormat.Xml),
+        };
     }
 
     static Task InsertAccessTokenAsync(SqliteConnection connection, SqliteTransaction transaction, AccessTokenRecord token, CancellationToken cancellationToken) =>

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Text.Json;
+using WxLogistics.Apps;
+using WxLogistics.Push;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Cli;
+
+/// <summary>`push list` and `push replay`: what was pushed to a merchant, and sending it again.</summary>
+static class PushCommands
+{
+    public static Command Create(StoreArguments storeArguments, TextWriter output)
+    {
+        var merchant = new Option<string>("--merchant-appid") { Description = "The merchant app.", Required = true };
+        var limit = new Option<int>("--limit") { Description = "How many of the most recent (1 to 1000).", DefaultValueFactory = _ => 50 };
+        var list = new Command("list", "The merchant's most recently changed pushes, with status, attempts and last error: {deliveries:[…]}.") { merchant, limit };
+        list.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (parsed.GetValue(limit) is < 1 or > 1000)
+            {
+                throw new OperatorException("--limit must be from 1 to 1000");
+            }
+
+            var merchantId = ParseMerchant(parsed.GetValue(merchant));
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            var rows = await store.ListPushesAsync(merchantId, parsed.GetValue(limit), cancellationToken);
+            await output.WriteLineAsync(JsonSerializer.Serialize(new PushDeliveryList(rows.Select(PushDeliveryView.From).ToList()), WireJson.Options));
+        }));
+
+        var replayMerchant = new Option<string>("--merchant-appid") { Description = "The merchant app.", Required = true };
+        var deliveryId = new Option<string?>("--delivery-id") { Description = "With --waybill-id: send this waybill's latest version again, whatever its state." };
+        var waybillId = new Option<string?>("--waybill-id") { Description = "With --delivery-id." };
+        var replay = new Command("replay", "Queue the merchant's parked (dead) pushes again, or one waybill's: {queued}.") { replayMerchant, deliveryId, waybillId };
+        replay.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            var merchantId = ParseMerchant(parsed.GetValue(replayMerchant));
+            WaybillKey? key = null;
+            var (deliveryText, waybillText) = (parsed.GetValue(deliveryId), parsed.GetValue(waybillId));
+            if (deliveryText is not null || waybillText is not null)
+            {
+                if (!DeliveryId.TryParse(deliveryText, out var d) || !WaybillId.TryParse(waybillText, out var w))
+                {
+                    throw new OperatorException("--delivery-id and --waybill-id go together and must both be valid");
+                }
+
+                key = new WaybillKey(d, w);
+            }
+
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            var queued = await store.ReplayPushesAsync(merchantId, key, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), cancellationToken);
+            await OperatorCli.WriteJsonAsync(output, json => json.WriteNumber("queued", queued));
+        }));
+
+        return new Command("push", "Merchant pushes (add_express_path).") { list, replay };
+    }
+
+    static AppId ParseMerchant(string? text) =>
+        AppId.TryParse(text, out var id) ? id : throw new OperatorException($"--merchant-appid '{text}' is not an AppID");
+}

@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Push;
+
+/// <summary>
+/// WeChat's message-push conventions: the signature query (sha1 of the sorted token, timestamp and nonce) and the
+/// add_express_path event in XML (strings in CDATA) or JSON (../shared/spec/wechat-logistics.md §3).
+/// </summary>
+public static class MessagePush
+{
+    public static string Signature(string token, string timestamp, string nonce)
+    {
+        string[] parts = [token, timestamp, nonce];
+        Array.Sort(parts, StringComparer.Ordinal);
+        return Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(string.Concat(parts))));
+    }
+
+    /// <summary>The push URL with signature, timestamp and nonce added to its query.</summary>
+    public static string SignedUrl(string url, string token, long timestamp, string nonce)
+    {
+        var stamp = timestamp.ToString(CultureInfo.InvariantCulture);
+        var separator = url.Contains('?') ? '&' : '?';
+        return $"{url}{separator}signature={Signature(token, stamp, nonce)}&timestamp={stamp}&nonce={nonce}";
+    }
+
+    public static string NewNonce() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>The add_express_path event: the whole path so far, in time order, with its version.</summary>
+    public sealed record ExpressPathEvent(
+        string ToUserName, string FromUserName, long CreateTime, string DeliveryId, string WaybillId, string OrderId, long Version, IReadOnlyList<PathEvent> Actions);
+
+    public static byte[] Json(ExpressPathEvent e)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Encoder }))
+        {
+            json.WriteStartObject();
+            json.WriteString("ToUserName", e.ToUserName);
+            json.WriteString("FromUserName", e.FromUserName);
+            json.WriteNumber("CreateTime", e.CreateTime);
+            json.WriteString("MsgType", "event");
+            json.WriteString("Event", "add_express_path");
+            json.WriteString("DeliveryID", e.DeliveryId);
+            json.WriteString("WayBillId", e.WaybillId);
+            json.WriteString("OrderId", e.OrderId);
+            json.WriteNumber("Version", e.Version);
+            json.WriteNumber("Count", e.Actions.Count);
+            json.WriteStartArray("Actions");
+            foreach (var action in e.Actions)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("ActionTime", action.ActionTime);
+                json.WriteNumber("ActionType", action.ActionType);
+                json.WriteString("ActionMsg", action.ActionMsg);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    public static byte[] Xml(ExpressPathEvent e)
+    {
+        var xml = new StringBuilder(512 + (e.Actions.Count * 160));
+        xml.Append("<xml>");
+        xml.Append("<ToUserName>").Append(CData(e.ToUserName)).Append("</ToUserName>");
+        xml.Append("<FromUserName>").Append(CData(e.FromUserName)).Append("</FromUserName>");
+        xml.Append("<CreateTime>").Append(e.CreateTime.ToString(CultureInfo.InvariantCulture)).Append("</CreateTime>");
+        xml.Append("<MsgType>").Append(CData("event")).Append("</MsgType>");
+        xml.Append("<Event>").Append(CData("add_express_path")).Append("</Event>");
+        xml.Append("<DeliveryID>").Append(CData(e.DeliveryId)).Append("</DeliveryID>");
+        xml.Append("<WayBillId>").Append(CData(e.WaybillId)).Append("</WayBillId>");
+        xml.Append("<OrderId>").Append(CData(e.OrderId)).Append("</OrderId>");
+        xml.Append("<Version>").Append(e.Version.ToString(CultureInfo.InvariantCulture)).Append("</Version>");
+        xml.Append("<Count>").Append(e.Actions.Count.ToString(CultureInfo.InvariantCulture)).Append("</Count>");
+        foreach (var action in e.Actions)
+        {
+            xml.Append("<Actions>");
+            xml.Append("<ActionTime>").Append(action.ActionTime.ToString(CultureInfo.InvariantCulture)).Append("</ActionTime>");
+            xml.Append("<ActionType>").Append(action.ActionType.ToString(CultureInfo.InvariantCulture)).Append("</ActionType>");
+            xml.Append("<ActionMsg>").Append(CData(action.ActionMsg)).Append("</ActionMsg>");
+            xml.Append("</Actions>");
+        }
+
+        xml.Append("</xml>");
+        return Encoding.UTF8.GetBytes(xml.ToString());
+    }
+
+    /// <summary>A CDATA section; a CDATA end marker inside the text is split across two sections.</summary>
+    static string CData(string text) => "<![CDATA[" + text.Replace("]]>", "]]]]><![CDATA[>", StringComparison.Ordinal) + "]]>";
+}

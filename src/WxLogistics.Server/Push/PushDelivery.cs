@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+
+namespace WxLogistics.Push;
+
+/// <summary>
+/// Delivers the outbox: leases due pushes, sends each waybill's latest path to its merchant, and records the outcome.
+/// A push is delivered when the merchant answers HTTP 200 with "success" or an empty body; anything else is retried
+/// with exponential back-off and jitter (30 s × 2^n, at most 6 h apart, for about 38 hours), then parked (dead)
+/// for an operator to replay. Deliveries run side by side, so a slow merchant holds one slot, not the queue.
+/// </summary>
+public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, TimeProvider time, ILogger<PushDelivery> logger) : BackgroundService
+{
+    public const string HttpClientName = "merchant-push";
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The first try and 15 retries.</summary>
+    public const int MaxAttempts = 16;
+
+    const int MaxInFlight = 64;
+    static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+
+    readonly SemaphoreSlim slots = new(MaxInFlight, MaxInFlight);
+    readonly ConcurrentDictionary<WaybillKey, bool> inFlight = new();
+
+    /// <summary>The wait before retry number <paramref name="failures"/>: 30 s × 2^(n-1), capped at 6 h, ±20 %.</summary>
+    public static TimeSpan Backoff(int failures)
+    {
+        var seconds = Math.Min(30 * Math.Pow(2, failures - 1), 6 * 3600);
+        return TimeSpan.FromSeconds(seconds * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var claimed = 0;
+            try
+            {
+                var free = slots.CurrentCount;
+                if (free > 0)
+                {
+                    var jobs = await store.ClaimPushesAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), (long)Lease.TotalMilliseconds, free, stoppingToken);
+                    claimed = jobs.Count;
+                    foreach (var job in jobs.Where(j => inFlight.TryAdd(j.Key, true)))
+                    {
+                        await slots.WaitAsync(stoppingToken);
+                        _ = Task.Run(() => DeliverAsync(job, stoppingToken), CancellationToken.None);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Claiming merchant pushes failed; trying again");
+            }
+
+            if (claimed == 0 || slots.CurrentCount == 0)
+            {
+                try
+                {
+                    await Task.Delay(PollInterval, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    async Task DeliverAsync(PushJob job, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var (delivered, version, error) = await SendAsync(job, stoppingToken);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (delivered)
+            {
+                await store.CompletePushAsync(job.Key, version, now, CancellationToken.None);
+                return;
+            }
+
+            var attempts = job.Attempts + 1;
+            long? next = attempts >= MaxAttempts ? null : now + (long)Backoff(attempts).TotalMilliseconds;
+            await store.FailPushAsync(job.Key, attempts, next, error, now, CancellationToken.None);
+            logger.LogWarning(
+                "Push of {Waybill} version {Version} to {Merchant} failed (attempt {Attempts}): {Error}{Parked}",
+                job.Key, version, job.Merchant, attempts, error, next is null ? "; parked" : "");
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            logger.LogError(e, "Recording the push of {Waybill} failed; its lease will run out and it will be tried again", job.Key);
+        }
+        catch (Exception)
+        {
+            // Shutting down: the lease runs out and another worker or the next start takes it.
+        }
+        finally
+        {
+            inFlight.TryRemove(job.Key, out _);
+            slots.Release();
+        }
+    }
+
+    async Task<(bool Delivered, long Version, string Error)> SendAsync(PushJob job, CancellationToken stoppingToken)
+    {
+        var merchant = await store.FindAppAsync(job.Merchant, stoppingToken);
+        if (merchant?.Push is not { } target)
+        {
+            return (false, job.Version, "the merchant has no push URL (app set --push-url …)");
+        }
+
+        // The version first, then the path: what is sent holds at least that version's events.
+        var waybill = await store.FindWaybillAsync(job.Key, stoppingToken);
+        if (waybill is null)
+        {
+            return (false, job.Version, "the waybill no longer exists");
+        }
+
+        var path = await store.ReadPathAsync(job.Key, stoppingToken);
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var message = new MessagePush.ExpressPathEvent(
+            merchant.AppId.Value, waybill.OpenId ?? "", now, job.Key.DeliveryId.Value, job.Key.WaybillId.Value, waybill.OrderId ?? "", waybill.PathVersion, path);
+        var isJson = target.Format == PushFormat.Json;
+        using var content = new ByteArrayContent(isJson ? MessagePush.Json(message) : MessagePush.Xml(message));
+        content.Headers.ContentType = new MediaTypeHeaderValue(isJson ? "application/json" : "text/xml") { CharSet = "utf-8" };
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(Timeout);
+            var client = httpClients.CreateClient(HttpClientName);
+            using var response = await client.PostAsync(MessagePush.SignedUrl(target.Url, target.Token, now, MessagePush.NewNonce()), content, timeout.Token);
+            var body = (await response.Content.ReadAsStringAsync(timeout.Token)).Trim();
+            if (response.StatusCode == System.Net.HttpStatusCode.OK && body is "" or "success")
+            {
+                return (true, waybill.PathVersion, "");
+            }
+
+            return (false, waybill.PathVersion, $"HTTP {(int)response.StatusCode}, body '{(body.Length > 80 ? body[..80] + "…" : body)}' (expected success or nothing)");
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return (false, waybill.PathVersion, $"no answer within {Timeout.TotalSeconds:0} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return (false, waybill.PathVersion, e.Message);
+        }
+    }
+}
