@@ -66,6 +66,7 @@ public static class WxLogisticsSetup
         services.AddSingleton<GroupCommit>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<WxApiCatalog>();
+        services.AddSingleton<WaybillTokens>();
         services.AddSingleton<PathUpdates>();
         services.AddSingleton<PathQueries>();
         services.AddSingleton<CloudCalls>();

@@ -29,6 +29,7 @@ public sealed class AdminKey
             return new AdminKey(File.ReadAllText(path).Trim());
         }
 
+        Directory.CreateDirectory(options.DataDirectory);
         var key = Secrets.NewToken();
         var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

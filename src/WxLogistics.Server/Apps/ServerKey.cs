@@ -26,6 +26,8 @@ public sealed class ServerKey
             return FromBase64(File.ReadAllText(path).Trim());
         }
 
+        // With PostgreSQL nothing else creates the data directory.
+        Directory.CreateDirectory(dataDirectory);
         var key = RandomNumberGenerator.GetBytes(32);
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

@@ -9,7 +9,7 @@ namespace WxLogistics.DeliveryPath;
 /// logistics.updatePath: after the gateway, 40199 for a waybill the carrier does not have, then 9300507 for a wrong
 /// token, then the fields (40097, 9300526), then the durable append. Limits are in docs/errors.md.
 /// </summary>
-public sealed class PathUpdates(Store store, GroupCommit commit, TimeProvider time)
+public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, TimeProvider time)
 {
     public static readonly WxApi Api = new("logistics.updatePath", AppRole.Carrier);
 
@@ -40,7 +40,7 @@ public sealed class PathUpdates(Store store, GroupCommit commit, TimeProvider ti
 
         if (call.Caller.DeliveryId is not { } deliveryId
             || !Apps.WaybillId.TryParse(request.WaybillId, out var waybillId)
-            || await store.FindWaybillAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill)
+            || await waybills.FindAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill)
         {
             return WxReply.Error(WxErrors.WaybillNotFound);
         }

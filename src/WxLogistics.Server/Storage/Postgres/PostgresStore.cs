@@ -261,7 +261,7 @@ public sealed class PostgresStore(string connectionString) : Store
                         INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
                         SELECT w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version + c.n, 'pending', 0, $6, $6
                         FROM waybills w JOIN gained c ON w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id
-                        WHERE w.merchant_appid IS NOT NULL
+                        JOIN apps a ON a.appid = w.merchant_appid AND a.push_url IS NOT NULL
                         ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
                             version = excluded.version,
                             updated_at = excluded.updated_at,

@@ -12,8 +12,12 @@ public sealed class SqliteStore : Store
     public const string FileName = "wxlogistics.db";
 
     readonly string connectionString;
+    const int CheckpointEveryBatches = 64;
+
     readonly SemaphoreSlim appendLock = new(1, 1);
     SqliteConnection? appendConnection;
+    int appendsSinceCheckpoint;
+    Task? checkpoint;
 
     public SqliteStore(string dataDirectory)
     {
@@ -105,7 +109,7 @@ public sealed class SqliteStore : Store
     public override async Task<bool> IssueClientCredentialTokenAsync(
         AccessTokenRecord token, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         var issuedToday = await ScalarAsync(
             connection,
@@ -140,7 +144,7 @@ public sealed class SqliteStore : Store
 
     public override async Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
             "SELECT appid, kind, issued_at, expires_at, revoked_at FROM access_tokens WHERE token_hash = $hash",
@@ -162,7 +166,7 @@ public sealed class SqliteStore : Store
 
     public override async Task<StableTokenState?> FindStableTokenAsync(AppId appId, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
             "SELECT nonce, issued_at, expires_at, last_force_at, force_day, force_count FROM stable_tokens WHERE appid = $appid",
@@ -275,7 +279,7 @@ public sealed class SqliteStore : Store
 
     public override async Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
             "SELECT token_hash, merchant_appid, order_id, openid, path_version, created_at FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
@@ -304,8 +308,19 @@ public sealed class SqliteStore : Store
         await appendLock.WaitAsync(cancellationToken);
         try
         {
-            appendConnection ??= await OpenAsync(cancellationToken);
+            if (appendConnection is null)
+            {
+                // Checkpoints run beside the writer (see Checkpoint), not inside its commits.
+                appendConnection = await OpenAsync(cancellationToken);
+                await ExecuteAsync(appendConnection, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
+            }
+
             var connection = appendConnection;
+            if (++appendsSinceCheckpoint >= CheckpointEveryBatches && checkpoint is not { IsCompleted: false })
+            {
+                appendsSinceCheckpoint = 0;
+                checkpoint = Task.Run(CheckpointAsync, CancellationToken.None);
+            }
             var outcomes = new AppendOutcome[events.Count];
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             await using var insert = Command(
@@ -342,13 +357,15 @@ public sealed class SqliteStore : Store
                 changed.Add(key);
             }
 
-            // The merchant push of every changed path is queued in the same transaction (the outbox).
+            // The merchant push of every changed path is queued in the same transaction (the outbox), when the
+            // merchant has a message server.
             await using var enqueue = Command(
                 connection,
                 """
                 INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
-                SELECT delivery_id, waybill_id, merchant_appid, path_version, 'pending', 0, $now, $now FROM waybills
-                WHERE delivery_id = $delivery AND waybill_id = $waybill AND merchant_appid IS NOT NULL
+                SELECT w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version, 'pending', 0, $now, $now
+                FROM waybills w JOIN apps a ON a.appid = w.merchant_appid AND a.push_url IS NOT NULL
+                WHERE w.delivery_id = $delivery AND w.waybill_id = $waybill
                 ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
                     version = excluded.version,
                     updated_at = excluded.updated_at,
@@ -387,7 +404,7 @@ public sealed class SqliteStore : Store
 
     public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
             "SELECT action_time, action_type, action_msg FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill ORDER BY action_time, seq",
@@ -435,7 +452,7 @@ public sealed class SqliteStore : Store
 
     public override async Task<CloudEnvRecord?> FindCloudEnvAsync(string env, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
             "SELECT env, appid, secret_id, permissions, is_default, created_at FROM cloud_envs " +
@@ -471,6 +488,15 @@ public sealed class SqliteStore : Store
 
     public override async Task<IReadOnlyList<PushJob>> ClaimPushesAsync(long nowMs, long leaseMs, int max, CancellationToken cancellationToken = default)
     {
+        // A read first: it never waits for the writer, so an idle outbox costs the group commit nothing.
+        await using (var reader = await OpenReadAsync(cancellationToken))
+        {
+            if (await ScalarAsync(reader, null, "SELECT EXISTS (SELECT 1 FROM push_outbox WHERE status = 'pending' AND next_attempt_at <= $now AND claimed_until <= $now)", cancellationToken, ("$now", nowMs)) == 0)
+            {
+                return [];
+            }
+        }
+
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
             connection,
@@ -529,7 +555,7 @@ public sealed class SqliteStore : Store
 
     public override async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
             "SELECT delivery_id, waybill_id, merchant_appid, version, delivered_version, status, attempts, next_attempt_at, last_error, updated_at " +
@@ -590,6 +616,11 @@ public sealed class SqliteStore : Store
 
     public override async ValueTask DisposeAsync()
     {
+        if (checkpoint is not null)
+        {
+            await checkpoint;
+        }
+
         await appendLock.WaitAsync();
         try
         {
@@ -609,11 +640,35 @@ public sealed class SqliteStore : Store
 
     async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        var connection = await OpenReadAsync(cancellationToken);
 
         // Not persistent: every connection that may write must say it again.
         await ExecuteAsync(connection, "PRAGMA synchronous=FULL;", cancellationToken);
+        return connection;
+    }
+
+    /// <summary>
+    /// A passive checkpoint on a connection of its own: it copies what it can from the WAL into the database without
+    /// making the writer wait, so the group commit never pays for a checkpoint inside a commit.
+    /// </summary>
+    async Task CheckpointAsync()
+    {
+        try
+        {
+            await using var connection = await OpenReadAsync(CancellationToken.None);
+            await ExecuteAsync(connection, "PRAGMA wal_checkpoint(PASSIVE);", CancellationToken.None);
+        }
+        catch (SqliteException)
+        {
+            // The next one will try again.
+        }
+    }
+
+    /// <summary>A pooled connection for reads only (no write, so no synchronous setting to make).</summary>
+    async Task<SqliteConnection> OpenReadAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
         return connection;
     }
 

@@ -1,0 +1,23 @@
+using WxLogistics.DeliveryPath;
+using WxLogistics.Wire;
+
+// The HTTP ceiling: Kestrel with the server's own limits reads and parses the updatePath body exactly as the server
+// does, and answers ok without checking or storing anything. What the HTTP stack alone can do on this machine.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.ClearProviders();
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+});
+
+var app = builder.Build();
+var ok = """{"errcode":0,"errmsg":"ok"}"""u8.ToArray();
+app.MapPost("/cgi-bin/express/delivery/path/update", async (HttpContext http) =>
+{
+    var (body, error) = await WxBody.ReadAsync(http.Request, 64 * 1024, http.RequestAborted);
+    var parsed = body is not null && UpdatePathRequest.TryParse(body, out _, out _);
+    http.Response.ContentType = "application/json; charset=utf-8";
+    await http.Response.Body.WriteAsync(parsed ? ok : error?.ToJsonBytes() ?? ok);
+});
+app.Run();

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# WxLogistics benchmarks, all in one run so that every figure is compared with a ceiling measured on the same machine
+# at the same time:
+#   1. ceiling  - a bare Kestrel app that parses the updatePath body and answers ok (bench/WxLogistics.Bench.Ceiling)
+#   2. ingest   - durable updatePath against the real server, 32 connections, then a check that every event
+#                 acknowledged with errcode 0 is in the store
+#   3. read     - getPath on waybills with 20 events each, and the tracking page
+#   4. memory and start-up - peak resident memory of the server under that load; start to first served request
+# With --store postgres it runs 2-3 against a throwaway local PostgreSQL and measures pgbench's single-row insert
+# rate at 32 connections on the same server first.
+#
+# Usage: bench/run.sh [--store sqlite|postgres] [--duration 10s] [--waybills 2000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+store=sqlite duration=10s waybills=2000 connections=32
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --store) store=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --waybills) waybills=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+dotnet build WxLogistics.slnx -c Release --verbosity quiet -nologo >/dev/null
+bin() { echo "$1/bin/Release/net10.0/$2.dll"; }
+SERVER=$(bin src/WxLogistics.Server WxLogistics.Server)
+CEILING=$(bin bench/WxLogistics.Bench.Ceiling WxLogistics.Bench.Ceiling)
+TOOL=$(bin bench/WxLogistics.Bench WxLogistics.Bench)
+
+work=$(mktemp -d -t wxlogistics-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${stop_pg:-}" ] && stop_test_postgres
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; sleep 0.025; done; echo "no answer from $1" >&2; return 1; }
+result() { grep '^RESULT' | tail -n 1; }
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+store_args=(--data "$work/data")
+if [ "$store" = postgres ]; then
+  stop_pg=1
+  source tests/scripts/postgres.sh
+  stop_pg_trap=$(trap -p EXIT); trap cleanup EXIT
+  store_args+=(--store postgres --connection "$WXLOGISTICS_TEST_POSTGRES")
+fi
+
+echo "WxLogistics benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), store $store"
+echo "reproduce: bench/run.sh --store $store --duration $duration --waybills $waybills"
+echo
+
+# 1. The ceiling.
+port=$(free_port)
+dotnet "$CEILING" --urls "http://127.0.0.1:$port" >/dev/null 2>&1 & pids+=($!)
+wait_http "http://127.0.0.1:$port/"
+dotnet "$TOOL" seed "${store_args[@]}" --waybills "$waybills" --events 20 --out "$work/seed" 2>/dev/null
+export BENCH_WAYBILLS="$work/seed/waybills.tsv" BENCH_PAGES="$work/seed/pages.txt"
+BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d2s -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
+ceiling=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+ceiling_rps=$(field requests_per_s "$ceiling")
+printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms\n" "ceiling (parse, answer ok)" "$ceiling_rps" "$(field p50_ms "$ceiling")" "$(field p99_ms "$ceiling")"
+
+if [ "$store" = postgres ]; then
+  # pgbench: one single-row INSERT per transaction, 32 clients, on the same server.
+  psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$WXLOGISTICS_TEST_POSTGRES")" -q \
+    -c "CREATE TABLE IF NOT EXISTS pgbench_insert (id bigserial PRIMARY KEY, k text NOT NULL, v text NOT NULL)"
+  echo "INSERT INTO pgbench_insert (k, v) VALUES ('BW' || :client_id, repeat('x', 60));" > "$work/insert.sql"
+  pg_port=$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$WXLOGISTICS_TEST_POSTGRES")
+  pgbench_tps=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -c "$connections" -j 2 -T "${duration%s}" -f "$work/insert.sql" postgres 2>/dev/null \
+    | awk '/^tps/ {printf "%.0f", $3}')
+  printf "%-28s %10s tx/s\n" "pgbench single-row insert" "$pgbench_tps"
+fi
+
+# 2-4. The server.
+port=$(free_port)
+started=$(date +%s%N)
+dotnet "$SERVER" --urls "http://127.0.0.1:$port" "${store_args[@]}" >"$work/server.log" 2>&1 & pids+=($!)
+server_pid=${pids[-1]}
+wait_http "http://127.0.0.1:$port/cgi-bin/token"
+startup_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+apps="$work/seed/apps.json"
+json() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+token_of() { curl -s "http://127.0.0.1:$port/cgi-bin/token?grant_type=client_credential&appid=$(json "$apps" "$1_appid")&secret=$(json "$apps" "$1_secret")" \
+  | python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])"; }
+carrier_token=$(token_of carrier)
+merchant_token=$(token_of merchant)
+
+BENCH_RUN=1 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d2s -s bench/update.lua "http://127.0.0.1:$port" > "$work/warmup.txt"
+ingest=$(BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+ingest_rps=$(field requests_per_s "$ingest")
+printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x ceiling\n" "ingest (durable, $store)" "$ingest_rps" "$(field p50_ms "$ingest")" "$(field p99_ms "$ingest")" "$(ratio "$ingest_rps" "$ceiling_rps")"
+
+getpath=$(BENCH_ACCESS_TOKEN=$merchant_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/getpath.lua "http://127.0.0.1:$port" | result)
+printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x ceiling\n" "getPath (20+ events)" "$(field requests_per_s "$getpath")" "$(field p50_ms "$getpath")" "$(field p99_ms "$getpath")" "$(ratio "$(field requests_per_s "$getpath")" "$ceiling_rps")"
+
+page=$(wrk -t2 -c"$connections" -d"$duration" --latency -s bench/page.lua "http://127.0.0.1:$port" | result)
+printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x ceiling\n" "tracking page" "$(field requests_per_s "$page")" "$(field p50_ms "$page")" "$(field p99_ms "$page")" "$(ratio "$(field requests_per_s "$page")" "$ceiling_rps")"
+
+peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+printf "%-28s %10s MB\n" "peak resident memory" "$((peak_kb / 1024))"
+printf "%-28s %10s ms\n" "start to first answer" "$startup_ms"
+if [ -n "${pgbench_tps:-}" ]; then
+  printf "%-28s %10s x pgbench single-row inserts\n" "ingest on PostgreSQL" "$(ratio "$ingest_rps" "$pgbench_tps")"
+fi
+
+# Every acknowledged event must be in the store: warm-up and measured runs, plus what was seeded.
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+acked=$(( $(field acked "$(result < "$work/warmup.txt")") + $(field acked "$ingest") + waybills * 20 ))
+dotnet "$TOOL" verify "${store_args[@]}" --waybills "$BENCH_WAYBILLS" --expect "$acked"

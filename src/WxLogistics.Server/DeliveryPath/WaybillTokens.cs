@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+
+namespace WxLogistics.DeliveryPath;
+
+/// <summary>
+/// The token hash of each waybill a carrier updates, remembered after the first read: a waybill's token never changes
+/// once the waybill exists, so the hot path of updatePath checks it without a store round trip, on every node alike.
+/// A waybill that does not exist is not remembered (it may be created later).
+/// </summary>
+public sealed class WaybillTokens(Store store)
+{
+    const int MaxEntries = 1_000_000;
+
+    readonly ConcurrentDictionary<WaybillKey, WaybillRecord> known = new();
+
+    public async ValueTask<WaybillRecord?> FindAsync(WaybillKey key, CancellationToken cancellationToken)
+    {
+        if (known.TryGetValue(key, out var waybill))
+        {
+            return waybill;
+        }
+
+        waybill = await store.FindWaybillAsync(key, cancellationToken);
+        if (waybill is not null)
+        {
+            if (known.Count >= MaxEntries)
+            {
+                known.Clear();
+            }
+
+            known[key] = waybill;
+        }
+
+        return waybill;
+    }
+}
