@@ -34,6 +34,9 @@ dotnet test WxLogistics.slnx --no-restore --configuration Release \
   --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" \
   --results-directory "$results" || status=$?
 
+echo "== secrets and phone numbers in the servers' logs"
+tests/scripts/scan-logs.sh || status=1
+
 # One plain closing line for whoever reads the log: "N passed, N failed".
 passed=0 failed=0
 for trx in "$results"/*.trx; do

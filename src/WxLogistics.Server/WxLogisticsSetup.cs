@@ -94,6 +94,21 @@ public static class WxLogisticsSetup
             http.Response.ContentType = "application/json; charset=utf-8";
             await http.Response.Body.WriteAsync(reply.ToJsonBytes());
         }));
+        // A status the framework sets without a body (a method a route does not take, a body over Kestrel's limit)
+        // still answers in the envelope.
+        app.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            var error = http.Response.StatusCode switch
+            {
+                StatusCodes.Status405MethodNotAllowed => WxErrors.RequirePost,
+                StatusCodes.Status413PayloadTooLarge => WxErrors.ArgSizeExceedLimit,
+                StatusCodes.Status404NotFound => WxErrors.InvalidUrl,
+                _ => WxErrors.SystemError,
+            };
+            http.Response.ContentType = "application/json; charset=utf-8";
+            await http.Response.Body.WriteAsync(WxReply.Error(error).ToJsonBytes());
+        });
         return app;
     }
 

@@ -46,6 +46,11 @@ public static class WxBody
 
             return length == 0 ? (null, WxReply.Error(WxErrors.EmptyPostData)) : (rented.AsSpan(0, length).ToArray(), null);
         }
+        catch (BadHttpRequestException)
+        {
+            // Kestrel's own limit, or a client that broke off mid-body.
+            return (null, TooLarge(maxBytes));
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);

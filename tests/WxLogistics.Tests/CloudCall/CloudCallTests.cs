@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using WxLogistics.Cli;
 using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.CloudCall;
@@ -22,14 +21,7 @@ public abstract class CloudCallTests(StoreKind storeKind) : IAsyncLifetime
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 
-    async Task<JsonElement> OperatorAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = await OperatorCli.RunAsync([.. args, .. store.Args], output, error);
-        Assert.True(exitCode == 0, error.ToString());
-        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
-    }
+    Task<JsonElement> OperatorAsync(params string[] args) => TestRun.OperatorAsync(store, args);
 
     async Task<string> CarrierAsync(string deliveryId) =>
         (await OperatorAsync("app", "add", "--role", "carrier", "--delivery-id", deliveryId, "--name", deliveryId)).GetProperty("appid").GetString()!;

@@ -85,7 +85,23 @@ public sealed class ServerProcess : IAsyncDisposable
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
+        TestRun.Log(await error);
+        if ((await output).TrimStart().StartsWith('{'))
+        {
+            TestRun.RecordSecrets(System.Text.Json.JsonDocument.Parse(await output).RootElement);
+        }
+
         return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>SIGKILL: the process ends at once, mid-request, without any shutdown work.</summary>
+    public async Task KillAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -97,6 +113,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         process.Dispose();
+        TestRun.Log(Output);
     }
 
     static Process Start(IEnumerable<string> args)

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using WxLogistics.Cli;
+using Microsoft.Extensions.Logging;
 
 namespace WxLogistics.Tests.Infrastructure;
 
@@ -43,17 +43,12 @@ public sealed class WxServer : WebApplicationFactory<Program>
         {
             builder.ConfigureServices(services => services.AddSingleton<TimeProvider>(Clock));
         }
+
+        builder.ConfigureLogging(logging => logging.AddProvider(new TestRun.LoggerProvider()).SetMinimumLevel(LogLevel.Debug));
     }
 
     /// <summary>Runs an operator verb on this server's data directory; returns its JSON output.</summary>
-    public async Task<JsonElement> OperatorAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = await OperatorCli.RunAsync([.. args, .. Store.Args], output, error);
-        Assert.True(exitCode == 0, $"`{string.Join(' ', args)}` failed ({exitCode}): {error}");
-        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
-    }
+    public Task<JsonElement> OperatorAsync(params string[] args) => TestRun.OperatorAsync(Store, args);
 
     public async Task<App> AddCarrierAsync(string deliveryId = "SF", string name = "顺丰速运")
     {
@@ -124,7 +119,9 @@ public sealed class WxServer : WebApplicationFactory<Program>
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"HTTP {(int)response.StatusCode}: {text}");
         Assert.StartsWith("application/json", response.Content.Headers.ContentType?.ToString());
-        return JsonDocument.Parse(Encoding.UTF8.GetBytes(text)).RootElement.Clone();
+        var json = JsonDocument.Parse(Encoding.UTF8.GetBytes(text)).RootElement.Clone();
+        TestRun.RecordSecrets(json);
+        return json;
     }
 
     public override async ValueTask DisposeAsync()

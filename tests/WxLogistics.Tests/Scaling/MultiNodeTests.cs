@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using WxLogistics.Cli;
 using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.Scaling;
@@ -41,13 +40,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
         await nodeB.DisposeAsync();
     }
 
-    async Task<JsonElement> OperatorAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.True(await OperatorCli.RunAsync([.. args, .. store.Args], output, error) == 0, error.ToString());
-        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
-    }
+    Task<JsonElement> OperatorAsync(params string[] args) => TestRun.OperatorAsync(store, args);
 
     async Task<(string AppId, string Secret)> CarrierAsync()
     {
@@ -59,6 +52,7 @@ public sealed class MultiNodeTests : IAsyncLifetime
     static async Task<string> TokenAsync(HttpClient node, (string AppId, string Secret) app)
     {
         var reply = await node.GetFromJsonAsync<JsonElement>($"/cgi-bin/token?grant_type=client_credential&appid={app.AppId}&secret={app.Secret}");
+        TestRun.RecordSecrets(reply);
         return reply.GetProperty("access_token").GetString()!;
     }
 
@@ -165,8 +159,11 @@ public sealed class MultiNodeTests : IAsyncLifetime
         using var fromA = await a.PostAsJsonAsync("/cgi-bin/stable_token", request);
         using var fromB = await b.PostAsJsonAsync("/cgi-bin/stable_token", request);
 
-        var tokenA = (await fromA.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
-        var tokenB = (await fromB.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString();
+        var replyA = await fromA.Content.ReadFromJsonAsync<JsonElement>();
+        var replyB = await fromB.Content.ReadFromJsonAsync<JsonElement>();
+        TestRun.RecordSecrets(replyA);
+        var tokenA = replyA.GetProperty("access_token").GetString();
+        var tokenB = replyB.GetProperty("access_token").GetString();
         Assert.Equal(tokenA, tokenB);
     }
 }

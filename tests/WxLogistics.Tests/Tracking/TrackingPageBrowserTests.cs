@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
-using WxLogistics.Cli;
 using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.Tracking;
@@ -40,21 +39,17 @@ public sealed class TrackingPageBrowserTests : IAsyncLifetime
         await server.DisposeAsync();
     }
 
-    async Task<JsonElement> OperatorAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Assert.True(await OperatorCli.RunAsync([.. args, .. store.Args], output, error) == 0, error.ToString());
-        return JsonDocument.Parse(output.ToString()).RootElement.Clone();
-    }
+    Task<JsonElement> OperatorAsync(params string[] args) => TestRun.OperatorAsync(store, args);
 
     async Task<string> WaybillWithPathAsync(params (long Time, int Type, string Msg)[] events)
     {
         var carrier = await OperatorAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
         var waybill = await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", "SF1402983247123");
         using var http = new HttpClient { BaseAddress = server.BaseAddress };
-        var token = (await http.GetFromJsonAsync<JsonElement>(
-            $"/cgi-bin/token?grant_type=client_credential&appid={carrier.GetProperty("appid")}&secret={carrier.GetProperty("secret")}")).GetProperty("access_token").GetString();
+        var issued = await http.GetFromJsonAsync<JsonElement>(
+            $"/cgi-bin/token?grant_type=client_credential&appid={carrier.GetProperty("appid")}&secret={carrier.GetProperty("secret")}");
+        TestRun.RecordSecrets(issued);
+        var token = issued.GetProperty("access_token").GetString();
         foreach (var (time, type, msg) in events)
         {
             using var response = await http.PostAsJsonAsync(

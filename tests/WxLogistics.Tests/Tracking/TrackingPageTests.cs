@@ -127,6 +127,23 @@ public abstract class TrackingPageTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_link_cannot_be_extended_by_changing_its_expiry()
+    {
+        var link = await LinkAsync(new { delivery_id = "SF", waybill_id = waybill.WaybillId, ttl_seconds = 3600 });
+        var dot = link.IndexOf('.');
+        var payload = link["/t/".Length..dot];
+        var padded = payload.Replace('-', '+').Replace('_', '/');
+        var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(padded.PadRight(padded.Length + ((4 - (padded.Length % 4)) % 4), '=')));
+        var parts = text.Split('\n');
+        var extended = WxLogistics.Apps.Secrets.Base64Url(System.Text.Encoding.UTF8.GetBytes($"{parts[0]}\n{parts[1]}\n{long.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) + 86_400_000}"));
+
+        server.Clock!.Advance(TimeSpan.FromSeconds(3600));
+
+        Assert.Equal(HttpStatusCode.NotFound, (await GetPageAsync($"/t/{extended}{link[dot..]}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await GetPageAsync(link)).Status);
+    }
+
+    [Fact]
     public async Task An_expired_link_gets_the_not_found_page()
     {
         var link = await LinkAsync(new { delivery_id = "SF", waybill_id = waybill.WaybillId, ttl_seconds = 3600 });

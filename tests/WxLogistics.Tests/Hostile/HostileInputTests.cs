@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using WxLogistics.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace WxLogistics.Tests.Hostile;
+
+/// <summary>
+/// Malformed requests by the ten thousand, to every public endpoint: no 5xx, no crash, every WeChat API answer a JSON
+/// envelope, and normal traffic still served afterwards. The generator is seeded, so a failure can be replayed.
+/// </summary>
+public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    const int Requests = 10_000;
+
+    readonly WxServer server = new();
+    string carrierToken = "";
+    string merchantToken = "";
+    Waybill waybill = new("", "", "");
+
+    public async Task InitializeAsync()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var merchant = await server.AddMerchantAsync();
+        waybill = await server.AddWaybillAsync("SF", "W1", merchant: merchant, orderId: "o1", openId: "u1");
+        carrierToken = await server.AccessTokenAsync(carrier);
+        merchantToken = await server.AccessTokenAsync(merchant);
+    }
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    static readonly string[] Paths =
+    [
+        "/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/express/delivery/path/update", "/cgi-bin/express/business/path/get",
+        "/cgi-bin/express/business/path/link", "/tcb/admin", "/t/abc.def", "/admin/push", "/admin/push/replay", "/cgi-bin/nothing",
+        "/", "/cgi-bin/express/delivery/path/update/../../token",
+    ];
+
+    static readonly string[] Methods = ["GET", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+
+    static readonly string[] ContentTypes =
+        ["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz", "multipart/form-data", "image/png", ""];
+
+    [Fact]
+    public async Task Ten_thousand_malformed_requests_get_no_5xx_and_WeChat_style_answers_and_the_server_keeps_serving()
+    {
+        var random = new Random(20261128);
+        var client = server.CreateClient();
+        var counts = new Dictionary<int, int>();
+        for (var i = 0; i < Requests; i++)
+        {
+            var path = Paths[random.Next(Paths.Length)];
+            var method = Methods[random.Next(Methods.Length)];
+            using var request = new HttpRequestMessage(new HttpMethod(method), path + Query(random));
+            if (method is not ("GET" or "HEAD"))
+            {
+                var body = Body(random, i);
+                request.Content = new ByteArrayContent(body);
+                var type = ContentTypes[random.Next(ContentTypes.Length)];
+                if (type.Length > 0)
+                {
+                    request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
+                }
+            }
+
+            using var response = await client.SendAsync(request);
+            var status = (int)response.StatusCode;
+            counts[status] = counts.GetValueOrDefault(status) + 1;
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(status < 500, $"request {i}: {method} {path} answered {status}: {text}");
+            if (path.StartsWith("/cgi-bin/", StringComparison.Ordinal) && method != "HEAD")
+            {
+                AssertWeChatAnswer(i, method, path, text);
+            }
+        }
+
+        output.WriteLine($"{Requests} requests; statuses: {string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}×{c.Value}"))}");
+        WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "W1", action_time = 1533052800, action_type = 100001, action_msg = "仍在服务" }));
+        var read = await server.GetPathAsync(merchantToken, new { delivery_id = "SF", waybill_id = "W1" });
+        Assert.True(read.GetProperty("path_item_num").GetInt32() >= 1);
+    }
+
+    static void AssertWeChatAnswer(int i, string method, string path, string text)
+    {
+        JsonElement json;
+        try
+        {
+            json = JsonDocument.Parse(text).RootElement;
+        }
+        catch (JsonException)
+        {
+            Assert.Fail($"request {i}: {method} {path} answered something that is not JSON: {text}");
+            return;
+        }
+
+        Assert.True(
+            json.ValueKind == JsonValueKind.Object
+            && ((json.TryGetProperty("errcode", out var code) && code.ValueKind == JsonValueKind.Number && json.TryGetProperty("errmsg", out _))
+                || json.TryGetProperty("access_token", out _) || json.TryGetProperty("path_item_num", out _) || json.TryGetProperty("path", out _)),
+            $"request {i}: {method} {path} answered {text}");
+    }
+
+    string Query(Random random) => random.Next(8) switch
+    {
+        0 => "",
+        1 => $"?access_token={carrierToken}",
+        2 => $"?access_token={merchantToken}",
+        3 => "?access_token=%ZZ%00%ff&access_token=second&&&=",
+        4 => "?access_token=" + new string('a', 4000),
+        5 => $"?grant_type=client_credential&appid=wx{random.Next():x16}&secret=\u0000",
+        6 => $"?access_token={carrierToken}&access_token={merchantToken}",
+        _ => "?" + Uri.EscapeDataString(RandomText(random, 200)),
+    };
+
+    byte[] Body(Random random, int i) => (i % 2000 == 0 ? 9 : random.Next(9)) switch
+    {
+        0 => [],
+        1 => RandomBytes(random, random.Next(1, 2000)),
+        2 => Encoding.UTF8.GetBytes(BrokenJson(random)),
+        3 => Encoding.UTF8.GetBytes(WrongTypes(random)),
+        4 => Encoding.UTF8.GetBytes(new string('[', 5000) + new string(']', 5000)),
+        5 => [.. Encoding.UTF8.GetBytes($"{{\"token\":\"{waybill.Token}\",\"waybill_id\":\"W1\",\"action_msg\":\""), 0xC3, 0x28, 0xF8, 0x00, .. "\"}"u8],
+        6 => Encoding.UTF8.GetBytes($"{{\"token\":\"{waybill.Token}\",\"waybill_id\":\"W1\",\"action_time\":1e400,\"action_type\":-0,\"action_msg\":\"{new string('x', random.Next(100, 70_000))}\"}}"),
+        7 => Encoding.UTF8.GetBytes("{\"grant_type\":\"client_credential\",\"appid\":\"\\ud800\",\"secret\":\"\u0000\",\"force_refresh\":[]}"),
+        8 => Encoding.UTF8.GetBytes(Valid(random)),
+        _ => new byte[10 * 1024 * 1024],
+    };
+
+    string Valid(Random random) => random.Next(3) switch
+    {
+        0 => JsonSerializer.Serialize(new { token = waybill.Token, waybill_id = "W1", action_time = 1533052800 + random.Next(1000), action_type = 200001, action_msg = RandomText(random, 50) }),
+        1 => JsonSerializer.Serialize(new { delivery_id = "SF", waybill_id = "W1", order_id = "o1" }),
+        _ => JsonSerializer.Serialize(new { delivery_id = "SF", waybill_id = RandomText(random, 30), ttl_seconds = random.Next(-10, 10_000_000) }),
+    };
+
+    static string BrokenJson(Random random)
+    {
+        var json = JsonSerializer.Serialize(new { token = "TOKEN", waybill_id = "W1", action_time = 1533052800, action_type = 300002, action_msg = "派件" });
+        return json[..random.Next(json.Length)];
+    }
+
+    static string WrongTypes(Random random)
+    {
+        string[] values = ["null", "true", "[]", "{}", "\"1533052800\"", "99999999999999999999999999", "-1", "1.5", "\"\"", "{\"a\":[1,{\"b\":null}]}"];
+        string V() => values[random.Next(values.Length)];
+        return $"{{\"token\":{V()},\"waybill_id\":{V()},\"action_time\":{V()},\"action_type\":{V()},\"action_msg\":{V()},\"delivery_id\":{V()},\"grant_type\":{V()},\"appid\":{V()}}}";
+    }
+
+    static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    static string RandomText(Random random, int maxLength)
+    {
+        var text = new StringBuilder();
+        var length = random.Next(maxLength);
+        for (var i = 0; i < length; i++)
+        {
+            text.Append((char)random.Next(1, 0xD7FF));
+        }
+
+        return text.ToString();
+    }
+
+    [Fact]
+    public async Task A_client_that_sends_slowly_does_not_hold_up_the_others()
+    {
+        var store = TestStore.Create(StoreKind.Sqlite);
+        await using var process = await ServerProcess.StartAsync(store);
+        using var slow = new TcpClient();
+        await slow.ConnectAsync(IPAddress.Loopback, process.BaseAddress.Port);
+        var stream = slow.GetStream();
+        var headers = Encoding.ASCII.GetBytes($"POST /cgi-bin/express/delivery/path/update?access_token=x HTTP/1.1\r\nHost: {process.BaseAddress.Authority}\r\nContent-Length: 100000\r\n\r\n");
+        await stream.WriteAsync(headers);
+
+        using var client = new HttpClient { BaseAddress = process.BaseAddress };
+        for (var i = 0; i < 20; i++)
+        {
+            await stream.WriteAsync("{"u8.ToArray());
+            var started = DateTime.UtcNow;
+            var answer = await client.GetStringAsync("/cgi-bin/token");
+            Assert.Contains("errcode", answer);
+            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(2), "a normal request waited behind the slow one");
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using System.Text.Json;
+using WxLogistics.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace WxLogistics.Tests.Reliability;
+
+/// <summary>
+/// Under sustained updatePath load the server is killed with SIGKILL at random moments and started again on the same
+/// store: every update acknowledged with errcode 0 must be there exactly once, and the store must open each time.
+/// WXLOGISTICS_CRASH_ROUNDS sets the rounds (bench/crash.sh runs 20 per store).
+/// </summary>
+public abstract class CrashSafetyTests(StoreKind storeKind, ITestOutputHelper output) : IAsyncLifetime
+{
+    const int Waybills = 20;
+    const int Senders = 16;
+
+    readonly TestStore store = TestStore.Create(storeKind);
+    (string AppId, string Secret) carrier;
+    readonly List<string> tokens = [];
+
+    static int Rounds => int.TryParse(Environment.GetEnvironmentVariable("WXLOGISTICS_CRASH_ROUNDS"), out var rounds) ? rounds : 3;
+
+    public async Task InitializeAsync()
+    {
+        var app = await OperatorAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        carrier = (app.GetProperty("appid").GetString()!, app.GetProperty("secret").GetString()!);
+        for (var i = 0; i < Waybills; i++)
+        {
+            tokens.Add((await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", $"CRASH{i:D3}")).GetProperty("token").GetString()!);
+        }
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    Task<JsonElement> OperatorAsync(params string[] args) => TestRun.OperatorAsync(store, args);
+
+    [Fact]
+    public async Task Every_acknowledged_update_survives_SIGKILL_exactly_once()
+    {
+        var acknowledged = new ConcurrentBag<(int Waybill, long Time, string Msg)>();
+        var random = new Random();
+        long sent = 0;
+        for (var round = 0; round < Rounds; round++)
+        {
+            await using var server = await ServerProcess.StartAsync(store);
+            using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            var issued = await client.GetFromJsonAsync<JsonElement>($"/cgi-bin/token?grant_type=client_credential&appid={carrier.AppId}&secret={carrier.Secret}");
+            TestRun.RecordSecrets(issued);
+            var token = issued.GetProperty("access_token").GetString();
+
+            using var stop = new CancellationTokenSource();
+            var currentRound = round;
+            var senders = Enumerable.Range(0, Senders).Select(sender => Task.Run(async () =>
+            {
+                for (var n = 0; !stop.IsCancellationRequested; n++)
+                {
+                    var waybill = (sender + n) % Waybills;
+                    var time = 1533052800L + (currentRound * 1_000_000) + (sender * 10_000) + n;
+                    var msg = $"第{currentRound}轮 发送者{sender} 第{n}条";
+                    Interlocked.Increment(ref sent);
+                    try
+                    {
+                        using var response = await client.PostAsJsonAsync(
+                            $"/cgi-bin/express/delivery/path/update?access_token={token}",
+                            new { token = tokens[waybill], waybill_id = $"CRASH{waybill:D3}", action_time = time, action_type = 200001, action_msg = msg });
+                        if ((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errcode").GetInt32() == 0)
+                        {
+                            acknowledged.Add((waybill, time, msg));
+                        }
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+                    {
+                        return; // the server is gone
+                    }
+                }
+            })).ToList();
+
+            await Task.Delay(random.Next(300, 1500));
+            await server.KillAsync();
+            stop.Cancel();
+            await Task.WhenAll(senders);
+        }
+
+        // The store opens cleanly after the last kill, and holds every acknowledged event once.
+        await using (var last = await ServerProcess.StartAsync(store))
+        {
+            using var client = new HttpClient { BaseAddress = last.BaseAddress };
+            Assert.Contains("errcode", await client.GetStringAsync("/cgi-bin/token"));
+        }
+
+        await using var stored = await store.OpenAsync();
+        var missing = 0;
+        var total = 0;
+        for (var i = 0; i < Waybills; i++)
+        {
+            Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
+            Assert.True(Apps.WaybillId.TryParse($"CRASH{i:D3}", out var id));
+            var path = await stored.ReadPathAsync(new Apps.WaybillKey(sf, id));
+            total += path.Count;
+            Assert.Equal(path.Count, path.Distinct().Count());
+            var present = path.Select(e => (e.ActionTime, e.ActionMsg)).ToHashSet();
+            missing += acknowledged.Count(a => a.Waybill == i && !present.Contains((a.Time, a.Msg)));
+        }
+
+        output.WriteLine($"{storeKind}: {Rounds} SIGKILL rounds; {sent} updates sent, {acknowledged.Count} acknowledged, {total} stored, {missing} acknowledged but missing");
+        Assert.True(acknowledged.Count > 0, "no update was acknowledged: the load did not run");
+        Assert.Equal(0, missing);
+        Assert.True(total >= acknowledged.Count);
+    }
+}
+
+public sealed class CrashSafetyTestsOnSqlite(ITestOutputHelper output) : CrashSafetyTests(StoreKind.Sqlite, output);
+
+public sealed class CrashSafetyTestsOnPostgres(ITestOutputHelper output) : CrashSafetyTests(StoreKind.Postgres, output);
