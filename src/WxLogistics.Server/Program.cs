@@ -5,6 +5,7 @@ using WxLogistics.BusinessPath;
 using WxLogistics.Cli;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
+using WxLogistics.Operability;
 using WxLogistics.Tracking;
 
 if (OperatorCli.Handles(args))
@@ -31,6 +32,10 @@ app.MapBusinessPath();
 app.MapCloudGateway();
 app.MapTrackingPage();
 app.MapAdmin();
+app.MapHealth();
+app.MapPrometheusScrapingEndpoint();
+app.MapOpenApi();
+app.MapApiReference();
 app.MapInvalidUrl();
 
 return await app.RunOrExplainAsync();

@@ -1,11 +1,13 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using WxLogistics.AccessToken;
 using WxLogistics.Admin;
 using WxLogistics.Apps;
 using WxLogistics.BusinessPath;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
+using WxLogistics.Operability;
 using WxLogistics.Push;
 using WxLogistics.Storage;
 using WxLogistics.Tracking;
@@ -78,6 +80,25 @@ public static class WxLogisticsSetup
         services.AddHttpClient(PushDelivery.HttpClientName, client => client.Timeout = PushDelivery.Timeout)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
         services.AddHostedService<PushDelivery>();
+        services.AddSingleton<WxMetrics>();
+        services.AddSingleton<CallInspector>();
+        services.AddHostedService(sp => sp.GetRequiredService<CallInspector>());
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "WxLogistics";
+            document.Info.Description = "WeChat's logistics path APIs (物流助手), as served by WxLogistics. See README.md and docs/errors.md.";
+            return Task.CompletedTask;
+        }));
+        services.AddHostedService<HealthApi.StoreStatistics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(WxMetrics.MeterName)
+            .AddAspNetCoreInstrumentation()
+            .AddPrometheusExporter());
         return builder;
     }
 

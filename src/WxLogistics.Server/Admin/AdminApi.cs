@@ -20,9 +20,44 @@ public static class AdminApi
                 : Problem(StatusCodes.Status401Unauthorized, "the admin key is required: Authorization: Bearer <key> (WxLogistics:AdminKey, or admin.key in the data directory)");
         });
 
-        group.MapGet("/push", ListPushesAsync);
-        group.MapPost("/push/replay", ReplayPushesAsync);
+        group.MapGet("/calls", ListCallsAsync)
+            .WithSummary("Admin: the call inspector (appid, waybill_id, errcode, rid, limit)")
+            .WithDescription("Authorization: Bearer <admin key>. Answers {calls:[{at, api, waybill_id, errcode, reason, rid}]}, newest first; " +
+                "with Accept: text/html, a table.");
+        group.MapGet("/push", ListPushesAsync)
+            .WithSummary("Admin: a merchant's recent pushes (merchant_appid, limit)")
+            .WithDescription("Authorization: Bearer <admin key>. Answers {deliveries:[{delivery_id, waybill_id, version, delivered_version, status, attempts, next_attempt_at, last_error, updated_at}]}.");
+        group.MapPost("/push/replay", ReplayPushesAsync)
+            .WithSummary("Admin: send a merchant's parked pushes, or one waybill's, again")
+            .WithDescription("Authorization: Bearer <admin key>. Body {merchant_appid, delivery_id?, waybill_id?}; answers {queued}.");
         return group;
+    }
+
+    static async Task<IResult> ListCallsAsync(
+        HttpRequest request, string? appid, string? waybill_id, int? errcode, string? rid, int? limit, Store store, CancellationToken cancellationToken)
+    {
+        if (!AppId.TryParse(appid, out var app))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "appid must be an AppID");
+        }
+
+        if (limit is < 1 or > Operability.CallInspector.KeepPerApp)
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"limit must be from 1 to {Operability.CallInspector.KeepPerApp}");
+        }
+
+        var calls = (await store.ListCallsAsync(new CallFilter(app, waybill_id, errcode, rid, limit ?? 100), cancellationToken))
+            .Select(Operability.CallView.From).ToList();
+        if (request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            var html = System.Text.Encodings.Web.HtmlEncoder.Create(System.Text.Unicode.UnicodeRanges.All);
+            return Results.Content(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>Calls of " + html.Encode(app.Value) + "</title></head><body><pre>"
+                + html.Encode(Operability.CallView.Table(calls)) + "</pre></body></html>",
+                "text/html; charset=utf-8");
+        }
+
+        return Results.Json(new Operability.CallList(calls), WireJson.Options);
     }
 
     static async Task<IResult> ListPushesAsync(string? merchant_appid, int? limit, Store store, CancellationToken cancellationToken)

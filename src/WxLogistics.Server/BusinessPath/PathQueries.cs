@@ -8,7 +8,16 @@ namespace WxLogistics.BusinessPath;
 /// <summary>logistics.getPath: a merchant reads the path of a waybill of its own order; anything else is 40199.</summary>
 public sealed class PathQueries(Store store)
 {
-    public static readonly WxApi Api = new("logistics.getPath", AppRole.Merchant, 16 * 1024);
+    public static readonly WxApi Api = new("logistics.getPath", AppRole.Merchant, 16 * 1024)
+    {
+        Doc = new(
+            "getPath (查询运单轨迹): a merchant reads the path of a waybill of its order",
+            "Merchant access_token. Body: delivery_id, waybill_id (required), order_id and openid (optional; when sent they must be the order's). " +
+            "Answers {openid, delivery_id, waybill_id, path_item_num, path_item_list[{action_time, action_type, action_msg}]} sorted by " +
+            "action_time, then arrival. Errors: 40097 delivery_id or waybill_id missing, 40199 waybill_id not found (also another merchant's).",
+            typeof(Operability.ApiBodies.GetPath),
+            typeof(GetPathResponse)),
+    };
 
     public async Task<WxReply> GetAsync(WxCall call, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ namespace WxLogistics.Cli;
 /// </summary>
 public static class OperatorCli
 {
-    static readonly HashSet<string> Verbs = ["app", "waybill", "cloudenv", "push", "migrate", "--help", "-h", "-?", "--version"];
+    static readonly HashSet<string> Verbs = ["app", "waybill", "cloudenv", "push", "calls", "migrate", "--help", "-h", "-?", "--version"];
 
     public static bool Handles(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
@@ -23,6 +23,7 @@ public static class OperatorCli
             WaybillCommands.Create(store, output),
             CloudEnvCommands.Create(store, output),
             PushCommands.Create(store, output),
+            CallCommands.Create(store, output),
             MigrateCommand(store, output),
         };
         foreach (var option in store.All)

@@ -16,7 +16,14 @@ namespace WxLogistics.CloudGateway;
 /// multipart POST with action=wx.openApi, apiName and a protobuf requestData, answered by a protobuf CommOpenApiResp
 /// whose respData is the same WeChat JSON the HTTPS API answers.
 /// </summary>
-public sealed class CloudCalls(Store store, ServerKey serverKey, WxApiCatalog catalog, TimeProvider time, ILogger<CloudCalls> logger)
+public sealed class CloudCalls(
+    Store store,
+    ServerKey serverKey,
+    WxApiCatalog catalog,
+    TimeProvider time,
+    Operability.WxMetrics metrics,
+    Operability.CallInspector inspector,
+    ILogger<CloudCalls> logger)
 {
     public const int MaxBodyBytes = 1024 * 1024;
     public const int MaxSignatureAgeSeconds = 600;
@@ -90,9 +97,15 @@ public sealed class CloudCalls(Store store, ServerKey serverKey, WxApiCatalog ca
         WxReply reply;
         try
         {
-            reply = await store.FindAppAsync(env.AppId, cancellationToken) is { } app
-                ? await catalog.InvokeAsync(http.RequestServices, api, app, body, cancellationToken)
-                : WxReply.Error(WxErrors.SystemError, $"the app of env {env.Env} no longer exists");
+            if (await store.FindAppAsync(env.AppId, cancellationToken) is { } app)
+            {
+                reply = await catalog.InvokeAsync(http.RequestServices, api, app, body, cancellationToken);
+                inspector.Record(api, app, body, reply);
+            }
+            else
+            {
+                reply = WxReply.Error(WxErrors.SystemError, $"the app of env {env.Env} no longer exists");
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -100,6 +113,7 @@ public sealed class CloudCalls(Store store, ServerKey serverKey, WxApiCatalog ca
             logger.LogError(e, "Cloud call {Api} of env {Env} failed; answered {ErrMsg}", apiName, env.Env, reply.ErrMsg);
         }
 
+        metrics.Call(apiName, reply.ErrCode);
         await WriteProtobufAsync(http, new CommOpenApiResp
         {
             RespData = ByteString.CopyFrom(reply.ToJsonBytes()),

@@ -8,7 +8,11 @@ public static class CloudGatewayApi
 
     public static IEndpointRouteBuilder MapCloudGateway(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Path, (HttpContext http, CloudCalls calls) => calls.HandleAsync(http));
+        app.MapPost(Path, (HttpContext http, CloudCalls calls) => calls.HandleAsync(http))
+            .WithSummary("Cloud gateway: wx-server-sdk's cloud.openapi.* calls (TCB protocol)")
+            .WithDescription("Signed (TC3-HMAC-SHA256) multipart/form-data with action=wx.openApi, apiName and a protobuf CommApiData requestData; " +
+                "answers a protobuf CommOpenApiResp whose respData is the API's WeChat JSON. Refusals: -604101 no permission, -604100 no such API, " +
+                "TCB errors INVALIID_ENV (-501005), INVALID_COMMON_PARAM (-501006, signature), INVALID_PARAM (-501007).");
         return app;
     }
 }

@@ -11,7 +11,19 @@ namespace WxLogistics.DeliveryPath;
 /// </summary>
 public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, TimeProvider time)
 {
-    public static readonly WxApi Api = new("logistics.updatePath", AppRole.Carrier);
+    public static readonly WxApi Api = new("logistics.updatePath", AppRole.Carrier)
+    {
+        Doc = new(
+            "updatePath (更新运单轨迹): a carrier adds a track event to a waybill",
+            "Carrier access_token. Body: token (the waybill's token), waybill_id, action_time (Unix seconds), action_type " +
+            "(100001, 100002, 100003, 200001, 300002, 300003, 300004, 400001, 400002), action_msg (UTF-8, at most 1024 bytes). " +
+            "Answers {\"errcode\":0,\"errmsg\":\"ok\"} once the event is committed; a repeat is acknowledged and stored once. " +
+            "Errors after the gateway: 40097 waybill_id missing, 9300526 waybill_id over 128 bytes, 40199 waybill_id not found " +
+            "(also another carrier's), 9300507 token is incorrect, 40097 invalid args (action_type, action_time, action_msg, UTF-8), " +
+            "9300526 arg size exceed limit (action_msg).",
+            typeof(Operability.ApiBodies.UpdatePath),
+            typeof(Operability.ApiBodies.Envelope)),
+    };
 
     public const int MaxActionMsgBytes = 1024;
 

@@ -11,7 +11,8 @@ namespace WxLogistics.Push;
 /// with exponential back-off and jitter (30 s × 2^n, at most 6 h apart, for about 38 hours), then parked (dead)
 /// for an operator to replay. Deliveries run side by side, so a slow merchant holds one slot, not the queue.
 /// </summary>
-public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, TimeProvider time, ILogger<PushDelivery> logger) : BackgroundService
+public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, TimeProvider time, Operability.WxMetrics metrics, ILogger<PushDelivery> logger)
+    : BackgroundService
 {
     public const string HttpClientName = "merchant-push";
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
@@ -84,12 +85,14 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
             if (delivered)
             {
                 await store.CompletePushAsync(job.Key, version, now, CancellationToken.None);
+                metrics.Push("delivered");
                 return;
             }
 
             var attempts = job.Attempts + 1;
             long? next = attempts >= MaxAttempts ? null : now + (long)Backoff(attempts).TotalMilliseconds;
             await store.FailPushAsync(job.Key, attempts, next, error, now, CancellationToken.None);
+            metrics.Push(next is null ? "parked" : "failed");
             logger.LogWarning(
                 "Push of {Waybill} version {Version} to {Merchant} failed (attempt {Attempts}): {Error}{Parked}",
                 job.Key, version, job.Merchant, attempts, error, next is null ? "; parked" : "");

@@ -18,8 +18,11 @@ public sealed class GroupCommit : IAsyncDisposable
         new BoundedChannelOptions(64 * 1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     readonly Task loop;
 
-    public GroupCommit(Store store, TimeProvider time, ILogger<GroupCommit> logger)
+    readonly Operability.WxMetrics metrics;
+
+    public GroupCommit(Store store, TimeProvider time, Operability.WxMetrics metrics, ILogger<GroupCommit> logger)
     {
+        this.metrics = metrics;
         this.store = store;
         this.time = time;
         this.logger = logger;
@@ -61,7 +64,9 @@ public sealed class GroupCommit : IAsyncDisposable
 
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var outcomes = await store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds());
+                metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(outcomes[i]);

@@ -70,3 +70,9 @@ public enum AppendOutcome
 
 /// <summary>A cloud environment: who signs for it, which app it acts as, and which open APIs it may call.</summary>
 public sealed record CloudEnvRecord(string Env, AppId AppId, string SecretId, IReadOnlySet<string> Permissions, bool IsDefault, long CreatedAt);
+
+/// <summary>One call as the call inspector keeps it: no secret, token or body.</summary>
+public sealed record CallRecord(AppId AppId, long AtMs, string Api, string? WaybillId, int ErrCode, string? Reason, string? Rid);
+
+/// <summary>What to list of an app's calls.</summary>
+public sealed record CallFilter(AppId AppId, string? WaybillId, int? ErrCode, string? Rid, int Limit);

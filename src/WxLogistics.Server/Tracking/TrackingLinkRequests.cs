@@ -12,7 +12,15 @@ namespace WxLogistics.Tracking;
 /// </summary>
 public sealed class TrackingLinkRequests(Store store, TrackingLinks links, IOptions<WxLogisticsOptions> options)
 {
-    public static readonly WxApi Api = new("logistics.getTrackingLink", AppRole.Merchant, 4 * 1024);
+    public static readonly WxApi Api = new("logistics.getTrackingLink", AppRole.Merchant, 4 * 1024)
+    {
+        Doc = new(
+            "Tracking-page link (our extension): a signed, expiring link to a waybill's 快递轨迹详情页",
+            "Merchant access_token. Body: delivery_id, waybill_id, ttl_seconds (60 to 7776000; default 7 days). Answers {path, url?, expires_at}. " +
+            "Errors: 40199 not a waybill of the merchant's orders, 40097 ttl_seconds out of range.",
+            typeof(Operability.ApiBodies.TrackingLink),
+            typeof(TrackingLinkResponse)),
+    };
 
     public async Task<WxReply> CreateAsync(WxCall call, CancellationToken cancellationToken)
     {

@@ -24,7 +24,9 @@ public static partial class TrackingPage
 
     public static IEndpointRouteBuilder MapTrackingPage(this IEndpointRouteBuilder app)
     {
-        app.MapGet(TrackingLinks.PathPrefix + "{link}", ShowAsync);
+        app.MapGet(TrackingLinks.PathPrefix + "{link}", ShowAsync)
+            .WithSummary("快递轨迹详情页: the tracking page of a signed, expiring link")
+            .WithDescription("HTML. A forged, altered or expired link answers a plain not-found page with HTTP 404.");
         app.MapWxApiGroup("/cgi-bin/express/business")
             .MapWxApi<TrackingLinkRequests>("/path/link", TrackingLinkRequests.Api, (requests, call, ct) => requests.CreateAsync(call, ct));
         return app;

@@ -8,6 +8,9 @@ namespace WxLogistics.Wire;
 /// <summary>An API of the platform: its cloud-call name, who may call it, and how large a body it takes.</summary>
 public sealed record WxApi(string Name, AppRole Role, int MaxBodyBytes = 64 * 1024)
 {
+    /// <summary>What the OpenAPI document says of it.</summary>
+    public Operability.ApiDoc? Doc { get; init; }
+
     /// <summary>48001 when the caller is not the kind of app this API is for.</summary>
     public WxReply? Refuse(AppRecord caller) => caller.Role == Role
         ? null
@@ -49,34 +52,59 @@ public static class WxGateway
             var http = context.HttpContext;
             var api = http.GetEndpoint()?.Metadata.GetMetadata<WxApi>()
                 ?? throw new InvalidOperationException($"{http.Request.Path} is mapped without its WxApi");
-            var tokens = http.RequestServices.GetRequiredService<AccessTokens>();
-            var (caller, error) = await tokens.AuthenticateAsync(http.Request.Query["access_token"].FirstOrDefault(), http.RequestAborted);
-            if (caller is null)
+            var (refusal, caller) = await AcceptAsync(http, api);
+            if (refusal is not null)
             {
-                return error!.ToHttpResult();
-            }
+                http.RequestServices.GetRequiredService<Operability.WxMetrics>().Call(api.Name, refusal.ErrCode);
+                if (caller is not null)
+                {
+                    http.RequestServices.GetRequiredService<Operability.CallInspector>().Record(api, caller, null, refusal);
+                }
 
-            if (api.Refuse(caller) is { } refusal)
-            {
                 return refusal.ToHttpResult();
             }
 
-            if (!HttpMethods.IsPost(http.Request.Method))
-            {
-                return WxReply.Error(WxErrors.RequirePost).ToHttpResult();
-            }
-
-            var (body, bodyError) = await WxBody.ReadAsync(http.Request, api.MaxBodyBytes, http.RequestAborted);
-            if (body is null)
-            {
-                return bodyError!.ToHttpResult();
-            }
-
-            http.Items[CallKey] = new WxCall(api, caller, body);
             return await next(context);
         });
         return group;
     }
+
+    /// <summary>The gateway's checks; null when the call may go on, with the WxCall in the request's items.</summary>
+    static async Task<(WxReply? Refusal, AppRecord? Caller)> AcceptAsync(HttpContext http, WxApi api)
+    {
+        var tokens = http.RequestServices.GetRequiredService<AccessTokens>();
+        var (caller, error) = await tokens.AuthenticateAsync(http.Request.Query["access_token"].FirstOrDefault(), http.RequestAborted);
+        if (caller is null)
+        {
+            return (error!, null);
+        }
+
+        if (api.Refuse(caller) is { } refusal)
+        {
+            return (refusal, caller);
+        }
+
+        if (!HttpMethods.IsPost(http.Request.Method))
+        {
+            return (WxReply.Error(WxErrors.RequirePost), caller);
+        }
+
+        var (body, bodyError) = await WxBody.ReadAsync(http.Request, api.MaxBodyBytes, http.RequestAborted);
+        if (body is null)
+        {
+            return (bodyError!, caller);
+        }
+
+        http.Items[CallKey] = new WxCall(api, caller, body);
+        return (null, caller);
+    }
+
+    const string GatewayCodes =
+        "\n\nPOST only, with `?access_token=`. Gateway errors first: 41001 access_token missing, 40001 invalid credential, " +
+        "42001 access_token expired, 48001 api unauthorized (wrong kind of app), 43002 require POST method, 44002 empty post data, " +
+        "9300526 body too large, 47001 data format error. Every answer is HTTP 200; errors are {errcode, errmsg} with the rid.";
+
+    public static readonly string[] OtherMethods = ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 
     /// <summary>Maps an API of the group for every method, so that a GET gets WeChat's 43002 rather than a 405.</summary>
     public static RouteHandlerBuilder MapWxApi<THandler>(
@@ -84,8 +112,26 @@ public static class WxGateway
         where THandler : notnull
     {
         ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<WxApiCatalog>().Add(api, (services, call, ct) => handle(services.GetRequiredService<THandler>(), call, ct));
-        return group.Map(pattern, async (HttpContext http, THandler handler, CancellationToken cancellationToken) =>
-                (await handle(handler, (WxCall)http.Items[CallKey]!, cancellationToken)).ToHttpResult())
-            .WithMetadata(api);
+        async Task<IResult> Run(HttpContext http, THandler handler, Operability.WxMetrics metrics, Operability.CallInspector inspector, CancellationToken cancellationToken)
+        {
+            var call = (WxCall)http.Items[CallKey]!;
+            var reply = await handle(handler, call, cancellationToken);
+            metrics.Call(api.Name, reply.ErrCode);
+            inspector.Record(api, call.Caller, call.Body, reply);
+            return reply.ToHttpResult();
+        }
+
+        // Other methods reach the gateway too, which answers them 43002; only POST is documented.
+        group.MapMethods(pattern, OtherMethods, Run).WithMetadata(api).ExcludeFromDescription();
+        var endpoint = group.MapPost(pattern, Run).WithMetadata(api).WithName(api.Name);
+        if (api.Doc is { } doc)
+        {
+            endpoint.WithSummary(doc.Summary)
+                .WithDescription(doc.Description + GatewayCodes)
+                .Accepts(doc.Request, "application/json")
+                .Produces(StatusCodes.Status200OK, doc.Response, "application/json");
+        }
+
+        return endpoint;
     }
 }

@@ -489,6 +489,59 @@ public sealed class PostgresStore(string connectionString) : Store
                 nowMs,
                 merchant.Value);
 
+    public override async Task<(long PendingPushes, long SizeBytes)> StatisticsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT (SELECT COUNT(*) FROM push_outbox WHERE status = 'pending'), pg_database_size(current_database())");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    public override async Task AddCallsAsync(IReadOnlyList<CallRecord> calls, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) " +
+            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])");
+        command.Parameters.Add(Param(calls.Select(c => c.AppId.Value).ToArray()));
+        command.Parameters.Add(Param(calls.Select(c => c.AtMs).ToArray()));
+        command.Parameters.Add(Param(calls.Select(c => c.Api).ToArray()));
+        command.Parameters.Add(Param(calls.Select(c => c.WaybillId).ToArray()));
+        command.Parameters.Add(Param(calls.Select(c => c.ErrCode).ToArray()));
+        command.Parameters.Add(Param(calls.Select(c => c.Reason).ToArray()));
+        command.Parameters.Add(Param(calls.Select(c => c.Rid).ToArray()));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public override Task TrimCallsAsync(int keepPerApp, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(
+            "DELETE FROM call_log WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY appid ORDER BY id DESC) AS n FROM call_log) t WHERE n > $1)",
+            cancellationToken,
+            keepPerApp);
+
+    public override async Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT at, api, waybill_id, errcode, reason, rid FROM call_log WHERE appid = $1 " +
+            "AND ($2::text IS NULL OR waybill_id = $2::text) AND ($3::integer IS NULL OR errcode = $3::integer) AND ($4::text IS NULL OR rid = $4::text) " +
+            "ORDER BY id DESC LIMIT $5");
+        command.Parameters.Add(Param(filter.AppId.Value));
+        command.Parameters.Add(Param(filter.WaybillId));
+        command.Parameters.Add(filter.ErrCode is { } code ? Param(code) : Param(null));
+        command.Parameters.Add(Param(filter.Rid));
+        command.Parameters.Add(Param(filter.Limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var calls = new List<CallRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            calls.Add(new CallRecord(
+                filter.AppId, reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt32(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return calls;
+    }
+
     public override async ValueTask DisposeAsync() => await dataSource.DisposeAsync();
 
     async Task<AppRecord?> QueryAppAsync(string where, string key, CancellationToken cancellationToken)

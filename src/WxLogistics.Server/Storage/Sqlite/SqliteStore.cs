@@ -592,6 +592,74 @@ public sealed class SqliteStore : Store
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public override async Task<(long PendingPushes, long SizeBytes)> StatisticsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        var pending = await ScalarAsync(connection, null, "SELECT COUNT(*) FROM push_outbox WHERE status = 'pending'", cancellationToken);
+        var bytes = new[] { DatabasePath, DatabasePath + "-wal" }.Where(File.Exists).Sum(f => new FileInfo(f).Length);
+        return (pending, bytes);
+    }
+
+    public override async Task AddCallsAsync(IReadOnlyList<CallRecord> calls, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var insert = Command(
+            connection,
+            "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) VALUES ($appid, $at, $api, $waybill, $errcode, $reason, $rid)",
+            ("$appid", ""), ("$at", 0L), ("$api", ""), ("$waybill", null), ("$errcode", 0), ("$reason", null), ("$rid", null));
+        insert.Transaction = transaction;
+        foreach (var call in calls)
+        {
+            insert.Parameters["$appid"].Value = call.AppId.Value;
+            insert.Parameters["$at"].Value = call.AtMs;
+            insert.Parameters["$api"].Value = call.Api;
+            insert.Parameters["$waybill"].Value = (object?)call.WaybillId ?? DBNull.Value;
+            insert.Parameters["$errcode"].Value = call.ErrCode;
+            insert.Parameters["$reason"].Value = (object?)call.Reason ?? DBNull.Value;
+            insert.Parameters["$rid"].Value = (object?)call.Rid ?? DBNull.Value;
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public override async Task TrimCallsAsync(int keepPerApp, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ScalarAsync(
+            connection,
+            null,
+            "DELETE FROM call_log WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY appid ORDER BY id DESC) AS n FROM call_log) WHERE n > $keep)",
+            cancellationToken,
+            ("$keep", keepPerApp));
+    }
+
+    public override async Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT at, api, waybill_id, errcode, reason, rid FROM call_log WHERE appid = $appid " +
+            "AND ($waybill IS NULL OR waybill_id = $waybill) AND ($errcode IS NULL OR errcode = $errcode) AND ($rid IS NULL OR rid = $rid) " +
+            "ORDER BY id DESC LIMIT $limit",
+            ("$appid", filter.AppId.Value),
+            ("$waybill", filter.WaybillId),
+            ("$errcode", filter.ErrCode),
+            ("$rid", filter.Rid),
+            ("$limit", filter.Limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var calls = new List<CallRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            calls.Add(new CallRecord(
+                filter.AppId, reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt32(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return calls;
+    }
+
     static async Task<IReadOnlyList<PushJob>> ReadPushJobsAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Operability;
+
+/// <summary>
+/// Keeps, per app, its most recent calls (the last 1000): time, API, waybill, errcode, the specific reason and the
+/// rid of the errmsg, so that an integrator can see why a call was rejected. Never secrets, tokens or bodies.
+/// Calls are queued in memory and written in batches off the request path; when the queue is full, the newest
+/// records are dropped rather than slowing calls down.
+/// </summary>
+public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallInspector> logger) : BackgroundService
+{
+    public const int KeepPerApp = 1000;
+    const int MaxBatch = 2000;
+    static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
+    static readonly TimeSpan TrimInterval = TimeSpan.FromMinutes(1);
+
+    readonly Channel<CallRecord> queue = Channel.CreateBounded<CallRecord>(
+        new BoundedChannelOptions(20_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    public void Record(WxApi api, AppRecord caller, byte[]? body, WxReply reply)
+    {
+        var ridAt = reply.ErrMsg.LastIndexOf(" rid: ", StringComparison.Ordinal);
+        queue.Writer.TryWrite(new CallRecord(
+            caller.AppId,
+            time.GetUtcNow().ToUnixTimeMilliseconds(),
+            api.Name,
+            WaybillOf(body),
+            reply.ErrCode,
+            reply.Reason,
+            ridAt < 0 ? null : reply.ErrMsg[(ridAt + 6)..]));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var lastTrim = DateTime.UtcNow;
+        var batch = new List<CallRecord>(MaxBatch);
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(FlushInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: write what is queued, then end.
+            }
+
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var call))
+            {
+                batch.Add(call);
+            }
+
+            try
+            {
+                if (batch.Count > 0)
+                {
+                    await store.AddCallsAsync(batch, CancellationToken.None);
+                }
+
+                if (DateTime.UtcNow - lastTrim > TrimInterval)
+                {
+                    lastTrim = DateTime.UtcNow;
+                    await store.TrimCallsAsync(KeepPerApp, CancellationToken.None);
+                }
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Writing {Count} calls to the call inspector failed; they are dropped", batch.Count);
+            }
+
+            batch.Clear();
+            if (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The top-level waybill_id of a JSON body, when there is one (at most 128 characters).</summary>
+    static string? WaybillOf(byte[]? body)
+    {
+        if (body is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isWaybill = reader.ValueTextEquals("waybill_id"u8);
+                reader.Read();
+                if (isWaybill && reader.TokenType == JsonTokenType.String)
+                {
+                    var value = reader.GetString();
+                    return value is { Length: > 128 } ? value[..128] : value;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            // Not JSON: no waybill to show.
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,53 @@
+using WxLogistics.Storage;
+
+namespace WxLogistics.Operability;
+
+/// <summary>/healthz: the process answers. /readyz: the store answers and its schema is current.</summary>
+public static class HealthApi
+{
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok" })).ExcludeFromDescription();
+        app.MapGet("/readyz", async (Store store, CancellationToken cancellationToken) =>
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            bool ready;
+            try
+            {
+                ready = await store.IsReadyAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                ready = false;
+            }
+
+            return ready
+                ? Results.Json(new { status = "ready" })
+                : Results.Json(new { status = "not ready", reason = "the store does not answer, or its schema is not current" }, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }).ExcludeFromDescription();
+        return app;
+    }
+
+    /// <summary>Keeps the gauges that need a query (push queue depth, store size) fresh, every 15 seconds.</summary>
+    public sealed class StoreStatistics(Store store, WxMetrics metrics, ILogger<StoreStatistics> logger) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(15));
+            do
+            {
+                try
+                {
+                    var (pending, bytes) = await store.StatisticsAsync(stoppingToken);
+                    (metrics.PendingPushes, metrics.StoreBytes) = (pending, bytes);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "Reading the store's statistics failed");
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Npgsql;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Operability;
+
+/// <summary>The call inspector, metrics, health and the API reference.</summary>
+public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
+{
+    readonly WxServer server = new(storeKind);
+    App carrier = new("", "");
+    Waybill waybill = new("", "", "");
+    string carrierToken = "";
+
+    public async Task InitializeAsync()
+    {
+        carrier = await server.AddCarrierAsync("SF");
+        waybill = await server.AddWaybillAsync("SF", "SF123456");
+        carrierToken = await server.AccessTokenAsync(carrier);
+    }
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    [Fact]
+    public async Task A_rejected_call_appears_in_the_inspector_with_its_reason_and_the_rid_of_its_errmsg()
+    {
+        var reply = await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "SF123456", action_time = 1533052800, action_type = 300001, action_msg = "派件" });
+        var errmsg = WxAssert.Error(40097, reply);
+        var rid = errmsg[(errmsg.LastIndexOf(" rid: ", StringComparison.Ordinal) + 6)..];
+
+        JsonElement calls = default;
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                calls = (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--rid", rid, "--json")).GetProperty("calls");
+                return calls.GetArrayLength() == 1;
+            },
+            "the call is in the inspector");
+
+        var call = calls[0];
+        Assert.Equal("logistics.updatePath", call.GetProperty("api").GetString());
+        Assert.Equal("SF123456", call.GetProperty("waybill_id").GetString());
+        Assert.Equal(40097, call.GetProperty("errcode").GetInt32());
+        Assert.Contains("action_type 300001 is not one of", call.GetProperty("reason").GetString());
+        Assert.DoesNotContain("派件", call.GetRawText());
+    }
+
+    [Fact]
+    public async Task The_inspector_filters_by_waybill_and_errcode_and_prints_a_table_for_people()
+    {
+        WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+        WxAssert.Error(9300507, await server.UpdatePathAsync(carrierToken, new { token = "WRONG", waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+        WxAssert.Error(40199, await server.UpdatePathAsync(carrierToken, new { token = "WRONG", waybill_id = "OTHER", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+
+        await Eventually.TrueAsync(
+            async () => (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--json")).GetProperty("calls").GetArrayLength() == 3,
+            "the three calls are in the inspector");
+
+        var wrongToken = (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--errcode", "9300507", "--json")).GetProperty("calls");
+        var aboutOther = (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--waybill-id", "OTHER", "--json")).GetProperty("calls");
+        Assert.Equal(1, wrongToken.GetArrayLength());
+        Assert.Equal(1, aboutOther.GetArrayLength());
+        Assert.Equal(40199, aboutOther[0].GetProperty("errcode").GetInt32());
+
+        var (table, error) = (new StringWriter(), new StringWriter());
+        Assert.Equal(0, await WxLogistics.Cli.OperatorCli.RunAsync(["calls", "list", "--appid", carrier.AppId, .. server.Store.Args], table, error));
+        Assert.Contains("errcode", table.ToString());
+        Assert.Contains("token is incorrect", table.ToString());
+    }
+
+    [Fact]
+    public async Task The_admin_calls_endpoint_needs_the_admin_key()
+    {
+        var client = server.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync($"/admin/calls?appid={carrier.AppId}")).StatusCode);
+
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await File.ReadAllTextAsync(Path.Combine(server.DataDirectory, "admin.key")));
+        var answer = JsonDocument.Parse(await client.GetStringAsync($"/admin/calls?appid={carrier.AppId}")).RootElement;
+
+        Assert.True(answer.TryGetProperty("calls", out _));
+    }
+
+    [Fact]
+    public async Task Metrics_show_calls_by_api_and_errcode_and_the_group_commit_after_traffic()
+    {
+        WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+        WxAssert.Error(9300507, await server.UpdatePathAsync(carrierToken, new { token = "WRONG", waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+
+        var metrics = "";
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                metrics = await server.CreateClient().GetStringAsync("/metrics");
+                return metrics.Contains("errcode=\"9300507\"", StringComparison.Ordinal);
+            },
+            "the counters are exported");
+
+        Assert.Contains("wxlogistics_api_calls_total{", metrics);
+        Assert.Contains("api=\"logistics.updatePath\"", metrics);
+        Assert.Contains("errcode=\"0\"", metrics);
+        Assert.Contains("wxlogistics_ingest_batch_size", metrics);
+        Assert.Contains("wxlogistics_ingest_commit_duration", metrics);
+        Assert.Contains("wxlogistics_push_queue_depth", metrics);
+        Assert.Contains("wxlogistics_store_size", metrics);
+    }
+
+    [Fact]
+    public async Task Health_and_readiness_answer_while_the_store_is_there()
+    {
+        var client = server.CreateClient();
+        Assert.Equal("""{"status":"ok"}""", await client.GetStringAsync("/healthz"));
+        Assert.Equal("""{"status":"ready"}""", await client.GetStringAsync("/readyz"));
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_lists_updatePath_with_WeChats_fields_and_codes()
+    {
+        var document = JsonDocument.Parse(await server.CreateClient().GetStringAsync("/openapi/v1.json")).RootElement;
+
+        var update = document.GetProperty("paths").GetProperty("/cgi-bin/express/delivery/path/update").GetProperty("post");
+        Assert.Contains("40199", update.GetProperty("description").GetString());
+        Assert.Contains("9300507", update.GetProperty("description").GetString());
+        var schemaRef = update.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+        var schema = document.GetProperty("components").GetProperty("schemas").GetProperty(schemaRef.Split('/')[^1]);
+        Assert.Equal(["token", "waybill_id", "action_time", "action_type", "action_msg"], schema.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        foreach (var path in new[] { "/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/express/business/path/get", "/tcb/admin" })
+        {
+            Assert.True(document.GetProperty("paths").TryGetProperty(path, out _), $"{path} is not in the document");
+        }
+
+        var reference = await server.CreateClient().GetStringAsync("/reference");
+        Assert.Contains("/cgi-bin/express/delivery/path/update", reference);
+        Assert.Contains("/openapi/v1.json", reference);
+    }
+}
+
+public sealed class OperabilityTestsOnSqlite() : OperabilityTests(StoreKind.Sqlite);
+
+public sealed class OperabilityTestsOnPostgres() : OperabilityTests(StoreKind.Postgres);
+
+/// <summary>Readiness fails when the store goes away (its database dropped under the server).</summary>
+public sealed class ReadinessTests : IAsyncLifetime
+{
+    readonly WxServer server = new(StoreKind.Postgres);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    [Fact]
+    public async Task Readiness_fails_when_the_store_is_unreachable_and_health_still_answers()
+    {
+        var client = server.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
+
+        var database = new NpgsqlConnectionStringBuilder(server.Store.Connection).Database;
+        NpgsqlConnection.ClearAllPools();
+        await using (var admin = new NpgsqlConnection(Environment.GetEnvironmentVariable(TestStore.PostgresVariable)))
+        {
+            await admin.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE {database} WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        using var response = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("not ready", await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+    }
+}
