@@ -497,10 +497,12 @@ public sealed class SqliteStore : Store
             }
         }
 
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(
-            connection,
-            """
+        return await OnWriterAsync(
+            async connection =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
             UPDATE push_outbox SET claimed_until = $until
             WHERE (delivery_id, waybill_id) IN (
                 SELECT delivery_id, waybill_id FROM push_outbox
@@ -508,49 +510,61 @@ public sealed class SqliteStore : Store
                 ORDER BY next_attempt_at LIMIT $max)
             RETURNING delivery_id, waybill_id, merchant_appid, version, attempts
             """,
-            ("$until", nowMs + leaseMs),
-            ("$now", nowMs),
-            ("$max", max));
-        return await ReadPushJobsAsync(command, cancellationToken);
+                    ("$until", nowMs + leaseMs),
+                    ("$now", nowMs),
+                    ("$max", max));
+                return await ReadPushJobsAsync(command, cancellationToken);
+            },
+            cancellationToken);
     }
 
     public override async Task CompletePushAsync(WaybillKey key, long deliveredVersion, long nowMs, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(
-            connection,
-            """
-            UPDATE push_outbox SET
-                status = CASE WHEN version <= $sent THEN 'delivered' ELSE 'pending' END,
-                delivered_version = MAX(delivered_version, $sent), attempts = 0, next_attempt_at = $now, claimed_until = 0,
-                last_error = NULL, updated_at = $now
-            WHERE delivery_id = $delivery AND waybill_id = $waybill
-            """,
-            ("$sent", deliveredVersion),
-            ("$now", nowMs),
-            ("$delivery", key.DeliveryId.Value),
-            ("$waybill", key.WaybillId.Value));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await OnWriterAsync(
+            async connection =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    UPDATE push_outbox SET
+                        status = CASE WHEN version <= $sent THEN 'delivered' ELSE 'pending' END,
+                        delivered_version = MAX(delivered_version, $sent), attempts = 0, next_attempt_at = $now, claimed_until = 0,
+                        last_error = NULL, updated_at = $now
+                    WHERE delivery_id = $delivery AND waybill_id = $waybill
+                    """,
+                    ("$sent", deliveredVersion),
+                    ("$now", nowMs),
+                    ("$delivery", key.DeliveryId.Value),
+                    ("$waybill", key.WaybillId.Value));
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                return true;
+            },
+            cancellationToken);
     }
 
     public override async Task FailPushAsync(WaybillKey key, int attempts, long? nextAttemptAtMs, string error, long nowMs, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(
-            connection,
-            """
-            UPDATE push_outbox SET
-                status = CASE WHEN $next IS NULL THEN 'dead' ELSE 'pending' END,
-                attempts = $attempts, next_attempt_at = COALESCE($next, next_attempt_at), claimed_until = 0, last_error = $error, updated_at = $now
-            WHERE delivery_id = $delivery AND waybill_id = $waybill
-            """,
-            ("$next", nextAttemptAtMs),
-            ("$attempts", attempts),
-            ("$error", error),
-            ("$now", nowMs),
-            ("$delivery", key.DeliveryId.Value),
-            ("$waybill", key.WaybillId.Value));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await OnWriterAsync(
+            async connection =>
+            {
+                await using var command = Command(
+                    connection,
+                    """
+                    UPDATE push_outbox SET
+                        status = CASE WHEN $next IS NULL THEN 'dead' ELSE 'pending' END,
+                        attempts = $attempts, next_attempt_at = COALESCE($next, next_attempt_at), claimed_until = 0, last_error = $error, updated_at = $now
+                    WHERE delivery_id = $delivery AND waybill_id = $waybill
+                    """,
+                    ("$next", nextAttemptAtMs),
+                    ("$attempts", attempts),
+                    ("$error", error),
+                    ("$now", nowMs),
+                    ("$delivery", key.DeliveryId.Value),
+                    ("$waybill", key.WaybillId.Value));
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                return true;
+            },
+            cancellationToken);
     }
 
     public override async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default)
@@ -600,40 +614,42 @@ public sealed class SqliteStore : Store
         return (pending, bytes);
     }
 
-    public override async Task AddCallsAsync(IReadOnlyList<CallRecord> calls, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var insert = Command(
-            connection,
-            "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) VALUES ($appid, $at, $api, $waybill, $errcode, $reason, $rid)",
-            ("$appid", ""), ("$at", 0L), ("$api", ""), ("$waybill", null), ("$errcode", 0), ("$reason", null), ("$rid", null));
-        insert.Transaction = transaction;
-        foreach (var call in calls)
-        {
-            insert.Parameters["$appid"].Value = call.AppId.Value;
-            insert.Parameters["$at"].Value = call.AtMs;
-            insert.Parameters["$api"].Value = call.Api;
-            insert.Parameters["$waybill"].Value = (object?)call.WaybillId ?? DBNull.Value;
-            insert.Parameters["$errcode"].Value = call.ErrCode;
-            insert.Parameters["$reason"].Value = (object?)call.Reason ?? DBNull.Value;
-            insert.Parameters["$rid"].Value = (object?)call.Rid ?? DBNull.Value;
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
+    public override Task AddCallsAsync(IReadOnlyList<CallRecord> calls, CancellationToken cancellationToken = default) =>
+        OnWriterAsync(
+            async connection =>
+            {
+                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+                await using var insert = Command(
+                    connection,
+                    "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) VALUES ($appid, $at, $api, $waybill, $errcode, $reason, $rid)",
+                    ("$appid", ""), ("$at", 0L), ("$api", ""), ("$waybill", null), ("$errcode", 0), ("$reason", null), ("$rid", null));
+                insert.Transaction = transaction;
+                foreach (var call in calls)
+                {
+                    insert.Parameters["$appid"].Value = call.AppId.Value;
+                    insert.Parameters["$at"].Value = call.AtMs;
+                    insert.Parameters["$api"].Value = call.Api;
+                    insert.Parameters["$waybill"].Value = (object?)call.WaybillId ?? DBNull.Value;
+                    insert.Parameters["$errcode"].Value = call.ErrCode;
+                    insert.Parameters["$reason"].Value = (object?)call.Reason ?? DBNull.Value;
+                    insert.Parameters["$rid"].Value = (object?)call.Rid ?? DBNull.Value;
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
 
-        await transaction.CommitAsync(cancellationToken);
-    }
+                await transaction.CommitAsync(cancellationToken);
+                return true;
+            },
+            cancellationToken);
 
-    public override async Task TrimCallsAsync(int keepPerApp, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await ScalarAsync(
-            connection,
-            null,
-            "DELETE FROM call_log WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY appid ORDER BY id DESC) AS n FROM call_log) WHERE n > $keep)",
-            cancellationToken,
-            ("$keep", keepPerApp));
-    }
+    public override Task TrimCallsAsync(int keepPerApp, CancellationToken cancellationToken = default) =>
+        OnWriterAsync(
+            connection => ScalarAsync(
+                connection,
+                null,
+                "DELETE FROM call_log WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY appid ORDER BY id DESC) AS n FROM call_log) WHERE n > $keep)",
+                cancellationToken,
+                ("$keep", keepPerApp)),
+            cancellationToken);
 
     public override async Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default)
     {
@@ -713,6 +729,39 @@ public sealed class SqliteStore : Store
         // Not persistent: every connection that may write must say it again.
         await ExecuteAsync(connection, "PRAGMA synchronous=FULL;", cancellationToken);
         return connection;
+    }
+
+    /// <summary>
+    /// Runs a background write (call inspector, push bookkeeping) on the group commit's own connection, after the
+    /// commit in progress: SQLite has one writer, and waiting our turn here is cheaper than SQLite's busy retries.
+    /// </summary>
+    async Task<T> OnWriterAsync<T>(Func<SqliteConnection, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await appendLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (appendConnection is null)
+            {
+                appendConnection = await OpenAsync(cancellationToken);
+                await ExecuteAsync(appendConnection, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
+            }
+
+            return await write(appendConnection);
+        }
+        catch
+        {
+            if (appendConnection is not null)
+            {
+                await appendConnection.DisposeAsync();
+                appendConnection = null;
+            }
+
+            throw;
+        }
+        finally
+        {
+            appendLock.Release();
+        }
     }
 
     /// <summary>
