@@ -6,6 +6,7 @@ using WxLogistics.Cli;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Operability;
+using WxLogistics.Orders;
 using WxLogistics.Tracking;
 
 if (OperatorCli.Handles(args))
@@ -29,6 +30,7 @@ app.UseWxLogistics();
 app.MapAccessToken();
 app.MapDeliveryPath();
 app.MapBusinessPath();
+app.MapOrders();
 app.MapCloudGateway();
 app.MapTrackingPage();
 app.MapAdmin();

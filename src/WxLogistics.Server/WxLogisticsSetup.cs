@@ -8,6 +8,7 @@ using WxLogistics.BusinessPath;
 using WxLogistics.CloudGateway;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Operability;
+using WxLogistics.Orders;
 using WxLogistics.Push;
 using WxLogistics.Storage;
 using WxLogistics.Tracking;
@@ -80,6 +81,9 @@ public static class WxLogisticsSetup
         services.AddHttpClient(PushDelivery.HttpClientName, client => client.Timeout = PushDelivery.Timeout)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(5) });
         services.AddHostedService<PushDelivery>();
+        services.AddHttpClient(OrderPlacement.HttpClientName, client => client.Timeout = OrderPlacement.CarrierTimeout)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(3) });
+        services.AddSingleton<OrderPlacement>();
         services.AddSingleton<WxMetrics>();
         services.AddSingleton<CallInspector>();
         services.AddHostedService(sp => sp.GetRequiredService<CallInspector>());

@@ -101,7 +101,48 @@ static class AppCommands
             });
         }));
 
-        return new Command("app", "Carrier and merchant apps.") { add, set };
+        var servicesAppId = new Option<string>("--appid") { Description = "The carrier app.", Required = true };
+        var serviceTypes = new Option<string>("--service-types") { Description = "What addOrder accepts, as TYPE:NAME pairs: \"1:标准快递,2:次日达\".", Required = true };
+        var services = new Command("services", "Set the service types a carrier offers (getAllDelivery lists them; addOrder checks them).")
+        {
+            servicesAppId, serviceTypes,
+        };
+        services.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (!AppId.TryParse(parsed.GetValue(servicesAppId), out var appId))
+            {
+                throw new OperatorException($"--appid '{parsed.GetValue(servicesAppId)}' is not an AppID");
+            }
+
+            var offers = new List<Orders.ServiceOffer>();
+            foreach (var pair in parsed.GetValue(serviceTypes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = pair.Split(':', 2);
+                if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var type) || parts[1].Trim().Length == 0)
+                {
+                    throw new OperatorException($"--service-types: '{pair}' is not TYPE:NAME (1:标准快递)");
+                }
+
+                offers.Add(new Orders.ServiceOffer(type, parts[1].Trim()));
+            }
+
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            var json = System.Text.Json.JsonSerializer.Serialize(offers, Wire.WireJson.Options);
+            if (!await store.SetServiceTypesAsync(appId, json, cancellationToken))
+            {
+                throw new OperatorException($"--appid {appId} is not a carrier of this server");
+            }
+
+            await OperatorCli.WriteJsonAsync(output, writer =>
+            {
+                writer.WriteString("appid", appId.Value);
+                writer.WritePropertyName("service_types");
+                using var document = System.Text.Json.JsonDocument.Parse(json);
+                document.RootElement.WriteTo(writer);
+            });
+        }));
+
+        return new Command("app", "Carrier and merchant apps.") { add, set, services };
     }
 
     /// <summary>An app's message server, as WeChat's 消息推送 settings: URL, Token (3 to 32 letters or digits), format.</summary>

@@ -71,7 +71,8 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
         return WxReply.Ok;
     }
 
-    WxReply? Validate(UpdatePathRequest request)
+    /// <summary>The field checks of an event (40097, 9300526), shared with testUpdateOrder.</summary>
+    public WxReply? Validate(UpdatePathRequest request)
     {
         if (request.HasInvalidText)
         {

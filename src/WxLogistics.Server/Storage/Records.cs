@@ -76,3 +76,10 @@ public sealed record CallRecord(AppId AppId, long AtMs, string Api, string? Wayb
 
 /// <summary>What to list of an app's calls.</summary>
 public sealed record CallFilter(AppId AppId, string? WaybillId, int? ErrCode, string? Rid, int Limit);
+
+/// <summary>An order placed with addOrder, and the waybill its carrier gave it.</summary>
+public sealed record OrderRecord(
+    AppId Merchant, string OrderId, WaybillKey Waybill, string BizId, string? OpenId, string Body, string WaybillData, int Status, long CreatedAt);
+
+/// <summary>A carrier as getAllDelivery lists it.</summary>
+public sealed record CarrierListing(DeliveryId DeliveryId, string Name, string? ServiceTypesJson);

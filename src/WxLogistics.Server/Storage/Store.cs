@@ -103,5 +103,16 @@ public abstract class Store : IAsyncDisposable
     /// <summary>An app's calls, newest first.</summary>
     public abstract Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default);
 
+    public abstract Task<OrderRecord?> FindOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates the waybill and its order in one transaction; false (nothing created) when either exists.</summary>
+    public abstract Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default);
+
+    /// <summary>Every carrier, with its service types, for getAllDelivery.</summary>
+    public abstract Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a carrier's service types (JSON); false when there is no such carrier.</summary>
+    public abstract Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default);
+
     public abstract ValueTask DisposeAsync();
 }

@@ -8,6 +8,9 @@ namespace WxLogistics.Wire;
 /// <summary>An API of the platform: its cloud-call name, who may call it, and how large a body it takes.</summary>
 public sealed record WxApi(string Name, AppRole Role, int MaxBodyBytes = 64 * 1024)
 {
+    /// <summary>A GET API without a body (getAllDelivery); the others are POST with a JSON body.</summary>
+    public bool IsGet { get; init; }
+
     /// <summary>What the OpenAPI document says of it.</summary>
     public Operability.ApiDoc? Doc { get; init; }
 
@@ -84,6 +87,12 @@ public static class WxGateway
             return (refusal, caller);
         }
 
+        if (api.IsGet)
+        {
+            http.Items[CallKey] = new WxCall(api, caller, []);
+            return (null, caller);
+        }
+
         if (!HttpMethods.IsPost(http.Request.Method))
         {
             return (WxReply.Error(WxErrors.RequirePost), caller);
@@ -122,14 +131,17 @@ public static class WxGateway
         }
 
         // Other methods reach the gateway too, which answers them 43002; only POST is documented.
-        group.MapMethods(pattern, OtherMethods, Run).WithMetadata(api).ExcludeFromDescription();
-        var endpoint = group.MapPost(pattern, Run).WithMetadata(api).WithName(api.Name);
+        group.MapMethods(pattern, api.IsGet ? ["POST", .. OtherMethods[1..]] : OtherMethods, Run).WithMetadata(api).ExcludeFromDescription();
+        var endpoint = (api.IsGet ? group.MapGet(pattern, Run) : group.MapPost(pattern, Run)).WithMetadata(api).WithName(api.Name);
         if (api.Doc is { } doc)
         {
             endpoint.WithSummary(doc.Summary)
                 .WithDescription(doc.Description + GatewayCodes)
-                .Accepts(doc.Request, "application/json")
                 .Produces(StatusCodes.Status200OK, doc.Response, "application/json");
+            if (!api.IsGet)
+            {
+                endpoint.Accepts(doc.Request, "application/json");
+            }
         }
 
         return endpoint;

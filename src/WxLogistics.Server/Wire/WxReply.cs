@@ -12,13 +12,15 @@ public sealed class WxReply
     static readonly byte[] OkBytes = """{"errcode":0,"errmsg":"ok"}"""u8.ToArray();
 
     readonly byte[]? payload;
+    readonly IReadOnlyDictionary<string, object?>? extra;
 
-    WxReply(int errCode, string errMsg, string? reason, byte[]? payload)
+    WxReply(int errCode, string errMsg, string? reason, byte[]? payload, IReadOnlyDictionary<string, object?>? extra = null)
     {
         ErrCode = errCode;
         ErrMsg = errMsg;
         Reason = reason;
         this.payload = payload;
+        this.extra = extra;
     }
 
     public static WxReply Ok { get; } = new(0, "ok", null, null);
@@ -36,6 +38,13 @@ public sealed class WxReply
     {
         var reason = detail is null ? error.Text : $"{error.Text}: {detail}";
         return new WxReply(error.Code, $"{reason} rid: {NewRid()}", reason, null);
+    }
+
+    /// <summary>An error that carries more fields beside errcode and errmsg (addOrder's delivery_resultcode …).</summary>
+    public static WxReply Error(WxError error, string? detail, IReadOnlyDictionary<string, object?> extra)
+    {
+        var reply = Error(error, detail);
+        return new WxReply(reply.ErrCode, reply.ErrMsg, reply.Reason, null, extra);
     }
 
     /// <summary>Success with a payload: the payload object is the whole body, as in WeChat's read APIs.</summary>
@@ -61,6 +70,12 @@ public sealed class WxReply
             writer.WriteStartObject();
             writer.WriteNumber("errcode", ErrCode);
             writer.WriteString("errmsg", ErrMsg);
+            foreach (var (name, value) in extra ?? new Dictionary<string, object?>())
+            {
+                writer.WritePropertyName(name);
+                JsonSerializer.Serialize(writer, value, WireJson.Options);
+            }
+
             writer.WriteEndObject();
         }
 

@@ -24,6 +24,9 @@ public sealed class PushReceiver : IAsyncDisposable
 
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>When set, answers from what was received (a carrier echoing the add_waybill it got).</summary>
+    public Func<ReceivedPush, (int Status, string Body)>? Respond { get; set; }
+
     public string Url => $"http://127.0.0.1:{port}/wx/push";
 
     public async Task StartAsync()
@@ -37,13 +40,14 @@ public sealed class PushReceiver : IAsyncDisposable
             using var reader = new StreamReader(http.Request.Body);
             var body = await reader.ReadToEndAsync();
             var query = http.Request.Query;
-            Pushes.Enqueue(new ReceivedPush(query["signature"].ToString(), query["timestamp"].ToString(), query["nonce"].ToString(), http.Request.ContentType ?? "", body));
+            var received = new ReceivedPush(query["signature"].ToString(), query["timestamp"].ToString(), query["nonce"].ToString(), http.Request.ContentType ?? "", body);
+            Pushes.Enqueue(received);
             if (Delay > TimeSpan.Zero)
             {
                 await Task.Delay(Delay);
             }
 
-            var (status, answer) = Answer();
+            var (status, answer) = Respond is { } respond ? respond(received) : Answer();
             http.Response.StatusCode = status;
             await http.Response.WriteAsync(answer);
         });

@@ -542,6 +542,70 @@ public sealed class PostgresStore(string connectionString) : Store
         return calls;
     }
 
+    public override async Task<OrderRecord?> FindOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT delivery_id, waybill_id, biz_id, openid, body, waybill_data, status, created_at FROM orders WHERE merchant_appid = $1 AND order_id = $2");
+        command.Parameters.Add(Param(merchant.Value));
+        command.Parameters.Add(Param(orderId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !DeliveryId.TryParse(reader.GetString(0), out var d) || !WaybillId.TryParse(reader.GetString(1), out var w))
+        {
+            return null;
+        }
+
+        return new OrderRecord(
+            merchant, orderId, new WaybillKey(d, w), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4),
+            reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7));
+    }
+
+    public override async Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var added = await ExecuteAsync(
+            connection,
+            transaction,
+            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, path_version, created_at, updated_at) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) ON CONFLICT DO NOTHING",
+            cancellationToken,
+            waybill.Key.DeliveryId.Value, waybill.Key.WaybillId.Value, waybill.TokenHash, waybill.MerchantAppId?.Value, waybill.OrderId, waybill.OpenId, waybill.CreatedAt) == 1
+            && await ExecuteAsync(
+                connection,
+                transaction,
+                "INSERT INTO orders (merchant_appid, order_id, delivery_id, waybill_id, biz_id, openid, body, waybill_data, status, created_at) " +
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                cancellationToken,
+                order.Merchant.Value, order.OrderId, order.Waybill.DeliveryId.Value, order.Waybill.WaybillId.Value, order.BizId, order.OpenId, order.Body,
+                order.WaybillData, order.Status, order.CreatedAt) == 1;
+        if (!added)
+        {
+            return false;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT delivery_id, name, service_types FROM apps WHERE role = 'carrier' ORDER BY delivery_id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var carriers = new List<CarrierListing>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (DeliveryId.TryParse(reader.GetString(0), out var d))
+            {
+                carriers.Add(new CarrierListing(d, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+            }
+        }
+
+        return carriers;
+    }
+
+    public override async Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("UPDATE apps SET service_types = $1 WHERE appid = $2 AND role = 'carrier'", cancellationToken, serviceTypesJson, carrier.Value) == 1;
+
     public override async ValueTask DisposeAsync() => await dataSource.DisposeAsync();
 
     async Task<AppRecord?> QueryAppAsync(string where, string key, CancellationToken cancellationToken)

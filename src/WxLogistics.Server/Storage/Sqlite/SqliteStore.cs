@@ -676,6 +676,80 @@ public sealed class SqliteStore : Store
         return calls;
     }
 
+    public override async Task<OrderRecord?> FindOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var command = Command(
+            connection,
+            "SELECT delivery_id, waybill_id, biz_id, openid, body, waybill_data, status, created_at FROM orders WHERE merchant_appid = $merchant AND order_id = $order",
+            ("$merchant", merchant.Value),
+            ("$order", orderId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken) || !DeliveryId.TryParse(reader.GetString(0), out var d) || !WaybillId.TryParse(reader.GetString(1), out var w))
+        {
+            return null;
+        }
+
+        return new OrderRecord(
+            merchant, orderId, new WaybillKey(d, w), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4),
+            reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7));
+    }
+
+    public override async Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var waybillAdded = await ExecuteCountAsync(
+            connection,
+            transaction,
+            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, path_version, created_at, updated_at) " +
+            "VALUES ($delivery, $waybill, $hash, $merchant, $order, $openid, 0, $created, $created) ON CONFLICT DO NOTHING",
+            cancellationToken,
+            ("$delivery", waybill.Key.DeliveryId.Value), ("$waybill", waybill.Key.WaybillId.Value), ("$hash", waybill.TokenHash),
+            ("$merchant", waybill.MerchantAppId?.Value), ("$order", waybill.OrderId), ("$openid", waybill.OpenId), ("$created", waybill.CreatedAt));
+        var orderAdded = waybillAdded == 1 && await ExecuteCountAsync(
+            connection,
+            transaction,
+            "INSERT INTO orders (merchant_appid, order_id, delivery_id, waybill_id, biz_id, openid, body, waybill_data, status, created_at) " +
+            "VALUES ($merchant, $order, $delivery, $waybill, $biz, $openid, $body, $data, $status, $created) ON CONFLICT DO NOTHING",
+            cancellationToken,
+            ("$merchant", order.Merchant.Value), ("$order", order.OrderId), ("$delivery", order.Waybill.DeliveryId.Value), ("$waybill", order.Waybill.WaybillId.Value),
+            ("$biz", order.BizId), ("$openid", order.OpenId), ("$body", order.Body), ("$data", order.WaybillData), ("$status", order.Status),
+            ("$created", order.CreatedAt)) == 1;
+        if (!orderAdded)
+        {
+            return false;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    public override async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT delivery_id, name, service_types FROM apps WHERE role = 'carrier' ORDER BY delivery_id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var carriers = new List<CarrierListing>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (DeliveryId.TryParse(reader.GetString(0), out var d))
+            {
+                carriers.Add(new CarrierListing(d, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
+            }
+        }
+
+        return carriers;
+    }
+
+    public override async Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ExecuteCountAsync(
+            connection, null!, "UPDATE apps SET service_types = $types WHERE appid = $appid AND role = 'carrier'", cancellationToken,
+            ("$types", serviceTypesJson), ("$appid", carrier.Value)) == 1;
+    }
+
     static async Task<IReadOnlyList<PushJob>> ReadPushJobsAsync(SqliteCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

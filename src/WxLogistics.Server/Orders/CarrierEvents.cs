@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Xml.Linq;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Orders;
+
+/// <summary>
+/// The add_waybill event pushed to a carrier's message server (../shared/spec/wechat-logistics.md §2.1), in XML or
+/// JSON, and the carrier's reply.
+/// </summary>
+public static class CarrierEvents
+{
+    /// <summary>The fields of the event: the platform's own, then the merchant's order as it came.</summary>
+    public sealed record AddWaybill(string ToUserName, long CreateTime, string Token, string OrderId, string BizId, string ShopAppId, JsonElement Order);
+
+    /// <summary>What a carrier answered.</summary>
+    public sealed record Reply(string? Token, string? OrderId, string? BizId, string? WaybillId, int? ResultCode, string? ResultMsg, string? WaybillData);
+
+    static readonly (string Json, string Wire)[] Party =
+    [
+        ("name", "Name"), ("tel", "Tel"), ("mobile", "Mobile"), ("company", "Company"), ("post_code", "PostCode"), ("country", "Country"),
+        ("province", "Province"), ("city", "City"), ("area", "Area"), ("address", "Address"),
+    ];
+
+    public static byte[] Json(AddWaybill e) => JsonSerializer.SerializeToUtf8Bytes(ToJsonObject(e), WireJson.Options);
+
+    public static byte[] Xml(AddWaybill e) => Encoding.UTF8.GetBytes(ToXml(ToJsonObject(e), "xml").ToString(SaveOptions.DisableFormatting));
+
+    static JsonObject ToJsonObject(AddWaybill e)
+    {
+        var order = e.Order;
+        var message = new JsonObject
+        {
+            ["ToUserName"] = e.ToUserName,
+            ["FromUserName"] = "wxlogistics",
+            ["CreateTime"] = e.CreateTime,
+            ["MsgType"] = "event",
+            ["Event"] = "add_waybill",
+            ["Token"] = e.Token,
+            ["OrderID"] = e.OrderId,
+            ["BizID"] = e.BizId,
+            ["BizPwd"] = "",
+            ["ShopAppID"] = e.ShopAppId,
+            ["WayBillID"] = "0",
+            ["Remark"] = Text(order, "custom_remark"),
+            ["Sender"] = PartyOf(order, "sender"),
+            ["Receiver"] = PartyOf(order, "receiver"),
+        };
+
+        if (order.TryGetProperty("cargo", out var cargo) && cargo.ValueKind == JsonValueKind.Object)
+        {
+            var details = new JsonArray();
+            if (cargo.TryGetProperty("detail_list", out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in list.EnumerateArray())
+                {
+                    details.Add(new JsonObject { ["Name"] = Text(item, "name"), ["Count"] = Number(item, "count") });
+                }
+            }
+
+            message["Cargo"] = new JsonObject
+            {
+                ["Weight"] = Number(cargo, "weight"),
+                ["Space_X"] = Number(cargo, "space_x"),
+                ["Space_Y"] = Number(cargo, "space_y"),
+                ["Space_Z"] = Number(cargo, "space_z"),
+                ["Count"] = Number(cargo, "count"),
+                ["DetailList"] = details,
+            };
+        }
+
+        if (order.TryGetProperty("insured", out var insured) && insured.ValueKind == JsonValueKind.Object)
+        {
+            message["Insured"] = new JsonObject { ["UseInsured"] = Number(insured, "use_insured"), ["InsuredValue"] = Number(insured, "insured_value") };
+        }
+
+        if (order.TryGetProperty("service", out var service) && service.ValueKind == JsonValueKind.Object)
+        {
+            message["Service"] = new JsonObject { ["ServiceType"] = Number(service, "service_type"), ["ServiceName"] = Text(service, "service_name") };
+        }
+
+        return message;
+    }
+
+    static JsonObject PartyOf(JsonElement order, string name)
+    {
+        var party = new JsonObject();
+        var source = order.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? value : default;
+        foreach (var (json, wire) in Party)
+        {
+            party[wire] = source.ValueKind == JsonValueKind.Object ? Text(source, json) : "";
+        }
+
+        return party;
+    }
+
+    static string Text(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : "";
+
+    static JsonNode? Number(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            ? JsonValue.Create(value.GetDecimal())
+            : JsonValue.Create(0);
+
+    /// <summary>WeChat's XML form: strings in CDATA, numbers as text, arrays as repeated elements.</summary>
+    static XElement ToXml(JsonNode? node, string name)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                var element = new XElement(name);
+                foreach (var (key, child) in obj)
+                {
+                    if (child is JsonArray array)
+                    {
+                        foreach (var item in array)
+                        {
+                            element.Add(ToXml(item, key));
+                        }
+                    }
+                    else
+                    {
+                        element.Add(ToXml(child, key));
+                    }
+                }
+
+                return element;
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                return new XElement(name, new XCData(text));
+            default:
+                return new XElement(name, Convert.ToString(node?.ToString(), CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>Reads a carrier's reply in the carrier's format; null when it is neither well-formed XML nor JSON.</summary>
+    public static Reply? ParseReply(string body, bool json)
+    {
+        try
+        {
+            if (json)
+            {
+                using var document = JsonDocument.Parse(body);
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    return null;
+                }
+
+                string? S(string n) => root.TryGetProperty(n, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
+                int? code = root.TryGetProperty("ResultCode", out var rc) && rc.ValueKind == JsonValueKind.Number && rc.TryGetInt32(out var c) ? c : null;
+                return new Reply(S("Token"), S("OrderID"), S("BizID"), S("WayBillID"), code, S("ResultMsg"), S("WaybillData"));
+            }
+
+            var xml = XDocument.Parse(body).Root;
+            if (xml is null)
+            {
+                return null;
+            }
+
+            string? X(string n) => xml.Element(n)?.Value;
+            return new Reply(
+                X("Token"), X("OrderID"), X("BizID"), X("WayBillID"), int.TryParse(X("ResultCode"), CultureInfo.InvariantCulture, out var result) ? result : null,
+                X("ResultMsg"), X("WaybillData"));
+        }
+        catch (Exception e) when (e is JsonException or System.Xml.XmlException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>WaybillData "##key##value##key2##value2##" as [{key, value}].</summary>
+    public static IReadOnlyList<WaybillDataItem> WaybillData(string? data)
+    {
+        var parts = (data ?? "").Split("##", StringSplitOptions.RemoveEmptyEntries);
+        var items = new List<WaybillDataItem>();
+        for (var i = 0; i + 1 < parts.Length; i += 2)
+        {
+            items.Add(new WaybillDataItem(parts[i], parts[i + 1]));
+        }
+
+        return items;
+    }
+}
+
+public sealed record WaybillDataItem(string Key, string Value);

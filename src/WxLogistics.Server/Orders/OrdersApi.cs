@@ -1,0 +1,45 @@
+using System.Text.Json;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Orders;
+
+/// <summary>The merchant's order APIs: addOrder, getAllDelivery, testUpdateOrder.</summary>
+public static class OrdersApi
+{
+    public static readonly WxApi GetAllDeliveryApi = new("logistics.getAllDelivery", AppRole.Merchant) { IsGet = true };
+
+    public static RouteGroupBuilder MapOrders(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapWxApiGroup("/cgi-bin/express/business");
+        group.MapWxApi<OrderPlacement>("/order/add", OrderPlacement.AddOrderApi, (orders, call, ct) => orders.AddAsync(call, ct));
+        group.MapWxApi<OrderPlacement>("/test_update_order", OrderPlacement.TestUpdateOrderApi, (orders, call, ct) => orders.TestUpdateAsync(call, ct));
+        group.MapWxApi<Store>("/delivery/getall", GetAllDeliveryApi with
+        {
+            Doc = new(
+                "getAllDelivery (获取支持的快递公司列表): the carriers and their service types",
+                "Merchant access_token; GET. Answers {count, data[{delivery_id, delivery_name, can_use_cash, can_get_quota, service_type[{service_type, service_name}]}]}.",
+                typeof(object),
+                typeof(AllDelivery)),
+        }, ListAsync);
+        return group;
+    }
+
+    static async Task<WxReply> ListAsync(Store store, WxCall call, CancellationToken cancellationToken)
+    {
+        var carriers = await store.ListCarriersAsync(cancellationToken);
+        var data = carriers.Select(c => new DeliveryListing(c.DeliveryId.Value, c.Name, 0, 0, ServiceTypes(c.ServiceTypesJson))).ToList();
+        return WxReply.Success(new AllDelivery(data.Count, data));
+    }
+
+    static IReadOnlyList<ServiceOffer> ServiceTypes(string? json) =>
+        json is null ? [] : JsonSerializer.Deserialize<List<ServiceOffer>>(json, WireJson.Options) ?? [];
+}
+
+/// <summary>A service a carrier offers: {service_type, service_name}.</summary>
+public sealed record ServiceOffer(int ServiceType, string ServiceName);
+
+public sealed record DeliveryListing(string DeliveryId, string DeliveryName, int CanUseCash, int CanGetQuota, IReadOnlyList<ServiceOffer> ServiceType);
+
+public sealed record AllDelivery(int Count, IReadOnlyList<DeliveryListing> Data);

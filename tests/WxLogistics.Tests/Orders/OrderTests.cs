@@ -1,0 +1,240 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Xml.Linq;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Orders;
+
+/// <summary>addOrder hands the carrier its token through add_waybill; the carrier then updates the path with it.</summary>
+public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
+{
+    const string CarrierPushToken = "carrierToken7";
+
+    readonly WxServer server = new(storeKind);
+    readonly PushReceiver carrierServer = new();
+    App merchant = new("", "");
+    string merchantToken = "";
+
+    public async Task InitializeAsync()
+    {
+        await carrierServer.StartAsync();
+        merchant = await server.AddMerchantAsync();
+        merchantToken = await server.AccessTokenAsync(merchant);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await server.DisposeAsync();
+        await carrierServer.DisposeAsync();
+    }
+
+    async Task<App> CarrierAsync(string format, string deliveryId = "SF")
+    {
+        var json = await server.OperatorAsync(
+            "app", "add", "--role", "carrier", "--delivery-id", deliveryId, "--name", "顺丰速运", "--push-url", carrierServer.Url, "--push-token", CarrierPushToken, "--format", format);
+        var carrier = new App(json.GetProperty("appid").GetString()!, json.GetProperty("secret").GetString()!);
+        await server.OperatorAsync("app", "services", "--appid", carrier.AppId, "--service-types", "1:标准快递,2:次日达");
+        return carrier;
+    }
+
+    static Dictionary<string, object?> Order(string orderId = "order-1", string deliveryId = "SF", string bizId = "biz-001") => new()
+    {
+        ["add_source"] = 0,
+        ["order_id"] = orderId,
+        ["openid"] = "openid-1",
+        ["delivery_id"] = deliveryId,
+        ["biz_id"] = bizId,
+        ["custom_remark"] = "易碎物品",
+        ["sender"] = new { name = "张三", tel = "020-88888888", mobile = "13800000000", company = "公司", post_code = "510000", country = "中国", province = "广东省", city = "广州市", area = "海珠区", address = "新港中路397号" },
+        ["receiver"] = new { name = "李四", mobile = "13900000000", province = "北京市", city = "北京市", area = "朝阳区", address = "建国路88号" },
+        ["cargo"] = new { count = 1, weight = 1.2, space_x = 10, space_y = 20, space_z = 30, detail_list = new[] { new { name = "手机", count = 1 } } },
+        ["shop"] = new { wxa_path = "/index", img_url = "https://example.com/phone.png", goods_name = "手机", goods_count = 1 },
+        ["insured"] = new { use_insured = 0, insured_value = 0 },
+        ["service"] = new { service_type = 1, service_name = "标准快递" },
+    };
+
+    Task<JsonElement> AddOrderAsync(object order) => server.PostJsonAsync($"/cgi-bin/express/business/order/add?access_token={merchantToken}", order);
+
+    /// <summary>A carrier that accepts every order and gives it a waybill number, answering in its own format.</summary>
+    static (int, string) Accept(ReceivedPush push, string waybillId, int resultCode = 0, string resultMsg = "成功")
+    {
+        if (push.ContentType.StartsWith("application/json", StringComparison.Ordinal))
+        {
+            var e = JsonDocument.Parse(push.Body).RootElement;
+            return (200, JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["ToUserName"] = e.GetProperty("FromUserName").GetString()!,
+                ["FromUserName"] = e.GetProperty("ToUserName").GetString()!,
+                ["CreateTime"] = 1,
+                ["MsgType"] = "event",
+                ["Event"] = "add_waybill",
+                ["Token"] = e.GetProperty("Token").GetString()!,
+                ["OrderID"] = e.GetProperty("OrderID").GetString()!,
+                ["BizID"] = e.GetProperty("BizID").GetString()!,
+                ["WayBillID"] = waybillId,
+                ["ResultCode"] = resultCode,
+                ["ResultMsg"] = resultMsg,
+                ["WaybillData"] = "##ZTO_bagAddr##广州##ZTO_mark##888-666-666##",
+            }));
+        }
+
+        var x = XDocument.Parse(push.Body).Root!;
+        return (200, $"<xml><ToUserName><![CDATA[{x.Element("FromUserName")!.Value}]]></ToUserName><FromUserName><![CDATA[{x.Element("ToUserName")!.Value}]]></FromUserName>" +
+            $"<CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[add_waybill]]></Event><Token>{x.Element("Token")!.Value}</Token>" +
+            $"<OrderID>{x.Element("OrderID")!.Value}</OrderID><BizID>{x.Element("BizID")!.Value}</BizID><WayBillID>{waybillId}</WayBillID>" +
+            $"<ResultCode>{resultCode}</ResultCode><ResultMsg>{resultMsg}</ResultMsg><WaybillData>##ZTO_bagAddr##广州##ZTO_mark##888-666-666##</WaybillData></xml>");
+    }
+
+    static string TokenIn(ReceivedPush push) => push.ContentType.StartsWith("application/json", StringComparison.Ordinal)
+        ? JsonDocument.Parse(push.Body).RootElement.GetProperty("Token").GetString()!
+        : XDocument.Parse(push.Body).Root!.Element("Token")!.Value;
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("xml")]
+    public async Task The_whole_loop_order_push_token_update_and_read(string format)
+    {
+        var carrier = await CarrierAsync(format);
+        carrierServer.Respond = push => Accept(push, "SF7000000001");
+
+        var placed = await AddOrderAsync(Order());
+
+        Assert.Equal("SF7000000001", placed.GetProperty("waybill_id").GetString());
+        Assert.Equal("order-1", placed.GetProperty("order_id").GetString());
+        Assert.Equal("""[{"key":"ZTO_bagAddr","value":"广州"},{"key":"ZTO_mark","value":"888-666-666"}]""", placed.GetProperty("waybill_data").GetRawText());
+        var push = Assert.Single(carrierServer.Pushes);
+        string[] parts = [CarrierPushToken, push.Timestamp, push.Nonce];
+        Array.Sort(parts, StringComparer.Ordinal);
+        Assert.Equal(Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(string.Concat(parts)))), push.Signature);
+        Assert.Contains("add_waybill", push.Body);
+        Assert.Contains("新港中路397号", push.Body);
+
+        var carrierToken = await server.AccessTokenAsync(carrier);
+        WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = TokenIn(push), waybill_id = "SF7000000001", action_time = 1533052800, action_type = 100001, action_msg = "揽件成功" }));
+        var path = await server.GetPathAsync(merchantToken, new { order_id = "order-1", openid = "openid-1", delivery_id = "SF", waybill_id = "SF7000000001" });
+        Assert.Equal(1, path.GetProperty("path_item_num").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_same_order_again_returns_the_same_waybill_without_asking_the_carrier_again()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => Accept(push, "SF7000000002");
+
+        var first = await AddOrderAsync(Order());
+        var again = await AddOrderAsync(Order());
+
+        Assert.Equal(first.GetRawText(), again.GetRawText());
+        Assert.Single(carrierServer.Pushes);
+    }
+
+    [Fact]
+    public async Task A_carrier_that_refuses_fails_the_order_with_its_result_code_and_creates_nothing()
+    {
+        await CarrierAsync("xml");
+        carrierServer.Respond = push => Accept(push, "0", 10002, "客户密码不正确");
+
+        var reply = await AddOrderAsync(Order());
+
+        WxAssert.Error(9300501, reply, "delivery logic fail");
+        Assert.Equal(10002, reply.GetProperty("delivery_resultcode").GetInt32());
+        Assert.Equal("客户密码不正确", reply.GetProperty("delivery_resultmsg").GetString());
+        await AssertNothingCreatedAsync();
+    }
+
+    [Theory]
+    [InlineData("down", "could not be reached")]
+    [InlineData("slow", "did not answer within 5 s")]
+    [InlineData("garbage", "not a valid add_waybill reply")]
+    [InlineData("no-echo", "does not echo Token, OrderID and BizID")]
+    [InlineData("http-500", "HTTP 500")]
+    public async Task A_carrier_that_fails_to_answer_properly_fails_the_order_plainly_and_creates_nothing(string behaviour, string message)
+    {
+        await CarrierAsync("json");
+        switch (behaviour)
+        {
+            case "down":
+                await carrierServer.StopAsync();
+                break;
+            case "slow":
+                carrierServer.Delay = TimeSpan.FromSeconds(7);
+                carrierServer.Respond = push => Accept(push, "SF7000000003");
+                break;
+            case "garbage":
+                carrierServer.Respond = _ => (200, "<html>upstream error</html>");
+                break;
+            case "no-echo":
+                carrierServer.Respond = push => (200, Accept(push, "SF7000000003").Item2.Replace("order-1", "order-x", StringComparison.Ordinal));
+                break;
+            default:
+                carrierServer.Respond = _ => (500, "");
+                break;
+        }
+
+        var reply = await AddOrderAsync(Order());
+
+        WxAssert.Error(9300501, reply);
+        Assert.Equal(-1, reply.GetProperty("delivery_resultcode").GetInt32());
+        Assert.Contains(message, reply.GetProperty("delivery_resultmsg").GetString());
+        await AssertNothingCreatedAsync();
+    }
+
+    async Task AssertNothingCreatedAsync()
+    {
+        await using var store = await server.Store.OpenAsync();
+        Assert.True(Apps.AppId.TryParse(merchant.AppId, out var merchantId));
+        Assert.Null(await store.FindOrderAsync(merchantId, "order-1"));
+        Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
+        Assert.True(Apps.WaybillId.TryParse("SF7000000003", out var waybill));
+        Assert.Null(await store.FindWaybillAsync(new Apps.WaybillKey(sf, waybill)));
+    }
+
+    [Fact]
+    public async Task Order_fields_are_checked_with_WeChats_codes()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => Accept(push, "SF7000000004");
+
+        var unknownCarrier = Order(deliveryId: "NOPE");
+        var unknownService = Order();
+        unknownService["service"] = new { service_type = 9, service_name = "x" };
+        var badShop = Order();
+        badShop["shop"] = new { wxa_path = "/index", img_url = "", goods_name = "", goods_count = 0 };
+        var longOrderId = Order(orderId: new string('o', 513));
+        var noReceiver = Order();
+        noReceiver.Remove("receiver");
+
+        WxAssert.Error(9300503, await AddOrderAsync(unknownCarrier));
+        WxAssert.Error(9300510, await AddOrderAsync(unknownService), "SF offers service_type 1, 2");
+        WxAssert.Error(9300535, await AddOrderAsync(badShop));
+        WxAssert.Error(9300526, await AddOrderAsync(longOrderId), "order_id is 513 bytes");
+        WxAssert.Error(40097, await AddOrderAsync(noReceiver), "receiver is required");
+        Assert.Empty(carrierServer.Pushes);
+    }
+
+    [Fact]
+    public async Task The_TEST_sandbox_carrier_answers_itself_and_testUpdateOrder_writes_its_path()
+    {
+        var all = await server.GetJsonAsync($"/cgi-bin/express/business/delivery/getall?access_token={merchantToken}");
+        var test = all.GetProperty("data").EnumerateArray().Single(d => d.GetProperty("delivery_id").GetString() == "TEST");
+        Assert.Equal(1, test.GetProperty("service_type")[0].GetProperty("service_type").GetInt32());
+
+        var refused = await AddOrderAsync(Order(orderId: "t-0", deliveryId: "TEST", bizId: "wrong"));
+        Assert.Equal(10001, refused.GetProperty("delivery_resultcode").GetInt32());
+
+        var placed = await AddOrderAsync(Order(orderId: "t-1", deliveryId: "TEST", bizId: "test_biz_id"));
+        var waybillId = placed.GetProperty("waybill_id").GetString()!;
+        var update = new { biz_id = "test_biz_id", order_id = "t-1", delivery_id = "TEST", waybill_id = waybillId, action_time = 1533052800, action_type = 100001, action_msg = "模拟揽件" };
+        WxAssert.Ok(await server.PostJsonAsync($"/cgi-bin/express/business/test_update_order?access_token={merchantToken}", update));
+
+        var path = await server.GetPathAsync(merchantToken, new { delivery_id = "TEST", waybill_id = waybillId });
+        Assert.Equal("模拟揽件", path.GetProperty("path_item_list")[0].GetProperty("action_msg").GetString());
+        WxAssert.Error(930563, await server.PostJsonAsync($"/cgi-bin/express/business/test_update_order?access_token={merchantToken}", update with { order_id = "t-9" }), "order not exists");
+        WxAssert.Error(40097, await server.PostJsonAsync($"/cgi-bin/express/business/test_update_order?access_token={merchantToken}", update with { action_type = 300001 }));
+    }
+}
+
+public sealed class OrderTestsOnSqlite() : OrderTests(StoreKind.Sqlite);
+
+public sealed class OrderTestsOnPostgres() : OrderTests(StoreKind.Postgres);
