@@ -84,6 +84,7 @@ public static class WxLogisticsSetup
         services.AddHttpClient(OrderPlacement.HttpClientName, client => client.Timeout = OrderPlacement.CarrierTimeout)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(3) });
         services.AddSingleton<OrderPlacement>();
+        services.AddSingleton<OrderQueries>();
         services.AddSingleton<WxMetrics>();
         services.AddSingleton<CallInspector>();
         services.AddHostedService(sp => sp.GetRequiredService<CallInspector>());

@@ -25,9 +25,28 @@ public static class CarrierEvents
         ("province", "Province"), ("city", "City"), ("area", "Area"), ("address", "Address"),
     ];
 
-    public static byte[] Json(AddWaybill e) => JsonSerializer.SerializeToUtf8Bytes(ToJsonObject(e), WireJson.Options);
+    public static byte[] Json(AddWaybill e) => Serialize(ToJsonObject(e), json: true);
 
-    public static byte[] Xml(AddWaybill e) => Encoding.UTF8.GetBytes(ToXml(ToJsonObject(e), "xml").ToString(SaveOptions.DisableFormatting));
+    public static byte[] Xml(AddWaybill e) => Serialize(ToJsonObject(e), json: false);
+
+    /// <summary>The cancel_waybill event (§2.2).</summary>
+    public static JsonObject CancelWaybill(string toUserName, long createTime, string orderId, string bizId, string shopAppId, string waybillId) => new()
+    {
+        ["ToUserName"] = toUserName,
+        ["FromUserName"] = "wxlogistics",
+        ["CreateTime"] = createTime,
+        ["MsgType"] = "event",
+        ["Event"] = "cancel_waybill",
+        ["OrderID"] = orderId,
+        ["BizID"] = bizId,
+        ["BizPwd"] = "",
+        ["ShopAppID"] = shopAppId,
+        ["WayBillID"] = waybillId,
+    };
+
+    public static byte[] Serialize(JsonObject message, bool json) => json
+        ? JsonSerializer.SerializeToUtf8Bytes(message, WireJson.Options)
+        : Encoding.UTF8.GetBytes(ToXml(message, "xml").ToString(SaveOptions.DisableFormatting));
 
     static JsonObject ToJsonObject(AddWaybill e)
     {

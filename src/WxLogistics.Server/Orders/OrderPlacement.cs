@@ -182,28 +182,10 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
         }
 
         var isJson = target.Format == PushFormat.Json;
-        using var content = new ByteArrayContent(isJson ? CarrierEvents.Json(message) : CarrierEvents.Xml(message));
-        content.Headers.ContentType = new MediaTypeHeaderValue(isJson ? "application/json" : "text/xml") { CharSet = "utf-8" };
-        string body;
-        try
+        var (body, failure) = await ExchangeAsync(target, isJson ? CarrierEvents.Json(message) : CarrierEvents.Xml(message), message.CreateTime, cancellationToken);
+        if (failure is not null)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(CarrierTimeout);
-            var url = MessagePush.SignedUrl(target.Url, target.Token, message.CreateTime, MessagePush.NewNonce());
-            using var response = await httpClients.CreateClient(HttpClientName).PostAsync(url, content, timeout.Token);
-            body = await response.Content.ReadAsStringAsync(timeout.Token);
-            if (response.StatusCode != System.Net.HttpStatusCode.OK)
-            {
-                return (DeliveryFailure(-1, $"the carrier answered HTTP {(int)response.StatusCode}"), default, null);
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return (DeliveryFailure(-1, $"the carrier did not answer within {CarrierTimeout.TotalSeconds:0} s"), default, null);
-        }
-        catch (HttpRequestException e)
-        {
-            return (DeliveryFailure(-1, $"the carrier could not be reached: {e.Message}"), default, null);
+            return (failure, default, null);
         }
 
         var reply = CarrierEvents.ParseReply(body, isJson);
@@ -227,7 +209,34 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             : (DeliveryFailure(-1, "the carrier accepted the order but gave no valid WayBillID"), default, null);
     }
 
-    static WxReply DeliveryFailure(int resultCode, string resultMessage) =>
+    /// <summary>Pushes an event to a carrier's message server and reads its answer, or the failure to say why not.</summary>
+    internal async Task<(string Body, WxReply? Failure)> ExchangeAsync(PushTarget target, byte[] message, long timestamp, CancellationToken cancellationToken)
+    {
+        var isJson = target.Format == PushFormat.Json;
+        using var content = new ByteArrayContent(message);
+        content.Headers.ContentType = new MediaTypeHeaderValue(isJson ? "application/json" : "text/xml") { CharSet = "utf-8" };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(CarrierTimeout);
+            var url = MessagePush.SignedUrl(target.Url, target.Token, timestamp, MessagePush.NewNonce());
+            using var response = await httpClients.CreateClient(HttpClientName).PostAsync(url, content, timeout.Token);
+            var body = await response.Content.ReadAsStringAsync(timeout.Token);
+            return response.StatusCode == System.Net.HttpStatusCode.OK
+                ? (body, null)
+                : ("", DeliveryFailure(-1, $"the carrier answered HTTP {(int)response.StatusCode}"));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return ("", DeliveryFailure(-1, $"the carrier did not answer within {CarrierTimeout.TotalSeconds:0} s"));
+        }
+        catch (HttpRequestException e)
+        {
+            return ("", DeliveryFailure(-1, $"the carrier could not be reached: {e.Message}"));
+        }
+    }
+
+    internal static WxReply DeliveryFailure(int resultCode, string resultMessage) =>
         WxReply.Error(WxErrors.DeliveryLogicFail, null, new Dictionary<string, object?>
         {
             ["delivery_resultcode"] = resultCode,

@@ -5,7 +5,7 @@ using WxLogistics.Wire;
 
 namespace WxLogistics.Orders;
 
-/// <summary>The merchant's order APIs: addOrder, getAllDelivery, testUpdateOrder.</summary>
+/// <summary>The order APIs: addOrder, cancelOrder, getOrder, getAllDelivery, testUpdateOrder; getContact for carriers.</summary>
 public static class OrdersApi
 {
     public static readonly WxApi GetAllDeliveryApi = new("logistics.getAllDelivery", AppRole.Merchant) { IsGet = true };
@@ -15,6 +15,10 @@ public static class OrdersApi
         var group = app.MapWxApiGroup("/cgi-bin/express/business");
         group.MapWxApi<OrderPlacement>("/order/add", OrderPlacement.AddOrderApi, (orders, call, ct) => orders.AddAsync(call, ct));
         group.MapWxApi<OrderPlacement>("/test_update_order", OrderPlacement.TestUpdateOrderApi, (orders, call, ct) => orders.TestUpdateAsync(call, ct));
+        group.MapWxApi<OrderQueries>("/order/cancel", OrderQueries.CancelOrderApi, (orders, call, ct) => orders.CancelAsync(call, ct));
+        group.MapWxApi<OrderQueries>("/order/get", OrderQueries.GetOrderApi, (orders, call, ct) => orders.GetAsync(call, ct));
+        app.MapWxApiGroup("/cgi-bin/express/delivery")
+            .MapWxApi<OrderQueries>("/contact/get", OrderQueries.GetContactApi, (orders, call, ct) => orders.ContactAsync(call, ct));
         group.MapWxApi<Store>("/delivery/getall", GetAllDeliveryApi with
         {
             Doc = new(

@@ -108,6 +108,9 @@ public abstract class Store : IAsyncDisposable
     /// <summary>Creates the waybill and its order in one transaction; false (nothing created) when either exists.</summary>
     public abstract Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default);
 
+    /// <summary>Marks an order cancelled; false when it was not an open order.</summary>
+    public abstract Task<bool> CancelOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default);
+
     /// <summary>Every carrier, with its service types, for getAllDelivery.</summary>
     public abstract Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default);
 

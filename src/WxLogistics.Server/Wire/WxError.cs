@@ -28,9 +28,11 @@ public static class WxErrors
     public static readonly WxError ApiUnauthorized = new(48001, "api unauthorized");
     public static readonly WxError DeliveryLogicFail = new(9300501, "delivery logic fail");
     public static readonly WxError DeliveryIdNotExist = new(9300503, "delivery_id not exist");
+    public static readonly WxError WaybillHasPath = new(9300506, "waybill already has a path, it can not be cancelled");
     public static readonly WxError TokenIncorrect = new(9300507, "token is incorrect");
     public static readonly WxError ServiceTypeNotExist = new(9300510, "service_type not exist");
     public static readonly WxError OrderIdRepeated = new(9300522, "this orderid is repeated");
+    public static readonly WxError CancelOrderFailed = new(9300524, "cancel order failed");
     public static readonly WxError InvalidShopArgs = new(9300535, "invalid shop args");
     public static readonly WxError OrderNotExists = new(930563, "order not exists");
     public static readonly WxError ArgSizeExceedLimit = new(9300526, "arg size exceed limit");

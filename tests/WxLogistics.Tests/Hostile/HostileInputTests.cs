@@ -36,7 +36,8 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
         "/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/express/delivery/path/update", "/cgi-bin/express/business/path/get",
         "/cgi-bin/express/business/path/link", "/tcb/admin", "/t/abc.def", "/admin/push", "/admin/push/replay", "/cgi-bin/nothing",
         "/", "/cgi-bin/express/delivery/path/update/../../token", "/cgi-bin/express/business/order/add",
-        "/cgi-bin/express/business/test_update_order", "/cgi-bin/express/business/delivery/getall",
+        "/cgi-bin/express/business/test_update_order", "/cgi-bin/express/business/delivery/getall", "/cgi-bin/express/business/order/cancel",
+        "/cgi-bin/express/business/order/get", "/cgi-bin/express/delivery/contact/get",
     ];
 
     static readonly string[] Methods = ["GET", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];

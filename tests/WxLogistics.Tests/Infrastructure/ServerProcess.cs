@@ -53,7 +53,7 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
@@ -67,8 +67,9 @@ public sealed class ServerProcess : IAsyncDisposable
                 using var response = await client.GetAsync("/cgi-bin/token");
                 return server;
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
+                // Not listening yet, or slow to answer its first request on a busy machine: ask again until the deadline.
                 await Task.Delay(50);
             }
         }

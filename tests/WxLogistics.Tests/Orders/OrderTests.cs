@@ -86,6 +86,99 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
             $"<ResultCode>{resultCode}</ResultCode><ResultMsg>{resultMsg}</ResultMsg><WaybillData>##ZTO_bagAddr##广州##ZTO_mark##888-666-666##</WaybillData></xml>");
     }
 
+    /// <summary>A carrier that accepts orders and answers cancel_waybill with the given result.</summary>
+    static (int, string) AcceptAndCancel(ReceivedPush push, string waybillId, int cancelResult)
+    {
+        var e = JsonDocument.Parse(push.Body).RootElement;
+        if (e.GetProperty("Event").GetString() != "cancel_waybill")
+        {
+            return Accept(push, waybillId);
+        }
+
+        return (200, JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["ToUserName"] = e.GetProperty("FromUserName").GetString()!,
+            ["FromUserName"] = e.GetProperty("ToUserName").GetString()!,
+            ["CreateTime"] = 1,
+            ["MsgType"] = "event",
+            ["Event"] = "cancel_waybill",
+            ["BizID"] = e.GetProperty("BizID").GetString()!,
+            ["OrderID"] = e.GetProperty("OrderID").GetString()!,
+            ["WayBillID"] = e.GetProperty("WayBillID").GetString()!,
+            ["ResultCode"] = cancelResult,
+            ["ResultMsg"] = cancelResult == 0 ? "取消成功" : "已经揽收，不可取消",
+        }));
+    }
+
+    object OrderKey(string waybillId) => new { order_id = "order-1", openid = "openid-1", delivery_id = "SF", waybill_id = waybillId };
+
+    [Fact]
+    public async Task A_carrier_reads_the_contacts_of_its_waybill_with_the_token_it_was_pushed()
+    {
+        var carrier = await CarrierAsync("json");
+        carrierServer.Respond = push => Accept(push, "SF7100000001");
+        await AddOrderAsync(Order());
+        var token = TokenIn(carrierServer.Pushes.Single());
+        var carrierToken = await server.AccessTokenAsync(carrier);
+
+        var contact = await server.PostJsonAsync($"/cgi-bin/express/delivery/contact/get?access_token={carrierToken}", new { token, waybill_id = "SF7100000001" });
+
+        Assert.Equal("SF7100000001", contact.GetProperty("waybill_id").GetString());
+        Assert.Equal("广东省广州市海珠区新港中路397号", contact.GetProperty("sender").GetProperty("address").GetString());
+        Assert.Equal("张三", contact.GetProperty("sender").GetProperty("name").GetString());
+        Assert.Equal("13900000000", contact.GetProperty("receiver").GetProperty("mobile").GetString());
+        WxAssert.Error(9300507, await server.PostJsonAsync($"/cgi-bin/express/delivery/contact/get?access_token={carrierToken}", new { token = "WRONG", waybill_id = "SF7100000001" }));
+        WxAssert.Error(40199, await server.PostJsonAsync($"/cgi-bin/express/delivery/contact/get?access_token={carrierToken}", new { token, waybill_id = "SF0" }));
+    }
+
+    [Fact]
+    public async Task A_merchant_gets_its_order_and_cancels_it_when_the_carrier_agrees()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => AcceptAndCancel(push, "SF7100000002", 0);
+        await AddOrderAsync(Order());
+
+        var order = await server.PostJsonAsync($"/cgi-bin/express/business/order/get?access_token={merchantToken}", OrderKey("SF7100000002"));
+        Assert.Equal(0, order.GetProperty("order_status").GetInt32());
+        Assert.Equal("", order.GetProperty("print_html").GetString());
+        Assert.Equal("广州", order.GetProperty("waybill_data")[0].GetProperty("value").GetString());
+
+        WxAssert.Ok(await server.PostJsonAsync($"/cgi-bin/express/business/order/cancel?access_token={merchantToken}", OrderKey("SF7100000002")));
+
+        Assert.Contains("cancel_waybill", carrierServer.Pushes.Last().Body);
+        var cancelled = await server.PostJsonAsync($"/cgi-bin/express/business/order/get?access_token={merchantToken}", OrderKey("SF7100000002"));
+        Assert.Equal(1, cancelled.GetProperty("order_status").GetInt32());
+        WxAssert.Error(9300524, await server.PostJsonAsync($"/cgi-bin/express/business/order/cancel?access_token={merchantToken}", OrderKey("SF7100000002")));
+        WxAssert.Error(40199, await server.PostJsonAsync($"/cgi-bin/express/business/order/get?access_token={merchantToken}", OrderKey("SF0")));
+    }
+
+    [Fact]
+    public async Task A_cancel_the_carrier_refuses_keeps_the_order()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => AcceptAndCancel(push, "SF7100000003", 30002);
+        await AddOrderAsync(Order());
+
+        var reply = await server.PostJsonAsync($"/cgi-bin/express/business/order/cancel?access_token={merchantToken}", OrderKey("SF7100000003"));
+
+        WxAssert.Error(9300501, reply);
+        Assert.Equal(30002, reply.GetProperty("delivery_resultcode").GetInt32());
+        var order = await server.PostJsonAsync($"/cgi-bin/express/business/order/get?access_token={merchantToken}", OrderKey("SF7100000003"));
+        Assert.Equal(0, order.GetProperty("order_status").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_order_whose_waybill_has_a_path_cannot_be_cancelled()
+    {
+        var carrier = await CarrierAsync("json");
+        carrierServer.Respond = push => AcceptAndCancel(push, "SF7100000004", 0);
+        await AddOrderAsync(Order());
+        var carrierToken = await server.AccessTokenAsync(carrier);
+        WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = TokenIn(carrierServer.Pushes.Single()), waybill_id = "SF7100000004", action_time = 1533052800, action_type = 100001, action_msg = "揽件成功" }));
+
+        WxAssert.Error(9300506, await server.PostJsonAsync($"/cgi-bin/express/business/order/cancel?access_token={merchantToken}", OrderKey("SF7100000004")));
+    }
+
     static string TokenIn(ReceivedPush push) => push.ContentType.StartsWith("application/json", StringComparison.Ordinal)
         ? JsonDocument.Parse(push.Body).RootElement.GetProperty("Token").GetString()!
         : XDocument.Parse(push.Body).Root!.Element("Token")!.Value;

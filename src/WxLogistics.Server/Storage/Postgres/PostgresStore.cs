@@ -587,6 +587,9 @@ public sealed class PostgresStore(string connectionString) : Store
         return true;
     }
 
+    public override async Task<bool> CancelOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default) =>
+        await ExecuteAsync("UPDATE orders SET status = 1 WHERE merchant_appid = $1 AND order_id = $2 AND status = 0", cancellationToken, merchant.Value, orderId) == 1;
+
     public override async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("SELECT delivery_id, name, service_types FROM apps WHERE role = 'carrier' ORDER BY delivery_id");

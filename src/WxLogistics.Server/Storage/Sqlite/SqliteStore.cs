@@ -725,6 +725,14 @@ public sealed class SqliteStore : Store
         return true;
     }
 
+    public override async Task<bool> CancelOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await ExecuteCountAsync(
+            connection, null!, "UPDATE orders SET status = 1 WHERE merchant_appid = $merchant AND order_id = $order AND status = 0", cancellationToken,
+            ("$merchant", merchant.Value), ("$order", orderId)) == 1;
+    }
+
     public override async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenReadAsync(cancellationToken);

@@ -1,0 +1,184 @@
+using System.Text.Json;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Orders;
+
+/// <summary>cancelOrder and getOrder for merchants, getContact for carriers.</summary>
+public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProvider time)
+{
+    public static readonly WxApi CancelOrderApi = new("logistics.cancelOrder", AppRole.Merchant, 16 * 1024)
+    {
+        Doc = new(
+            "cancelOrder (取消运单): cancel an order; the carrier answers the cancel_waybill push",
+            "Merchant access_token. Body: order_id, openid, delivery_id, waybill_id. Errors: 40199 no such order of the merchant, 9300506 the " +
+            "waybill already has a path, 9300524 already cancelled, 9300501 with delivery_resultcode (30001 to 30004, or -1 when the carrier did not answer properly).",
+            typeof(Operability.ApiBodies.GetPath),
+            typeof(Operability.ApiBodies.Envelope)),
+    };
+
+    public static readonly WxApi GetOrderApi = new("logistics.getOrder", AppRole.Merchant, 16 * 1024)
+    {
+        Doc = new(
+            "getOrder (获取运单数据): an order's waybill, waybill_data and status",
+            "Merchant access_token. Body: order_id, delivery_id, waybill_id (openid optional). Answers {print_html, waybill_data, delivery_id, " +
+            "waybill_id, order_id, order_status (0 normal, 1 cancelled)}; print_html is always empty (label rendering is not done). Errors: 40199.",
+            typeof(Operability.ApiBodies.GetPath),
+            typeof(GetOrderResponse)),
+    };
+
+    public static readonly WxApi GetContactApi = new("logistics.getContact", AppRole.Carrier, 4 * 1024)
+    {
+        Doc = new(
+            "getContact (获取面单联系人信息): the sender and receiver of a waybill's order",
+            "Carrier access_token. Body: token, waybill_id. Answers {waybill_id, sender{address, name, tel, mobile}, receiver{…}}. " +
+            "Errors as updatePath: 40199 waybill_id not found (also when it has no order), 9300507 token is incorrect.",
+            typeof(Operability.ApiBodies.UpdatePath),
+            typeof(ContactResponse)),
+    };
+
+    public async Task<WxReply> CancelAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        if (await OwnOrderAsync(call, cancellationToken) is not { } found)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound);
+        }
+
+        var order = found.Order;
+        if (order.Status != 0)
+        {
+            return WxReply.Error(WxErrors.CancelOrderFailed, "the order is already cancelled");
+        }
+
+        if ((await store.ReadPathAsync(order.Waybill, cancellationToken)).Count > 0)
+        {
+            return WxReply.Error(WxErrors.WaybillHasPath);
+        }
+
+        if (order.Waybill.DeliveryId.Value != OrderPlacement.SandboxDeliveryId)
+        {
+            var carrier = await store.FindCarrierAsync(order.Waybill.DeliveryId, cancellationToken);
+            if (carrier?.Push is not { } target)
+            {
+                return OrderPlacement.DeliveryFailure(-1, $"{order.Waybill.DeliveryId} has no message server to push cancel_waybill to");
+            }
+
+            var isJson = target.Format == PushFormat.Json;
+            var now = time.GetUtcNow().ToUnixTimeSeconds();
+            var message = CarrierEvents.CancelWaybill(carrier.AppId.Value, now, order.OrderId, order.BizId, call.Caller.AppId.Value, order.Waybill.WaybillId.Value);
+            var (body, failure) = await placement.ExchangeAsync(target, CarrierEvents.Serialize(message, isJson), now, cancellationToken);
+            if (failure is not null)
+            {
+                return failure;
+            }
+
+            var reply = CarrierEvents.ParseReply(body, isJson);
+            if (reply?.ResultCode is not { } resultCode || reply.OrderId != order.OrderId || reply.BizId != order.BizId || reply.WaybillId != order.Waybill.WaybillId.Value)
+            {
+                return OrderPlacement.DeliveryFailure(-1, "the carrier's reply is not a cancel_waybill reply echoing BizID, OrderID and WayBillID");
+            }
+
+            if (resultCode != 0)
+            {
+                return OrderPlacement.DeliveryFailure(resultCode, reply.ResultMsg ?? "");
+            }
+        }
+
+        return await store.CancelOrderAsync(call.Caller.AppId, order.OrderId, cancellationToken)
+            ? WxReply.Ok
+            : WxReply.Error(WxErrors.CancelOrderFailed, "the order is already cancelled");
+    }
+
+    public async Task<WxReply> GetAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        if (await OwnOrderAsync(call, cancellationToken) is not { } found)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound);
+        }
+
+        var order = found.Order;
+        return WxReply.Success(new GetOrderResponse(
+            "", CarrierEvents.WaybillData(order.WaybillData), order.Waybill.DeliveryId.Value, order.Waybill.WaybillId.Value, order.OrderId, order.Status));
+    }
+
+    public async Task<WxReply> ContactAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        string? token = null, waybillText = null;
+        try
+        {
+            using var document = JsonDocument.Parse(call.Body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
+            }
+
+            token = Text(document.RootElement, "token");
+            waybillText = Text(document.RootElement, "waybill_id");
+        }
+        catch (JsonException)
+        {
+            return WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON");
+        }
+
+        if (call.Caller.DeliveryId is not { } deliveryId
+            || !WaybillId.TryParse(waybillText, out var waybillId)
+            || await store.FindWaybillAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound);
+        }
+
+        if (string.IsNullOrEmpty(token) || !Secrets.Matches(token, waybill.TokenHash))
+        {
+            return WxReply.Error(WxErrors.TokenIncorrect);
+        }
+
+        if (waybill.MerchantAppId is not { } merchant || waybill.OrderId is null
+            || await store.FindOrderAsync(merchant, waybill.OrderId, cancellationToken) is not { } order)
+        {
+            return WxReply.Error(WxErrors.WaybillNotFound, "the waybill has no order with contacts");
+        }
+
+        using var body = JsonDocument.Parse(order.Body);
+        return WxReply.Success(new ContactResponse(waybillId.Value, Contact(body.RootElement, "sender"), Contact(body.RootElement, "receiver")));
+    }
+
+    /// <summary>The merchant's order named by the body (order_id, delivery_id, waybill_id; openid when sent).</summary>
+    async Task<(OrderRecord Order, string? OpenId)?> OwnOrderAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(call.Body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || Text(root, "order_id") is not { } orderId
+                || await store.FindOrderAsync(call.Caller.AppId, orderId, cancellationToken) is not { } order
+                || order.Waybill.DeliveryId.Value != Text(root, "delivery_id") || order.Waybill.WaybillId.Value != Text(root, "waybill_id"))
+            {
+                return null;
+            }
+
+            var openId = Text(root, "openid");
+            return string.IsNullOrEmpty(openId) || openId == order.OpenId ? (order, openId) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    static Contact Contact(JsonElement order, string party)
+    {
+        var p = order.TryGetProperty(party, out var value) && value.ValueKind == JsonValueKind.Object ? value : default;
+        string T(string name) => p.ValueKind == JsonValueKind.Object ? Text(p, name) ?? "" : "";
+        return new Contact(T("province") + T("city") + T("area") + T("address"), T("name"), T("tel"), T("mobile"));
+    }
+
+    static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
+
+public sealed record GetOrderResponse(string PrintHtml, IReadOnlyList<WaybillDataItem> WaybillData, string DeliveryId, string WaybillId, string OrderId, int OrderStatus);
+
+public sealed record Contact(string Address, string Name, string Tel, string Mobile);
+
+public sealed record ContactResponse(string WaybillId, Contact Sender, Contact Receiver);
