@@ -1,0 +1,103 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace WxLogistics.Client;
+
+/// <summary>
+/// Sends API calls with a cached access_token: obtained on first use, renewed before it expires, and renewed once more
+/// and the call retried when the server answers 40001 (replaced) or 42001 (expired).
+/// </summary>
+sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
+{
+    readonly SemaphoreSlim tokenLock = new(1, 1);
+    (string Token, DateTimeOffset RenewAt)? cached;
+
+    public async Task<JsonObject> PostAsync(string api, string path, JsonObject body, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var token = await TokenAsync(forceRenew: attempt > 0, cancellationToken);
+            using var response = await http.PostAsJsonAsync(new Uri(options.BaseAddress, $"{path}?access_token={Uri.EscapeDataString(token)}"), body, cancellationToken);
+            var answer = await ReadAsync(response, api, cancellationToken);
+            var errcode = ErrorCode(answer);
+            if (errcode is 40001 or 42001 && attempt == 0)
+            {
+                continue;
+            }
+
+            return errcode == 0 ? answer : throw new WxLogisticsApiException(errcode, answer["errmsg"]?.GetValue<string>() ?? "", api);
+        }
+    }
+
+    async Task<string> TokenAsync(bool forceRenew, CancellationToken cancellationToken)
+    {
+        var now = options.TimeProvider.GetUtcNow();
+        if (!forceRenew && cached is { } fresh && now < fresh.RenewAt)
+        {
+            return fresh.Token;
+        }
+
+        await tokenLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (!forceRenew && cached is { } other && now < other.RenewAt)
+            {
+                return other.Token;
+            }
+
+            HttpResponseMessage response;
+            if (options.UseStableToken)
+            {
+                // A forced stable_token would retire the token for every other holder: only after the server refused it.
+                response = await http.PostAsJsonAsync(
+                    new Uri(options.BaseAddress, "/cgi-bin/stable_token"),
+                    new { grant_type = "client_credential", appid = options.AppId, secret = options.AppSecret, force_refresh = forceRenew },
+                    cancellationToken);
+            }
+            else
+            {
+                response = await http.GetAsync(
+                    new Uri(options.BaseAddress, $"/cgi-bin/token?grant_type=client_credential&appid={Uri.EscapeDataString(options.AppId)}&secret={Uri.EscapeDataString(options.AppSecret)}"),
+                    cancellationToken);
+            }
+
+            using (response)
+            {
+                var answer = await ReadAsync(response, "access_token", cancellationToken);
+                if (answer["access_token"]?.GetValue<string>() is not { Length: > 0 } token)
+                {
+                    throw new WxLogisticsApiException(ErrorCode(answer), answer["errmsg"]?.GetValue<string>() ?? "no access_token in the answer", "access_token");
+                }
+
+                var lifetime = TimeSpan.FromSeconds(answer["expires_in"]?.GetValue<int>() ?? 7200);
+                cached = (token, now + lifetime - (lifetime > options.RefreshBeforeExpiry ? options.RefreshBeforeExpiry : lifetime / 2));
+                return token;
+            }
+        }
+        finally
+        {
+            tokenLock.Release();
+        }
+    }
+
+    static async Task<JsonObject> ReadAsync(HttpResponseMessage response, string api, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{api}: HTTP {(int)response.StatusCode}", null, response.StatusCode);
+        }
+
+        try
+        {
+            return JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken)) as JsonObject
+                ?? throw new WxLogisticsApiException(-1, "the answer is not a JSON object", api);
+        }
+        catch (JsonException e)
+        {
+            throw new WxLogisticsApiException(-1, $"the answer is not JSON: {e.Message}", api);
+        }
+    }
+
+    static int ErrorCode(JsonObject answer) => answer["errcode"]?.GetValue<int>() ?? 0;
+}

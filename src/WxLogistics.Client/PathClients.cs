@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+
+namespace WxLogistics.Client;
+
+/// <summary>The carrier's path API.</summary>
+public sealed class DeliveryPathClient
+{
+    readonly ApiConnection api;
+
+    internal DeliveryPathClient(ApiConnection api) => this.api = api;
+
+    /// <summary>Adds a track event to a waybill (logistics.updatePath); returns once the platform has stored it.</summary>
+    /// <param name="update">The event.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="WxLogisticsApiException">For any non-zero errcode, such as 40199 (no such waybill) or 9300507 (wrong token).</exception>
+    public Task UpdateAsync(PathUpdate update, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        return api.PostAsync(
+            "logistics.updatePath",
+            "/cgi-bin/express/delivery/path/update",
+            new JsonObject
+            {
+                ["token"] = update.Token,
+                ["waybill_id"] = update.WaybillId.Value,
+                ["action_time"] = update.ActionTime.ToUnixTimeSeconds(),
+                ["action_type"] = (int)update.ActionType,
+                ["action_msg"] = update.ActionMessage,
+            },
+            cancellationToken);
+    }
+}
+
+/// <summary>The merchant's path API.</summary>
+public sealed class BusinessPathClient
+{
+    readonly ApiConnection api;
+
+    internal BusinessPathClient(ApiConnection api) => this.api = api;
+
+    /// <summary>Reads the path of a waybill of one of the merchant's orders (logistics.getPath).</summary>
+    /// <param name="deliveryId">The carrier.</param>
+    /// <param name="waybillId">The waybill.</param>
+    /// <param name="orderId">The order, when known (it must then match).</param>
+    /// <param name="openId">The buyer, when known (it must then match).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The path, sorted by time.</returns>
+    /// <exception cref="WxLogisticsApiException">For any non-zero errcode, such as 40199.</exception>
+    public async Task<WaybillPath> GetAsync(DeliveryId deliveryId, WaybillId waybillId, string? orderId = null, string? openId = null, CancellationToken cancellationToken = default)
+    {
+        var answer = await api.PostAsync(
+            "logistics.getPath",
+            "/cgi-bin/express/business/path/get",
+            new JsonObject { ["order_id"] = orderId, ["openid"] = openId, ["delivery_id"] = deliveryId.Value, ["waybill_id"] = waybillId.Value },
+            cancellationToken);
+        var items = (answer["path_item_list"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .Select(i => new PathItem(
+                DateTimeOffset.FromUnixTimeSeconds(i["action_time"]!.GetValue<long>()),
+                (ActionType)i["action_type"]!.GetValue<int>(),
+                i["action_msg"]!.GetValue<string>()))
+            .ToList();
+        return new WaybillPath(answer["openid"]?.GetValue<string>() ?? "", deliveryId, waybillId, items);
+    }
+}
