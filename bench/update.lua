@@ -1,11 +1,6 @@
 -- wrk: updatePath with a new event on every request, spread over the seeded waybills.
 -- Counts the answers with errcode 0, so that the run can check afterwards that each of them is in the store.
-local threads = {}
-
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
+dofile("bench/common.lua")
 
 function init(args)
   waybills, tokens = {}, {}
@@ -17,7 +12,7 @@ function init(args)
   -- Each run (warm-up, measured) and each thread has a counter range of its own, so that no two requests of a
   -- benchmark send the same event.
   counter = (tonumber(os.getenv("BENCH_RUN") or "0") * 10 + id) * 100000000
-  acked = 0
+  ok = 0
   path = "/cgi-bin/express/delivery/path/update?access_token=" .. (os.getenv("BENCH_ACCESS_TOKEN") or "none")
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
@@ -34,16 +29,7 @@ end
 
 function response(status, headers, body)
   if status == 200 and body:find('"errcode":0', 1, true) then
-    acked = acked + 1
+    ok = ok + 1
   end
 end
 
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("acked")
-  end
-  io.write(string.format("RESULT requests_per_s=%.0f p50_ms=%.2f p99_ms=%.2f acked=%d errors=%d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000, total,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout))
-end
