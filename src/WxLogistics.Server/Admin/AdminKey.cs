@@ -23,34 +23,15 @@ public sealed class AdminKey
             return new AdminKey(configured);
         }
 
-        var path = Path.Combine(options.DataDirectory, FileName);
-        if (File.Exists(path))
+        var (key, created) = KeyFile.ReadOrCreate(options.DataDirectory, FileName, Secrets.NewToken);
+        if (created)
         {
-            return new AdminKey(File.ReadAllText(path).Trim());
+            logger.LogWarning(
+                "No WxLogistics:AdminKey was set: an admin key was created in {Path}; admin endpoints take it as 'Authorization: Bearer <key>'",
+                Path.Combine(options.DataDirectory, FileName));
         }
 
-        Directory.CreateDirectory(options.DataDirectory);
-        var key = Secrets.NewToken();
-        var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            using (var writer = new StreamWriter(path, Encoding.ASCII, file))
-            {
-                writer.Write(key);
-            }
-
-            logger.LogWarning("No WxLogistics:AdminKey was set: an admin key was created in {Path}; admin endpoints take it as 'Authorization: Bearer <key>'", path);
-            return new AdminKey(key);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            return new AdminKey(File.ReadAllText(path).Trim());
-        }
+        return new AdminKey(key);
     }
 
     public bool Matches(string? authorization) =>

@@ -18,37 +18,8 @@ public sealed class ServerKey
 
     public static ServerKey FromBase64(string text) => new(Convert.FromBase64String(text));
 
-    public static ServerKey LoadOrCreate(string dataDirectory)
-    {
-        var path = Path.Combine(dataDirectory, FileName);
-        if (File.Exists(path))
-        {
-            return FromBase64(File.ReadAllText(path).Trim());
-        }
-
-        // With PostgreSQL nothing else creates the data directory.
-        Directory.CreateDirectory(dataDirectory);
-        var key = RandomNumberGenerator.GetBytes(32);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            using var file = new StreamWriter(path, Encoding.ASCII, options);
-            file.Write(Convert.ToBase64String(key));
-            file.Flush();
-            file.BaseStream.Flush();
-            return new ServerKey(key);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another process created it first: use theirs.
-            return FromBase64(File.ReadAllText(path).Trim());
-        }
-    }
+    public static ServerKey LoadOrCreate(string dataDirectory) =>
+        FromBase64(KeyFile.ReadOrCreate(dataDirectory, FileName, () => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))).Text);
 
     /// <summary>A keyed digest of <paramref name="purpose"/> and <paramref name="input"/>.</summary>
     public byte[] Derive(string purpose, string input) =>

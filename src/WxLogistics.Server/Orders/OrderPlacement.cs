@@ -86,10 +86,10 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             }
 
             var serviceType = order.GetProperty("service").GetProperty("service_type").GetInt32();
-            var offered = (await store.ListCarriersAsync(cancellationToken)).First(c => c.DeliveryId == deliveryId).ServiceTypesJson;
-            if (!ServiceTypes(offered).Contains(serviceType))
+            var offered = ServiceOffer.Parse(carrier.ServiceTypesJson).Select(o => o.ServiceType).ToList();
+            if (!offered.Contains(serviceType))
             {
-                return WxReply.Error(WxErrors.ServiceTypeNotExist, $"{deliveryId} offers service_type {string.Join(", ", ServiceTypes(offered))}");
+                return WxReply.Error(WxErrors.ServiceTypeNotExist, $"{deliveryId} offers service_type {string.Join(", ", offered)}");
             }
 
             var token = Secrets.NewToken();
@@ -244,19 +244,6 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             ["waybill_data"] = Array.Empty<WaybillDataItem>(),
         });
 
-    static int[] ServiceTypes(string? json)
-    {
-        try
-        {
-            return json is null
-                ? []
-                : JsonDocument.Parse(json).RootElement.EnumerateArray().Select(s => s.GetProperty("service_type").GetInt32()).ToArray();
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
-        {
-            return [];
-        }
-    }
 
     /// <summary>WeChat's documented fields and byte limits (9300526), required fields (40097), shop fields (9300535).</summary>
     static WxReply? Check(JsonElement order)

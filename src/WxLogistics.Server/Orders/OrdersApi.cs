@@ -33,16 +33,27 @@ public static class OrdersApi
     static async Task<WxReply> ListAsync(Store store, WxCall call, CancellationToken cancellationToken)
     {
         var carriers = await store.ListCarriersAsync(cancellationToken);
-        var data = carriers.Select(c => new DeliveryListing(c.DeliveryId.Value, c.Name, 0, 0, ServiceTypes(c.ServiceTypesJson))).ToList();
+        var data = carriers.Select(c => new DeliveryListing(c.DeliveryId.Value, c.Name, 0, 0, ServiceOffer.Parse(c.ServiceTypesJson))).ToList();
         return WxReply.Success(new AllDelivery(data.Count, data));
     }
-
-    static IReadOnlyList<ServiceOffer> ServiceTypes(string? json) =>
-        json is null ? [] : JsonSerializer.Deserialize<List<ServiceOffer>>(json, WireJson.Options) ?? [];
 }
 
 /// <summary>A service a carrier offers: {service_type, service_name}.</summary>
-public sealed record ServiceOffer(int ServiceType, string ServiceName);
+public sealed record ServiceOffer(int ServiceType, string ServiceName)
+{
+    /// <summary>A carrier's stored service types; none when it has none, or they cannot be read.</summary>
+    public static IReadOnlyList<ServiceOffer> Parse(string? json)
+    {
+        try
+        {
+            return json is null ? [] : JsonSerializer.Deserialize<List<ServiceOffer>>(json, WireJson.Options) ?? [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+}
 
 public sealed record DeliveryListing(string DeliveryId, string DeliveryName, int CanUseCash, int CanGetQuota, IReadOnlyList<ServiceOffer> ServiceType);
 

@@ -6,6 +6,9 @@ public sealed record AppRecord(AppId AppId, AppRole Role, string Name, DeliveryI
 {
     /// <summary>The app's message server, when it has one.</summary>
     public PushTarget? Push { get; init; }
+
+    /// <summary>A carrier's service types as JSON [{service_type, service_name}] (getAllDelivery, addOrder).</summary>
+    public string? ServiceTypesJson { get; init; }
 }
 
 public enum PushFormat

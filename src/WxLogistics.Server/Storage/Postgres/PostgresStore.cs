@@ -199,24 +199,11 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT token_hash, merchant_appid, order_id, openid, path_version, created_at FROM waybills WHERE delivery_id = $1 AND waybill_id = $2");
+            $"SELECT {StoreRows.WaybillColumns} FROM waybills WHERE delivery_id = $1 AND waybill_id = $2");
         command.Parameters.Add(new() { Value = key.DeliveryId.Value });
         command.Parameters.Add(new() { Value = key.WaybillId.Value });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        AppId? merchant = !reader.IsDBNull(1) && AppId.TryParse(reader.GetString(1), out var parsed) ? parsed : null;
-        return new WaybillRecord(
-            key,
-            (byte[])reader.GetValue(0),
-            merchant,
-            reader.IsDBNull(2) ? null : reader.GetString(2),
-            reader.IsDBNull(3) ? null : reader.GetString(3),
-            reader.GetInt64(4),
-            reader.GetInt64(5));
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.Waybill(reader, key) : null;
     }
 
     /// <summary>
@@ -365,21 +352,10 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task<CloudEnvRecord?> FindCloudEnvAsync(string env, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT env, appid, secret_id, permissions, is_default, created_at FROM cloud_envs WHERE ($1 <> '' AND env = $1) OR ($1 = '' AND is_default)");
+            $"SELECT {StoreRows.CloudEnvColumns} FROM cloud_envs WHERE ($1 <> '' AND env = $1) OR ($1 = '' AND is_default)");
         command.Parameters.Add(new() { Value = env });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(1), out var appId))
-        {
-            return null;
-        }
-
-        return new CloudEnvRecord(
-            reader.GetString(0),
-            appId,
-            reader.GetString(2),
-            reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),
-            reader.GetBoolean(4),
-            reader.GetInt64(5));
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.CloudEnv(reader) : null;
     }
 
     public override async Task<bool> SetPushTargetAsync(AppId appId, PushTarget? target, CancellationToken cancellationToken = default) =>
@@ -410,9 +386,9 @@ public sealed class PostgresStore(string connectionString) : Store
         var jobs = new List<PushJob>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w) && AppId.TryParse(reader.GetString(2), out var m))
+            if (StoreRows.PushJob(reader) is { } job)
             {
-                jobs.Add(new PushJob(new WaybillKey(d, w), m, reader.GetInt64(3), reader.GetInt32(4)));
+                jobs.Add(job);
             }
         }
 
@@ -453,19 +429,16 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT delivery_id, waybill_id, version, delivered_version, status, attempts, next_attempt_at, last_error, updated_at " +
-            "FROM push_outbox WHERE merchant_appid = $1 ORDER BY updated_at DESC LIMIT $2");
+            $"SELECT {StoreRows.PushDeliveryColumns} FROM push_outbox WHERE merchant_appid = $1 ORDER BY updated_at DESC LIMIT $2");
         command.Parameters.Add(Param(merchant.Value));
         command.Parameters.Add(Param(limit));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<PushDeliveryRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w))
+            if (StoreRows.PushDelivery(reader, merchant) is { } row)
             {
-                rows.Add(new PushDeliveryRecord(
-                    new WaybillKey(d, w), merchant, reader.GetInt64(2), reader.GetInt64(3), Sqlite.SqliteStore.ParseStatus(reader.GetString(4)),
-                    reader.GetInt32(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetInt64(8)));
+                rows.Add(row);
             }
         }
 
@@ -522,7 +495,7 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT at, api, waybill_id, errcode, reason, rid FROM call_log WHERE appid = $1 " +
+            $"SELECT {StoreRows.CallColumns} FROM call_log WHERE appid = $1 " +
             "AND ($2::text IS NULL OR waybill_id = $2::text) AND ($3::integer IS NULL OR errcode = $3::integer) AND ($4::text IS NULL OR rid = $4::text) " +
             "ORDER BY id DESC LIMIT $5");
         command.Parameters.Add(Param(filter.AppId.Value));
@@ -534,9 +507,7 @@ public sealed class PostgresStore(string connectionString) : Store
         var calls = new List<CallRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            calls.Add(new CallRecord(
-                filter.AppId, reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt32(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+            calls.Add(StoreRows.Call(reader, filter.AppId));
         }
 
         return calls;
@@ -545,18 +516,11 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task<OrderRecord?> FindOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT delivery_id, waybill_id, biz_id, openid, body, waybill_data, status, created_at FROM orders WHERE merchant_appid = $1 AND order_id = $2");
+            $"SELECT {StoreRows.OrderColumns} FROM orders WHERE merchant_appid = $1 AND order_id = $2");
         command.Parameters.Add(Param(merchant.Value));
         command.Parameters.Add(Param(orderId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || !DeliveryId.TryParse(reader.GetString(0), out var d) || !WaybillId.TryParse(reader.GetString(1), out var w))
-        {
-            return null;
-        }
-
-        return new OrderRecord(
-            merchant, orderId, new WaybillKey(d, w), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4),
-            reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7));
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.Order(reader, merchant, orderId) : null;
     }
 
     public override async Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default)
@@ -614,25 +578,10 @@ public sealed class PostgresStore(string connectionString) : Store
     async Task<AppRecord?> QueryAppAsync(string where, string key, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT appid, role, name, delivery_id, secret_hash, created_at, push_url, push_token, push_format FROM apps WHERE {where}");
+            $"SELECT {StoreRows.AppColumns} FROM apps WHERE {where}");
         command.Parameters.Add(new() { Value = key });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
-        {
-            return null;
-        }
-
-        DeliveryId? deliveryId = !reader.IsDBNull(3) && DeliveryId.TryParse(reader.GetString(3), out var parsed) ? parsed : null;
-        return new AppRecord(
-            appId,
-            reader.GetString(1) == "carrier" ? AppRole.Carrier : AppRole.Merchant,
-            reader.GetString(2),
-            deliveryId,
-            (byte[])reader.GetValue(4),
-            reader.GetInt64(5))
-        {
-            Push = reader.IsDBNull(6) ? null : new PushTarget(reader.GetString(6), reader.GetString(7), reader.GetString(8) == "json" ? PushFormat.Json : PushFormat.Xml),
-        };
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.App(reader) : null;
     }
 
     static Task InsertAccessTokenAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AccessTokenRecord token, CancellationToken cancellationToken) =>

@@ -282,125 +282,89 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "SELECT token_hash, merchant_appid, order_id, openid, path_version, created_at FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
+            $"SELECT {StoreRows.WaybillColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
             ("$delivery", key.DeliveryId.Value),
             ("$waybill", key.WaybillId.Value));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        AppId? merchant = !reader.IsDBNull(1) && AppId.TryParse(reader.GetString(1), out var parsed) ? parsed : null;
-        return new WaybillRecord(
-            key,
-            (byte[])reader.GetValue(0),
-            merchant,
-            reader.IsDBNull(2) ? null : reader.GetString(2),
-            reader.IsDBNull(3) ? null : reader.GetString(3),
-            reader.GetInt64(4),
-            reader.GetInt64(5));
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.Waybill(reader, key) : null;
     }
 
-    public override async Task<AppendOutcome[]> AppendEventsAsync(
-        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default)
-    {
-        await appendLock.WaitAsync(cancellationToken);
-        try
-        {
-            if (appendConnection is null)
+    public override Task<AppendOutcome[]> AppendEventsAsync(
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default) =>
+        OnWriterAsync(
+            async connection =>
             {
-                // Checkpoints run beside the writer (see Checkpoint), not inside its commits.
-                appendConnection = await OpenAsync(cancellationToken);
-                await ExecuteAsync(appendConnection, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
-            }
-
-            var connection = appendConnection;
-            if (++appendsSinceCheckpoint >= CheckpointEveryBatches && checkpoint is not { IsCompleted: false })
-            {
-                appendsSinceCheckpoint = 0;
-                checkpoint = Task.Run(CheckpointAsync, CancellationToken.None);
-            }
-            var outcomes = new AppendOutcome[events.Count];
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            await using var insert = Command(
-                connection,
-                "INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at) " +
-                "VALUES ($delivery, $waybill, $time, $type, $msg, $received) ON CONFLICT DO NOTHING",
-                ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", receivedAtMs));
-            await using var bump = Command(
-                connection,
-                "UPDATE waybills SET path_version = path_version + 1, updated_at = $now WHERE delivery_id = $delivery AND waybill_id = $waybill",
-                ("$delivery", ""), ("$waybill", ""), ("$now", receivedAtMs / 1000));
-            insert.Transaction = transaction;
-            bump.Transaction = transaction;
-            var changed = new HashSet<WaybillKey>();
-
-            for (var i = 0; i < events.Count; i++)
-            {
-                var (key, pathEvent) = events[i];
-                insert.Parameters["$delivery"].Value = key.DeliveryId.Value;
-                insert.Parameters["$waybill"].Value = key.WaybillId.Value;
-                insert.Parameters["$time"].Value = pathEvent.ActionTime;
-                insert.Parameters["$type"].Value = pathEvent.ActionType;
-                insert.Parameters["$msg"].Value = pathEvent.ActionMsg;
-                if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+                if (++appendsSinceCheckpoint >= CheckpointEveryBatches && checkpoint is not { IsCompleted: false })
                 {
-                    outcomes[i] = AppendOutcome.Duplicate;
-                    continue;
+                    appendsSinceCheckpoint = 0;
+                    checkpoint = Task.Run(CheckpointAsync, CancellationToken.None);
                 }
 
-                bump.Parameters["$delivery"].Value = key.DeliveryId.Value;
-                bump.Parameters["$waybill"].Value = key.WaybillId.Value;
-                await bump.ExecuteNonQueryAsync(cancellationToken);
-                outcomes[i] = AppendOutcome.Stored;
-                changed.Add(key);
-            }
+                var outcomes = new AppendOutcome[events.Count];
+                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+                await using var insert = Command(
+                    connection,
+                    "INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at) " +
+                    "VALUES ($delivery, $waybill, $time, $type, $msg, $received) ON CONFLICT DO NOTHING",
+                    ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", receivedAtMs));
+                await using var bump = Command(
+                    connection,
+                    "UPDATE waybills SET path_version = path_version + 1, updated_at = $now WHERE delivery_id = $delivery AND waybill_id = $waybill",
+                    ("$delivery", ""), ("$waybill", ""), ("$now", receivedAtMs / 1000));
+                insert.Transaction = transaction;
+                bump.Transaction = transaction;
+                var changed = new HashSet<WaybillKey>();
 
-            // The merchant push of every changed path is queued in the same transaction (the outbox), when the
-            // merchant has a message server.
-            await using var enqueue = Command(
-                connection,
-                """
-                INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
-                SELECT w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version, 'pending', 0, $now, $now
-                FROM waybills w JOIN apps a ON a.appid = w.merchant_appid AND a.push_url IS NOT NULL
-                WHERE w.delivery_id = $delivery AND w.waybill_id = $waybill
-                ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
-                    version = excluded.version,
-                    updated_at = excluded.updated_at,
-                    attempts = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.attempts ELSE 0 END,
-                    next_attempt_at = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.next_attempt_at ELSE excluded.next_attempt_at END,
-                    status = 'pending'
-                """,
-                ("$delivery", ""), ("$waybill", ""), ("$now", receivedAtMs));
-            enqueue.Transaction = transaction;
-            foreach (var key in changed)
-            {
-                enqueue.Parameters["$delivery"].Value = key.DeliveryId.Value;
-                enqueue.Parameters["$waybill"].Value = key.WaybillId.Value;
-                await enqueue.ExecuteNonQueryAsync(cancellationToken);
-            }
+                for (var i = 0; i < events.Count; i++)
+                {
+                    var (key, pathEvent) = events[i];
+                    insert.Parameters["$delivery"].Value = key.DeliveryId.Value;
+                    insert.Parameters["$waybill"].Value = key.WaybillId.Value;
+                    insert.Parameters["$time"].Value = pathEvent.ActionTime;
+                    insert.Parameters["$type"].Value = pathEvent.ActionType;
+                    insert.Parameters["$msg"].Value = pathEvent.ActionMsg;
+                    if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+                    {
+                        outcomes[i] = AppendOutcome.Duplicate;
+                        continue;
+                    }
 
-            await transaction.CommitAsync(cancellationToken);
-            return outcomes;
-        }
-        catch
-        {
-            // A failed connection is not reused: the next batch starts from a fresh one.
-            if (appendConnection is not null)
-            {
-                await appendConnection.DisposeAsync();
-                appendConnection = null;
-            }
+                    bump.Parameters["$delivery"].Value = key.DeliveryId.Value;
+                    bump.Parameters["$waybill"].Value = key.WaybillId.Value;
+                    await bump.ExecuteNonQueryAsync(cancellationToken);
+                    outcomes[i] = AppendOutcome.Stored;
+                    changed.Add(key);
+                }
 
-            throw;
-        }
-        finally
-        {
-            appendLock.Release();
-        }
-    }
+                // The merchant push of every changed path is queued in the same transaction (the outbox), when the
+                // merchant has a message server.
+                await using var enqueue = Command(
+                    connection,
+                    """
+                    INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
+                    SELECT w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version, 'pending', 0, $now, $now
+                    FROM waybills w JOIN apps a ON a.appid = w.merchant_appid AND a.push_url IS NOT NULL
+                    WHERE w.delivery_id = $delivery AND w.waybill_id = $waybill
+                    ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
+                        version = excluded.version,
+                        updated_at = excluded.updated_at,
+                        attempts = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.attempts ELSE 0 END,
+                        next_attempt_at = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.next_attempt_at ELSE excluded.next_attempt_at END,
+                        status = 'pending'
+                    """,
+                    ("$delivery", ""), ("$waybill", ""), ("$now", receivedAtMs));
+                enqueue.Transaction = transaction;
+                foreach (var key in changed)
+                {
+                    enqueue.Parameters["$delivery"].Value = key.DeliveryId.Value;
+                    enqueue.Parameters["$waybill"].Value = key.WaybillId.Value;
+                    await enqueue.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                return outcomes;
+            },
+            cancellationToken);
 
     public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
@@ -455,22 +419,11 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "SELECT env, appid, secret_id, permissions, is_default, created_at FROM cloud_envs " +
+            $"SELECT {StoreRows.CloudEnvColumns} FROM cloud_envs " +
             "WHERE ($env <> '' AND env = $env) OR ($env = '' AND is_default = 1)",
             ("$env", env));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(1), out var appId))
-        {
-            return null;
-        }
-
-        return new CloudEnvRecord(
-            reader.GetString(0),
-            appId,
-            reader.GetString(2),
-            reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal),
-            reader.GetInt64(4) == 1,
-            reader.GetInt64(5));
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.CloudEnv(reader) : null;
     }
 
     public override async Task<bool> SetPushTargetAsync(AppId appId, PushTarget? target, CancellationToken cancellationToken = default)
@@ -572,19 +525,16 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "SELECT delivery_id, waybill_id, merchant_appid, version, delivered_version, status, attempts, next_attempt_at, last_error, updated_at " +
-            "FROM push_outbox WHERE merchant_appid = $merchant ORDER BY updated_at DESC LIMIT $limit",
+            $"SELECT {StoreRows.PushDeliveryColumns} FROM push_outbox WHERE merchant_appid = $merchant ORDER BY updated_at DESC LIMIT $limit",
             ("$merchant", merchant.Value),
             ("$limit", limit));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<PushDeliveryRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w))
+            if (StoreRows.PushDelivery(reader, merchant) is { } row)
             {
-                rows.Add(new PushDeliveryRecord(
-                    new WaybillKey(d, w), merchant, reader.GetInt64(3), reader.GetInt64(4), ParseStatus(reader.GetString(5)), reader.GetInt32(6),
-                    reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetString(8), reader.GetInt64(9)));
+                rows.Add(row);
             }
         }
 
@@ -656,7 +606,7 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "SELECT at, api, waybill_id, errcode, reason, rid FROM call_log WHERE appid = $appid " +
+            $"SELECT {StoreRows.CallColumns} FROM call_log WHERE appid = $appid " +
             "AND ($waybill IS NULL OR waybill_id = $waybill) AND ($errcode IS NULL OR errcode = $errcode) AND ($rid IS NULL OR rid = $rid) " +
             "ORDER BY id DESC LIMIT $limit",
             ("$appid", filter.AppId.Value),
@@ -668,9 +618,7 @@ public sealed class SqliteStore : Store
         var calls = new List<CallRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            calls.Add(new CallRecord(
-                filter.AppId, reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt32(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+            calls.Add(StoreRows.Call(reader, filter.AppId));
         }
 
         return calls;
@@ -681,18 +629,11 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "SELECT delivery_id, waybill_id, biz_id, openid, body, waybill_data, status, created_at FROM orders WHERE merchant_appid = $merchant AND order_id = $order",
+            $"SELECT {StoreRows.OrderColumns} FROM orders WHERE merchant_appid = $merchant AND order_id = $order",
             ("$merchant", merchant.Value),
             ("$order", orderId));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || !DeliveryId.TryParse(reader.GetString(0), out var d) || !WaybillId.TryParse(reader.GetString(1), out var w))
-        {
-            return null;
-        }
-
-        return new OrderRecord(
-            merchant, orderId, new WaybillKey(d, w), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4),
-            reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7));
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.Order(reader, merchant, orderId) : null;
     }
 
     public override async Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default)
@@ -764,21 +705,15 @@ public sealed class SqliteStore : Store
         var jobs = new List<PushJob>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (DeliveryId.TryParse(reader.GetString(0), out var d) && WaybillId.TryParse(reader.GetString(1), out var w) && AppId.TryParse(reader.GetString(2), out var m))
+            if (StoreRows.PushJob(reader) is { } job)
             {
-                jobs.Add(new PushJob(new WaybillKey(d, w), m, reader.GetInt64(3), reader.GetInt32(4)));
+                jobs.Add(job);
             }
         }
 
         return jobs;
     }
 
-    internal static PushStatus ParseStatus(string status) => status switch
-    {
-        "delivered" => PushStatus.Delivered,
-        "dead" => PushStatus.Dead,
-        _ => PushStatus.Pending,
-    };
 
     public override async ValueTask DisposeAsync()
     {
@@ -814,8 +749,9 @@ public sealed class SqliteStore : Store
     }
 
     /// <summary>
-    /// Runs a background write (call inspector, push bookkeeping) on the group commit's own connection, after the
-    /// commit in progress: SQLite has one writer, and waiting our turn here is cheaper than SQLite's busy retries.
+    /// Runs a write on the one writer connection (the group commit's, also used by the call inspector and the push
+    /// bookkeeping), one at a time: SQLite has one writer, and waiting our turn here is cheaper than its busy retries.
+    /// Checkpoints run beside it (see CheckpointAsync), and a connection that failed is not reused.
     /// </summary>
     async Task<T> OnWriterAsync<T>(Func<SqliteConnection, Task<T>> write, CancellationToken cancellationToken)
     {
@@ -876,25 +812,10 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
             connection,
-            $"SELECT appid, role, name, delivery_id, secret_hash, created_at, push_url, push_token, push_format FROM apps WHERE {where}",
+            $"SELECT {StoreRows.AppColumns} FROM apps WHERE {where}",
             ("$key", key));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken) || !AppId.TryParse(reader.GetString(0), out var appId))
-        {
-            return null;
-        }
-
-        DeliveryId? deliveryId = !reader.IsDBNull(3) && DeliveryId.TryParse(reader.GetString(3), out var parsed) ? parsed : null;
-        return new AppRecord(
-            appId,
-            reader.GetString(1) == "carrier" ? AppRole.Carrier : AppRole.Merchant,
-            reader.GetString(2),
-            deliveryId,
-            (byte[])reader.GetValue(4),
-            reader.GetInt64(5))
-        {
-            Push = reader.IsDBNull(6) ? null : new PushTarget(reader.GetString(6), reader.GetString(7), reader.GetString(8) == "json" ? PushFormat.Json : PushFormat.Xml),
-        };
+        return await reader.ReadAsync(cancellationToken) ? StoreRows.App(reader) : null;
     }
 
     static Task InsertAccessTokenAsync(SqliteConnection connection, SqliteTransaction transaction, AccessTokenRecord token, CancellationToken cancellationToken) =>
