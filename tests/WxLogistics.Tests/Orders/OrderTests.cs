@@ -153,6 +153,21 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Another_merchant_can_neither_read_nor_cancel_the_order()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => AcceptAndCancel(push, "SF7100000005", 0);
+        await AddOrderAsync(Order());
+        var stranger = await server.AddMerchantAsync("Another shop");
+        var strangerToken = await server.AccessTokenAsync(stranger);
+
+        WxAssert.Error(40199, await server.PostJsonAsync($"/cgi-bin/express/business/order/get?access_token={strangerToken}", OrderKey("SF7100000005")));
+        WxAssert.Error(40199, await server.PostJsonAsync($"/cgi-bin/express/business/order/cancel?access_token={strangerToken}", OrderKey("SF7100000005")));
+        WxAssert.Error(40199, await server.GetPathAsync(strangerToken, OrderKey("SF7100000005")));
+        Assert.DoesNotContain(carrierServer.Pushes, p => p.Body.Contains("cancel_waybill", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_cancel_the_carrier_refuses_keeps_the_order()
     {
         await CarrierAsync("json");

@@ -190,6 +190,22 @@ public abstract class MerchantPushTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public void The_retry_schedule_doubles_from_30_seconds_and_covers_more_than_24_hours_even_with_the_shortest_jitter()
+    {
+        var retries = Enumerable.Range(1, WxLogistics.Push.PushDelivery.MaxAttempts - 1).ToList();
+        var shortest = retries.Select(n => Math.Min(30 * Math.Pow(2, n - 1), 6 * 3600) * 0.8).ToList();
+
+        foreach (var n in retries)
+        {
+            var wait = WxLogistics.Push.PushDelivery.Backoff(n).TotalSeconds;
+            var nominal = Math.Min(30 * Math.Pow(2, n - 1), 6 * 3600);
+            Assert.InRange(wait, nominal * 0.8, nominal * 1.2);
+        }
+
+        Assert.True(shortest.Sum() >= 24 * 3600, $"the retries span only {shortest.Sum() / 3600:0.0} h at the shortest");
+    }
+
+    [Fact]
     public async Task Operators_replay_through_the_admin_endpoint_with_the_admin_key()
     {
         await UpdateAsync(1546924840, 100001, "揽件");
