@@ -142,7 +142,37 @@ static class AppCommands
             });
         }));
 
-        return new Command("app", "Carrier and merchant apps.") { add, set, services };
+        var listJson = OperatorTable.JsonOption("{apps:[{appid, role, name, delivery_id, push_url, push_format, created_at}]}");
+        var list = new Command("list", "Every app: AppID, role, name, delivery_id and message server (never a secret).") { listJson };
+        list.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            var apps = (await store.ListAppsAsync(cancellationToken)).Select(AppView.From).ToList();
+            await output.WriteAsync(parsed.GetValue(listJson)
+                ? System.Text.Json.JsonSerializer.Serialize(new { apps }, Wire.WireJson.Options) + Environment.NewLine
+                : OperatorTable.Render(
+                    ["appid", "role", "name", "delivery_id", "message server", "created (UTC+8)"],
+                    apps.Select(a => new[]
+                    {
+                        a.Appid, a.Role, a.Name, a.DeliveryId, a.PushUrl is null ? null : $"{a.PushUrl} ({a.PushFormat})",
+                        OperatorTable.ChinaTime(DateTimeOffset.FromUnixTimeSeconds(a.CreatedAt)),
+                    })));
+        }));
+
+        return new Command("app", "Carrier and merchant apps.") { add, set, services, list };
+    }
+
+    /// <summary>An app as `app list` shows it: no secret, no push token.</summary>
+    sealed record AppView(string Appid, string Role, string Name, string? DeliveryId, string? PushUrl, string? PushFormat, long CreatedAt)
+    {
+        public static AppView From(AppRecord app) => new(
+            app.AppId.Value,
+            app.Role == AppRole.Carrier ? "carrier" : "merchant",
+            app.Name,
+            app.DeliveryId?.Value,
+            app.Push?.Url,
+            app.Push?.Format.ToString().ToLowerInvariant(),
+            app.CreatedAt);
     }
 
     /// <summary>An app's message server, as WeChat's 消息推送 settings: URL, Token (3 to 32 letters or digits), format.</summary>

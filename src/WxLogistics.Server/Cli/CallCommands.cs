@@ -17,7 +17,7 @@ static class CallCommands
         var errcode = new Option<int?>("--errcode") { Description = "Only calls answered with this errcode (0 for successes)." };
         var rid = new Option<string?>("--rid") { Description = "The call whose errmsg ended in this rid." };
         var limit = new Option<int>("--limit") { Description = "How many of the most recent (1 to 1000).", DefaultValueFactory = _ => 50 };
-        var json = new Option<bool>("--json") { Description = "One JSON object {calls:[…]} instead of a table." };
+        var json = OperatorTable.JsonOption("{calls:[…]}");
         var list = new Command("list", "An app's most recent calls, newest first: time, API, waybill, errcode, rid and the reason of a rejection.")
         {
             appId, waybillId, errcode, rid, limit, json,

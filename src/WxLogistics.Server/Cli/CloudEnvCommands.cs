@@ -61,6 +61,27 @@ static class CloudEnvCommands
             });
         }));
 
-        return new Command("cloudenv", "Cloud environments for wx-server-sdk's cloud.openapi calls.") { add };
+        var listJson = OperatorTable.JsonOption("{envs:[{env, appid, secret_id, permissions, is_default, created_at}]}");
+        var list = new Command("list", "Every cloud env: the app it acts as, its secretId and permissions (never the secretKey).") { listJson };
+        list.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            var envs = (await store.ListCloudEnvsAsync(cancellationToken))
+                .Select(e => new CloudEnvView(e.Env, e.AppId.Value, e.SecretId, [.. e.Permissions.Order(StringComparer.Ordinal)], e.IsDefault, e.CreatedAt))
+                .ToList();
+            await output.WriteAsync(parsed.GetValue(listJson)
+                ? System.Text.Json.JsonSerializer.Serialize(new { envs }, Wire.WireJson.Options) + Environment.NewLine
+                : OperatorTable.Render(
+                    ["env", "appid", "secretId", "permissions", "default", "created (UTC+8)"],
+                    envs.Select(e => new[]
+                    {
+                        e.Env, e.Appid, e.SecretId, string.Join(", ", e.Permissions), e.IsDefault ? "yes" : "no",
+                        OperatorTable.ChinaTime(DateTimeOffset.FromUnixTimeSeconds(e.CreatedAt)),
+                    })));
+        }));
+
+        return new Command("cloudenv", "Cloud environments for wx-server-sdk's cloud.openapi calls.") { add, list };
     }
+
+    sealed record CloudEnvView(string Env, string Appid, string SecretId, IReadOnlyList<string> Permissions, bool IsDefault, long CreatedAt);
 }

@@ -6,11 +6,12 @@ namespace WxLogistics.Cli;
 
 /// <summary>
 /// The operator verbs on the server's own executable (`WxLogistics.Server VERB …`). Each works on the store of
-/// --data DIR, also while a server runs on it, and prints one JSON object on stdout.
+/// --data DIR (or --store postgres), also while a server runs on it. Verbs that create print one JSON object on
+/// stdout; verbs that list print a table, or one JSON object with --json.
 /// </summary>
 public static class OperatorCli
 {
-    static readonly HashSet<string> Verbs = ["app", "waybill", "cloudenv", "push", "calls", "migrate", "--help", "-h", "-?", "--version"];
+    static readonly HashSet<string> Verbs = ["app", "waybill", "path", "cloudenv", "push", "calls", "migrate", "--help", "-h", "-?", "--version"];
 
     public static bool Handles(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
@@ -21,6 +22,7 @@ public static class OperatorCli
         {
             AppCommands.Create(store, output),
             WaybillCommands.Create(store, output),
+            PathCommands.Create(store, output),
             CloudEnvCommands.Create(store, output),
             PushCommands.Create(store, output),
             CallCommands.Create(store, output),

@@ -13,7 +13,8 @@ static class PushCommands
     {
         var merchant = new Option<string>("--merchant-appid") { Description = "The merchant app.", Required = true };
         var limit = new Option<int>("--limit") { Description = "How many of the most recent (1 to 1000).", DefaultValueFactory = _ => 50 };
-        var list = new Command("list", "The merchant's most recently changed pushes, with status, attempts and last error: {deliveries:[…]}.") { merchant, limit };
+        var json = OperatorTable.JsonOption("{deliveries:[…]}");
+        var list = new Command("list", "The merchant's most recently changed pushes, with status, attempts and last error.") { merchant, limit, json };
         list.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
         {
             if (parsed.GetValue(limit) is < 1 or > 1000)
@@ -24,7 +25,16 @@ static class PushCommands
             var merchantId = ParseMerchant(parsed.GetValue(merchant));
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var rows = await store.ListPushesAsync(merchantId, parsed.GetValue(limit), cancellationToken);
-            await output.WriteLineAsync(JsonSerializer.Serialize(new PushDeliveryList(rows.Select(PushDeliveryView.From).ToList()), WireJson.Options));
+            var views = rows.Select(PushDeliveryView.From).ToList();
+            await output.WriteAsync(parsed.GetValue(json)
+                ? JsonSerializer.Serialize(new PushDeliveryList(views), WireJson.Options) + Environment.NewLine
+                : OperatorTable.Render(
+                    ["delivery_id", "waybill_id", "version", "delivered", "status", "attempts", "next attempt (UTC+8)", "last error"],
+                    views.Select(v => new[]
+                    {
+                        v.DeliveryId, v.WaybillId, Number(v.Version), Number(v.DeliveredVersion), v.Status, Number(v.Attempts),
+                        v.Status == "pending" ? OperatorTable.ChinaTime(DateTimeOffset.FromUnixTimeSeconds(v.NextAttemptAt)) : null, v.LastError,
+                    })));
         }));
 
         var replayMerchant = new Option<string>("--merchant-appid") { Description = "The merchant app.", Required = true };
@@ -53,6 +63,8 @@ static class PushCommands
 
         return new Command("push", "Merchant pushes (add_express_path).") { list, replay };
     }
+
+    static string Number(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     static AppId ParseMerchant(string? text) =>
         AppId.TryParse(text, out var id) ? id : throw new OperatorException($"--merchant-appid '{text}' is not an AppID");

@@ -55,6 +55,111 @@ static class WaybillCommands
         return link;
     }
 
+    /// <summary>`waybill list`: waybills in key order, a page at a time.</summary>
+    static Command CreateList(StoreArguments storeArguments, TextWriter output)
+    {
+        var deliveryId = new Option<string?>("--delivery-id") { Description = "Only this carrier's waybills." };
+        var after = new Option<string?>("--after") { Description = "Start after this waybill_id (with --delivery-id): the next page." };
+        var limit = new Option<int>("--limit") { Description = "How many (1 to 10000).", DefaultValueFactory = _ => 100 };
+        var json = OperatorTable.JsonOption("{waybills:[{delivery_id, waybill_id, merchant_appid, order_id, path_version, created_at}]}");
+        var list = new Command("list", "Waybills in (delivery_id, waybill_id) order, with their order and path version (never the token).")
+        {
+            deliveryId, after, limit, json,
+        };
+        list.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (parsed.GetValue(limit) is < 1 or > 10_000)
+            {
+                throw new OperatorException("--limit must be from 1 to 10000");
+            }
+
+            DeliveryId? carrier = null;
+            if (parsed.GetValue(deliveryId) is { } text)
+            {
+                carrier = DeliveryId.TryParse(text, out var d) ? d : throw new OperatorException($"--delivery-id '{text}' is not a valid delivery_id");
+            }
+
+            WaybillKey? start = null;
+            if (parsed.GetValue(after) is { } afterText)
+            {
+                if (carrier is null || !WaybillId.TryParse(afterText, out var afterId))
+                {
+                    throw new OperatorException("--after takes a waybill_id and goes with --delivery-id");
+                }
+
+                start = new WaybillKey(carrier.Value, afterId);
+            }
+
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            var waybills = (await store.ListWaybillsAsync(carrier, start, parsed.GetValue(limit), cancellationToken)).Select(WaybillView.From).ToList();
+            await output.WriteAsync(parsed.GetValue(json)
+                ? System.Text.Json.JsonSerializer.Serialize(new { waybills }, Wire.WireJson.Options) + Environment.NewLine
+                : OperatorTable.Render(
+                    ["delivery_id", "waybill_id", "merchant", "order_id", "events", "created (UTC+8)"],
+                    waybills.Select(w => new[]
+                    {
+                        w.DeliveryId, w.WaybillId, w.MerchantAppid, w.OrderId, w.PathVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        OperatorTable.ChinaTime(DateTimeOffset.FromUnixTimeSeconds(w.CreatedAt)),
+                    })));
+        }));
+        return list;
+    }
+
+    /// <summary>`waybill show`: one waybill and its path, as the merchant's getPath would return it.</summary>
+    static Command CreateShow(StoreArguments storeArguments, TextWriter output)
+    {
+        var deliveryId = new Option<string>("--delivery-id") { Description = "The carrier's delivery_id.", Required = true };
+        var waybillId = new Option<string>("--waybill-id") { Description = "The waybill number.", Required = true };
+        var json = OperatorTable.JsonOption("{delivery_id, waybill_id, merchant_appid, order_id, path_version, created_at, path:[{action_time, action_type, action_msg}]}");
+        var show = new Command("show", "One waybill with its path in time order.") { deliveryId, waybillId, json };
+        show.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            if (!DeliveryId.TryParse(parsed.GetValue(deliveryId), out var delivery)
+                || !WaybillId.TryParse(parsed.GetValue(waybillId), out var waybill)
+                || await store.FindWaybillAsync(new WaybillKey(delivery, waybill), cancellationToken) is not { } record)
+            {
+                throw new OperatorException($"there is no waybill {parsed.GetValue(waybillId)} of {parsed.GetValue(deliveryId)}");
+            }
+
+            var view = WaybillView.From(record);
+            var path = await store.ReadPathAsync(record.Key, cancellationToken);
+            if (parsed.GetValue(json))
+            {
+                await output.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(
+                    new
+                    {
+                        view.DeliveryId,
+                        view.WaybillId,
+                        view.MerchantAppid,
+                        view.OrderId,
+                        view.PathVersion,
+                        view.CreatedAt,
+                        Path = path.Select(e => new { e.ActionTime, e.ActionType, e.ActionMsg }),
+                    },
+                    Wire.WireJson.Options));
+                return;
+            }
+
+            await output.WriteLineAsync($"{view.DeliveryId} {view.WaybillId}: merchant {view.MerchantAppid ?? "-"}, order {view.OrderId ?? "-"}, {path.Count} events");
+            await output.WriteAsync(OperatorTable.Render(
+                ["time (UTC+8)", "action_type", "action_msg"],
+                path.Select(e => new[]
+                {
+                    OperatorTable.ChinaTime(DateTimeOffset.FromUnixTimeSeconds(e.ActionTime)),
+                    e.ActionType.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    e.ActionMsg,
+                })));
+        }));
+        return show;
+    }
+
+    sealed record WaybillView(string DeliveryId, string WaybillId, string? MerchantAppid, string? OrderId, long PathVersion, long CreatedAt)
+    {
+        public static WaybillView From(WaybillRecord w) =>
+            new(w.Key.DeliveryId.Value, w.Key.WaybillId.Value, w.MerchantAppId?.Value, w.OrderId, w.PathVersion, w.CreatedAt);
+    }
+
     public static Command Create(StoreArguments storeArguments, TextWriter output)
     {
         var deliveryId = new Option<string>("--delivery-id") { Description = "The carrier's delivery_id (the carrier app must exist).", Required = true };
@@ -133,6 +238,6 @@ static class WaybillCommands
             });
         }));
 
-        return new Command("waybill", "Waybills.") { add, CreateLink(storeArguments, output) };
+        return new Command("waybill", "Waybills.") { add, CreateLink(storeArguments, output), CreateList(storeArguments, output), CreateShow(storeArguments, output) };
     }
 }

@@ -72,7 +72,10 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
     }
 
     /// <summary>The field checks of an event (40097, 9300526), shared with testUpdateOrder.</summary>
-    public WxReply? Validate(UpdatePathRequest request)
+    public WxReply? Validate(UpdatePathRequest request) => Validate(request, time.GetUtcNow().ToUnixTimeSeconds());
+
+    /// <summary>The field checks of an event at a given time, shared with `path import`.</summary>
+    public static WxReply? Validate(UpdatePathRequest request, long nowSeconds)
     {
         if (request.HasInvalidText)
         {
@@ -99,7 +102,7 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
         }
 
         var actionTime = request.ActionTime.Value;
-        var latest = time.GetUtcNow().ToUnixTimeSeconds() + MaxFutureSeconds;
+        var latest = nowSeconds + MaxFutureSeconds;
         if (actionTime > latest && actionTime / 1000 is var seconds && seconds >= EarliestActionTime && seconds <= latest)
         {
             return WxReply.Error(WxErrors.InvalidArgs, $"action_time {actionTime} looks like milliseconds; send Unix time in seconds ({seconds})");

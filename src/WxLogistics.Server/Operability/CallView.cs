@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using WxLogistics.Storage;
 
 namespace WxLogistics.Operability;
@@ -9,19 +7,15 @@ public sealed record CallView(long At, string Api, string? WaybillId, int Errcod
 {
     public static CallView From(CallRecord call) => new(call.AtMs, call.Api, call.WaybillId, call.ErrCode, call.Reason, call.Rid);
 
-    /// <summary>A plain table for people: China time, API, waybill, errcode, rid, reason.</summary>
-    public static string Table(IReadOnlyList<CallView> calls)
-    {
-        var table = new StringBuilder();
-        table.AppendLine(CultureInfo.InvariantCulture, $"{"time (UTC+8)",-19}  {"api",-26}  {"waybill",-20}  {"errcode",8}  {"rid",-26}  reason");
-        foreach (var call in calls)
-        {
-            var time = DateTimeOffset.FromUnixTimeMilliseconds(call.At).ToOffset(TimeSpan.FromHours(8)).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-            table.AppendLine(CultureInfo.InvariantCulture, $"{time,-19}  {call.Api,-26}  {call.WaybillId ?? "-",-20}  {call.Errcode,8}  {call.Rid ?? "-",-26}  {call.Reason ?? "ok"}");
-        }
-
-        return table.ToString();
-    }
+    /// <summary>A table for people: China time, API, waybill, errcode, rid, reason.</summary>
+    public static string Table(IReadOnlyList<CallView> calls) =>
+        Cli.OperatorTable.Render(
+            ["time (UTC+8)", "api", "waybill", "errcode", "rid", "reason"],
+            calls.Select(v => new[]
+            {
+                Cli.OperatorTable.ChinaTime(DateTimeOffset.FromUnixTimeMilliseconds(v.At)), v.Api, v.WaybillId,
+                v.Errcode.ToString(System.Globalization.CultureInfo.InvariantCulture), v.Rid, v.Reason ?? "ok",
+            }));
 }
 
 public sealed record CallList(IReadOnlyList<CallView> Calls);

@@ -64,6 +64,9 @@ public sealed record AccessTokenRecord(byte[] Hash, AppId AppId, AccessTokenKind
 /// </summary>
 public sealed record StableTokenState(AppId AppId, byte[] Nonce, long IssuedAt, long ExpiresAt, long LastForceAt, long ForceDay, int ForceCount);
 
+/// <summary>A path event with its waybill, as exports read them.</summary>
+public sealed record KeyedPathEvent(WaybillKey Key, PathEvent Event);
+
 /// <summary>What the group commit makes of one appended event.</summary>
 public enum AppendOutcome
 {

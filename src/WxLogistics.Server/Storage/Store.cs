@@ -1,3 +1,4 @@
+using System.Data.Common;
 using WxLogistics.Apps;
 
 namespace WxLogistics.Storage;
@@ -116,6 +117,48 @@ public abstract class Store : IAsyncDisposable
 
     /// <summary>Sets a carrier's service types (JSON); false when there is no such carrier.</summary>
     public abstract Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default);
+
+    /// <summary>Every app, carriers first, in AppID order.</summary>
+    public Task<List<AppRecord>> ListAppsAsync(CancellationToken cancellationToken = default) =>
+        QueryAsync($"SELECT {StoreRows.AppColumns} FROM apps ORDER BY role, appid", [], StoreRows.App, cancellationToken);
+
+    /// <summary>Every cloud env, in name order.</summary>
+    public Task<List<CloudEnvRecord>> ListCloudEnvsAsync(CancellationToken cancellationToken = default) =>
+        QueryAsync($"SELECT {StoreRows.CloudEnvColumns} FROM cloud_envs ORDER BY env", [], StoreRows.CloudEnv, cancellationToken);
+
+    /// <summary>Waybills in key order after <paramref name="after"/>, of one carrier when <paramref name="deliveryId"/> is set.</summary>
+    public Task<List<WaybillRecord>> ListWaybillsAsync(DeliveryId? deliveryId, WaybillKey? after, int limit, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            $"SELECT delivery_id, waybill_id, {StoreRows.WaybillColumns} FROM waybills " +
+            "WHERE (delivery_id, waybill_id) > (@after_delivery, @after_waybill) AND (@delivery = '' OR delivery_id = @delivery) " +
+            "ORDER BY delivery_id, waybill_id LIMIT @limit",
+            [
+                ("after_delivery", after?.DeliveryId.Value ?? ""), ("after_waybill", after?.WaybillId.Value ?? ""),
+                ("delivery", deliveryId?.Value ?? ""), ("limit", limit),
+            ],
+            StoreRows.KeyedWaybill,
+            cancellationToken);
+
+    /// <summary>
+    /// The paths of the waybills after <paramref name="after"/> up to and including <paramref name="through"/>, in key
+    /// order, each sorted as <see cref="ReadPathAsync"/> sorts it.
+    /// </summary>
+    public Task<List<KeyedPathEvent>> ReadPathsAsync(WaybillKey? after, WaybillKey through, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            "SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM path_events " +
+            "WHERE (delivery_id, waybill_id) > (@after_delivery, @after_waybill) AND (delivery_id, waybill_id) <= (@through_delivery, @through_waybill) " +
+            "ORDER BY delivery_id, waybill_id, action_time, seq",
+            [
+                ("after_delivery", after?.DeliveryId.Value ?? ""), ("after_waybill", after?.WaybillId.Value ?? ""),
+                ("through_delivery", through.DeliveryId.Value), ("through_waybill", through.WaybillId.Value),
+            ],
+            StoreRows.KeyedEvent,
+            cancellationToken);
+
+    /// <summary>Runs a read written in SQL both providers speak, with @name parameters; rows mapped to null are skipped.</summary>
+    protected abstract Task<List<T>> QueryAsync<T>(
+        string sql, (string Name, object Value)[] parameters, Func<DbDataReader, T?> map, CancellationToken cancellationToken)
+        where T : class;
 
     public abstract ValueTask DisposeAsync();
 }

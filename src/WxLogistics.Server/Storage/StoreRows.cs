@@ -41,11 +41,24 @@ static class StoreRows
         };
     }
 
-    public static WaybillRecord Waybill(DbDataReader r, WaybillKey key)
+    /// <summary><see cref="WaybillColumns"/> from column <paramref name="at"/> on.</summary>
+    public static WaybillRecord Waybill(DbDataReader r, WaybillKey key, int at = 0)
     {
-        AppId? merchant = !r.IsDBNull(1) && AppId.TryParse(r.GetString(1), out var parsed) ? parsed : null;
-        return new WaybillRecord(key, (byte[])r.GetValue(0), merchant, Text(r, 2), Text(r, 3), r.GetInt64(4), r.GetInt64(5));
+        AppId? merchant = !r.IsDBNull(at + 1) && AppId.TryParse(r.GetString(at + 1), out var parsed) ? parsed : null;
+        return new WaybillRecord(key, (byte[])r.GetValue(at), merchant, Text(r, at + 2), Text(r, at + 3), r.GetInt64(at + 4), r.GetInt64(at + 5));
     }
+
+    /// <summary>delivery_id, waybill_id, then <see cref="WaybillColumns"/>.</summary>
+    public static WaybillRecord? KeyedWaybill(DbDataReader r) =>
+        DeliveryId.TryParse(r.GetString(0), out var d) && WaybillId.TryParse(r.GetString(1), out var w)
+            ? Waybill(r, new WaybillKey(d, w), at: 2)
+            : null;
+
+    /// <summary>delivery_id, waybill_id, action_time, action_type, action_msg.</summary>
+    public static KeyedPathEvent? KeyedEvent(DbDataReader r) =>
+        DeliveryId.TryParse(r.GetString(0), out var d) && WaybillId.TryParse(r.GetString(1), out var w)
+            ? new KeyedPathEvent(new WaybillKey(d, w), new PathEvent(r.GetInt64(2), r.GetInt32(3), r.GetString(4)))
+            : null;
 
     public static OrderRecord? Order(DbDataReader r, AppId merchant, string orderId) =>
         DeliveryId.TryParse(r.GetString(0), out var d) && WaybillId.TryParse(r.GetString(1), out var w)

@@ -54,7 +54,7 @@ public abstract class MerchantPushTests(StoreKind storeKind) : IAsyncLifetime
 
     async Task<JsonElement> DeliveryAsync(App of)
     {
-        var list = await server.OperatorAsync("push", "list", "--merchant-appid", of.AppId);
+        var list = await server.OperatorAsync("push", "list", "--merchant-appid", of.AppId, "--json");
         return list.GetProperty("deliveries")[0];
     }
 

@@ -573,6 +573,29 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE apps SET service_types = $1 WHERE appid = $2 AND role = 'carrier'", cancellationToken, serviceTypesJson, carrier.Value) == 1;
 
+    protected override async Task<List<T>> QueryAsync<T>(
+        string sql, (string Name, object Value)[] parameters, Func<System.Data.Common.DbDataReader, T?> map, CancellationToken cancellationToken)
+        where T : class
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter(name, value));
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (map(reader) is { } row)
+            {
+                rows.Add(row);
+            }
+        }
+
+        return rows;
+    }
+
     public override async ValueTask DisposeAsync() => await dataSource.DisposeAsync();
 
     async Task<AppRecord?> QueryAppAsync(string where, string key, CancellationToken cancellationToken)

@@ -837,6 +837,25 @@ public sealed class SqliteStore : Store
 
     static IReadOnlyList<(int Version, string Sql)> Scripts() => SqlScripts.Load("Sqlite");
 
+    protected override async Task<List<T>> QueryAsync<T>(
+        string sql, (string Name, object Value)[] parameters, Func<System.Data.Common.DbDataReader, T?> map, CancellationToken cancellationToken)
+        where T : class
+    {
+        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var command = Command(connection, sql, parameters.Select(p => ("@" + p.Name, (object?)p.Value)).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (map(reader) is { } row)
+            {
+                rows.Add(row);
+            }
+        }
+
+        return rows;
+    }
+
     static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = new SqliteCommand(sql, connection);
