@@ -13,12 +13,20 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
     readonly SemaphoreSlim tokenLock = new(1, 1);
     (string Token, DateTimeOffset RenewAt)? cached;
 
-    public async Task<JsonObject> PostAsync(string api, string path, JsonObject body, CancellationToken cancellationToken)
+    public Task<JsonObject> PostAsync(string api, string path, JsonObject body, CancellationToken cancellationToken) =>
+        SendAsync(api, token => http.PostAsJsonAsync(WithToken(path, token), body, cancellationToken), cancellationToken);
+
+    public Task<JsonObject> GetAsync(string api, string path, CancellationToken cancellationToken) =>
+        SendAsync(api, token => http.GetAsync(WithToken(path, token), cancellationToken), cancellationToken);
+
+    Uri WithToken(string path, string token) => new(options.BaseAddress, $"{path}?access_token={Uri.EscapeDataString(token)}");
+
+    async Task<JsonObject> SendAsync(string api, Func<string, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
             var token = await TokenAsync(forceRenew: attempt > 0, cancellationToken);
-            using var response = await http.PostAsJsonAsync(new Uri(options.BaseAddress, $"{path}?access_token={Uri.EscapeDataString(token)}"), body, cancellationToken);
+            using var response = await send(token);
             var answer = await ReadAsync(response, api, cancellationToken);
             var errcode = ErrorCode(answer);
             if (errcode is 40001 or 42001 && attempt == 0)
@@ -26,7 +34,15 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
                 continue;
             }
 
-            return errcode == 0 ? answer : throw new WxLogisticsApiException(errcode, answer["errmsg"]?.GetValue<string>() ?? "", api);
+            if (errcode == 0)
+            {
+                return answer;
+            }
+
+            var errmsg = answer["errmsg"]?.GetValue<string>() ?? "";
+            throw answer["delivery_resultcode"] is JsonValue resultCode && resultCode.TryGetValue<int>(out var carrierCode)
+                ? new WxLogisticsDeliveryException(errcode, errmsg, api, carrierCode, OrdersClient.Text(answer, "delivery_resultmsg"))
+                : new WxLogisticsApiException(errcode, errmsg, api);
         }
     }
 

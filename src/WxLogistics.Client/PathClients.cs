@@ -29,6 +29,25 @@ public sealed class DeliveryPathClient
             },
             cancellationToken);
     }
+
+    /// <summary>Reads the sender and receiver of one of the carrier's waybills (getContact), for the label.</summary>
+    /// <param name="token">The waybill's token, from the add_waybill push.</param>
+    /// <param name="waybillId">The waybill.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The sender and the receiver.</returns>
+    /// <exception cref="WxLogisticsApiException">Such as 40199 (no such waybill) or 9300507 (wrong token).</exception>
+    public async Task<(WaybillContact Sender, WaybillContact Receiver)> GetContactAsync(string token, WaybillId waybillId, CancellationToken cancellationToken = default)
+    {
+        var answer = await api.PostAsync(
+            "logistics.getContact",
+            "/cgi-bin/express/delivery/contact/get",
+            new JsonObject { ["token"] = token, ["waybill_id"] = waybillId.Value },
+            cancellationToken);
+        static WaybillContact Contact(JsonNode? node) => node is JsonObject party
+            ? new WaybillContact(OrdersClient.Text(party, "name"), OrdersClient.Text(party, "tel"), OrdersClient.Text(party, "mobile"), OrdersClient.Text(party, "address"))
+            : new WaybillContact("", "", "", "");
+        return (Contact(answer["sender"]), Contact(answer["receiver"]));
+    }
 }
 
 /// <summary>The merchant's path API.</summary>

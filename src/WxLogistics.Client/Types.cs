@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace WxLogistics.Client;
 
 /// <summary>The nine action_type values of updatePath.</summary>
@@ -33,6 +36,7 @@ public enum ActionType
 
 /// <summary>A waybill number.</summary>
 /// <param name="Value">The number, as the carrier gave it.</param>
+[JsonConverter(typeof(WaybillIdJson))]
 public readonly record struct WaybillId(string Value)
 {
     /// <inheritdoc />
@@ -41,6 +45,7 @@ public readonly record struct WaybillId(string Value)
 
 /// <summary>An express company's code, such as SF.</summary>
 /// <param name="Value">The code.</param>
+[JsonConverter(typeof(DeliveryIdJson))]
 public readonly record struct DeliveryId(string Value)
 {
     /// <inheritdoc />
@@ -67,3 +72,19 @@ public sealed record PathItem(DateTimeOffset ActionTime, ActionType ActionType, 
 /// <param name="WaybillId">The waybill.</param>
 /// <param name="Items">The events, sorted by time.</param>
 public sealed record WaybillPath(string OpenId, DeliveryId DeliveryId, WaybillId WaybillId, IReadOnlyList<PathItem> Items);
+
+/// <summary>A <see cref="WaybillId"/> in JSON is its string.</summary>
+sealed class WaybillIdJson : JsonConverter<WaybillId>
+{
+    public override WaybillId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString() ?? "");
+
+    public override void Write(Utf8JsonWriter writer, WaybillId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+}
+
+/// <summary>A <see cref="DeliveryId"/> in JSON is its string.</summary>
+sealed class DeliveryIdJson : JsonConverter<DeliveryId>
+{
+    public override DeliveryId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => new(reader.GetString() ?? "");
+
+    public override void Write(Utf8JsonWriter writer, DeliveryId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
+}

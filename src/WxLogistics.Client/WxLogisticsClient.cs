@@ -39,13 +39,17 @@ public sealed class WxLogisticsClient : IDisposable
         var api = new ApiConnection(http, options);
         DeliveryPath = new DeliveryPathClient(api);
         BusinessPath = new BusinessPathClient(api);
+        Orders = new OrdersClient(api);
     }
 
-    /// <summary>The carrier's APIs (运力方): updatePath.</summary>
+    /// <summary>The carrier's APIs (运力方): updatePath, getContact.</summary>
     public DeliveryPathClient DeliveryPath { get; }
 
     /// <summary>The merchant's APIs (小程序使用): getPath.</summary>
     public BusinessPathClient BusinessPath { get; }
+
+    /// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, getAllDelivery, testUpdateOrder.</summary>
+    public OrdersClient Orders { get; }
 
     /// <inheritdoc />
     public void Dispose()

@@ -66,7 +66,7 @@ public sealed class PushReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync();
 
-    static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -87,6 +87,51 @@ public sealed class ClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_expired_token_answered_42001_is_renewed_once_and_the_call_then_succeeds()
+    {
+        // The client's own clock stands still, so only the server's 42001 tells it the token has expired.
+        var clientClock = new ManualClock(clock.GetUtcNow());
+        using var client = new WxLogisticsClient(
+            new WxLogisticsClientOptions { AppId = carrier.AppId, AppSecret = carrier.Secret, BaseAddress = server.Server.BaseAddress, TimeProvider = clientClock },
+            server.CreateDefaultClient(counter));
+        PathUpdate Event(int n) => new(waybill.Token, new WaybillId("SF5550001"), DateTimeOffset.FromUnixTimeSeconds(1533052800 + n), ActionType.InTransit, $"第{n}站");
+        await client.DeliveryPath.UpdateAsync(Event(1));
+
+        clock.Advance(TimeSpan.FromSeconds(7201));
+        await client.DeliveryPath.UpdateAsync(Event(2));
+        await client.DeliveryPath.UpdateAsync(Event(3));
+
+        Assert.Equal(2, counter.TokenRequests);
+    }
+
+    [Theory]
+    [InlineData("SF5550001", "WRONG", 100001, "揽件", 9300507)]
+    [InlineData("NOSUCHWAYBILL", "-", 100001, "揽件", 40199)]
+    [InlineData("SF5550001", null, 123456, "揽件", 40097)]
+    [InlineData("SF5550001", null, 100001, "", 40097)]
+    public async Task Each_updatePath_errcode_surfaces_as_an_exception_with_that_errcode(string waybillId, string? token, int actionType, string message, int errcode)
+    {
+        using var client = ClientFor(carrier);
+
+        var error = await Assert.ThrowsAsync<WxLogisticsApiException>(() => client.DeliveryPath.UpdateAsync(
+            new PathUpdate(token ?? waybill.Token, new WaybillId(waybillId), DateTimeOffset.FromUnixTimeSeconds(1533052800), (ActionType)actionType, message)));
+
+        Assert.Equal(errcode, error.ErrorCode);
+        Assert.IsNotType<WxLogisticsDeliveryException>(error);
+    }
+
+    [Fact]
+    public async Task A_message_over_the_limit_surfaces_as_9300526()
+    {
+        using var client = ClientFor(carrier);
+
+        var error = await Assert.ThrowsAsync<WxLogisticsApiException>(() => client.DeliveryPath.UpdateAsync(
+            new PathUpdate(waybill.Token, new WaybillId("SF5550001"), DateTimeOffset.FromUnixTimeSeconds(1533052800), ActionType.InTransit, new string('字', 400))));
+
+        Assert.Equal(9300526, error.ErrorCode);
+    }
+
+    [Fact]
     public void Options_without_credentials_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "", AppSecret = "x" }));

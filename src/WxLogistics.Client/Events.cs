@@ -1,0 +1,447 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Xml;
+using System.Xml.Linq;
+
+namespace WxLogistics.Client;
+
+/// <summary>The two forms of WeChat's message pushes, chosen in the app's message server settings.</summary>
+public enum EventFormat
+{
+    /// <summary>XML with strings in CDATA.</summary>
+    Xml,
+
+    /// <summary>JSON.</summary>
+    Json,
+}
+
+/// <summary>A push body that is not the expected event: malformed, or another event.</summary>
+public sealed class WxEventException(string message) : FormatException(message);
+
+/// <summary>
+/// Helpers for the pushes WeChat (or a WxLogistics server) sends to an app's message server: verifying the signature
+/// of the query string, and reading the add_waybill (to carriers) and add_express_path (to merchants) events in
+/// either form. No ASP.NET Core dependency: pass the query values and the body as text.
+/// </summary>
+/// <example>
+/// <code>
+/// app.MapPost("/wx/merchant", async (HttpRequest request) =>
+/// {
+///     if (!LogisticsEvents.VerifySignature(pushToken, request.Query["signature"], request.Query["timestamp"], request.Query["nonce"]))
+///         return Results.Unauthorized();
+///     var path = LogisticsEvents.ParseAddExpressPath(await new StreamReader(request.Body).ReadToEndAsync());
+///     // … store path.Actions, keeping the highest path.Version …
+///     return Results.Text("success");
+/// });
+/// </code>
+/// </example>
+public static class LogisticsEvents
+{
+    /// <summary>
+    /// Whether the push's signature is the SHA-1 of the sorted token, timestamp and nonce (compared in constant time),
+    /// and, with <paramref name="maxAge"/>, whether its timestamp is that recent.
+    /// </summary>
+    /// <param name="token">The message server's token (its Token setting).</param>
+    /// <param name="signature">The signature query parameter.</param>
+    /// <param name="timestamp">The timestamp query parameter (Unix seconds).</param>
+    /// <param name="nonce">The nonce query parameter.</param>
+    /// <param name="maxAge">How old a push may be; null to not check.</param>
+    /// <param name="timeProvider">The clock for <paramref name="maxAge"/>; the system clock when null.</param>
+    /// <returns>True when the push is signed with the token.</returns>
+    public static bool VerifySignature(string token, string? signature, string? timestamp, string? nonce, TimeSpan? maxAge = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (string.IsNullOrEmpty(signature) || string.IsNullOrEmpty(timestamp) || nonce is null)
+        {
+            return false;
+        }
+
+        string[] parts = [token, timestamp, nonce];
+        Array.Sort(parts, StringComparer.Ordinal);
+        var expected = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(string.Concat(parts)))));
+        if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(signature.ToLowerInvariant())))
+        {
+            return false;
+        }
+
+        if (maxAge is { } age)
+        {
+            var now = (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds();
+            return long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var sent) && Math.Abs(now - sent) <= age.TotalSeconds;
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads an add_waybill push (请求下单事件), XML or JSON, as a carrier's message server receives it.</summary>
+    /// <param name="body">The request body.</param>
+    /// <returns>The order to take.</returns>
+    /// <exception cref="WxEventException">The body is malformed or another event.</exception>
+    public static AddWaybillEvent ParseAddWaybill(string body)
+    {
+        var message = EventFields.Parse(body, "add_waybill");
+        return new AddWaybillEvent
+        {
+            Format = message.Format,
+            ToUserName = message.Text("ToUserName"),
+            FromUserName = message.Text("FromUserName"),
+            CreateTime = DateTimeOffset.FromUnixTimeSeconds(message.Integer("CreateTime")),
+            Token = message.Text("Token"),
+            OrderId = message.Text("OrderID"),
+            BizId = message.Text("BizID"),
+            BizPassword = message.Text("BizPwd"),
+            ShopAppId = message.Text("ShopAppID"),
+            WaybillId = message.Text("WayBillID"),
+            Remark = message.Text("Remark"),
+            Sender = Party(message.Child("Sender")),
+            Receiver = Party(message.Child("Receiver")),
+            Cargo = message.Child("Cargo") is { } cargo
+                ? new OrderCargo
+                {
+                    Count = (int)cargo.Integer("Count"),
+                    Weight = cargo.Decimal("Weight"),
+                    SpaceX = cargo.Decimal("Space_X"),
+                    SpaceY = cargo.Decimal("Space_Y"),
+                    SpaceZ = cargo.Decimal("Space_Z"),
+                    DetailList = cargo.Children("DetailList").Select(i => new CargoItem(i.Text("Name"), (int)i.Integer("Count"))).ToList(),
+                }
+                : new OrderCargo(),
+            Insured = message.Child("Insured") is { } insured ? new OrderInsurance((int)insured.Integer("UseInsured"), insured.Integer("InsuredValue")) : null,
+            Service = message.Child("Service") is { } service ? new OrderService((int)service.Integer("ServiceType"), service.Text("ServiceName")) : null,
+        };
+    }
+
+    /// <summary>Reads an add_express_path push (运单轨迹更新事件), XML or JSON, as a merchant's message server receives it.</summary>
+    /// <param name="body">The request body.</param>
+    /// <returns>The waybill's whole path so far, with its version.</returns>
+    /// <exception cref="WxEventException">The body is malformed or another event.</exception>
+    public static AddExpressPathEvent ParseAddExpressPath(string body)
+    {
+        var message = EventFields.Parse(body, "add_express_path");
+        return new AddExpressPathEvent(
+            message.Format,
+            message.Text("ToUserName"),
+            message.Text("FromUserName"),
+            DateTimeOffset.FromUnixTimeSeconds(message.Integer("CreateTime")),
+            new DeliveryId(message.Text("DeliveryID")),
+            new WaybillId(message.Text("WayBillId")),
+            message.Text("OrderId"),
+            message.Integer("Version"),
+            message.Children("Actions")
+                .Select(a => new PathItem(DateTimeOffset.FromUnixTimeSeconds(a.Integer("ActionTime")), (ActionType)a.Integer("ActionType"), a.Text("ActionMsg")))
+                .ToList());
+    }
+
+    /// <summary>The Event of a push (add_waybill, cancel_waybill, add_express_path …), to choose the parser of a shared URL.</summary>
+    /// <param name="body">The request body.</param>
+    /// <returns>The event name, in lower case.</returns>
+    /// <exception cref="WxEventException">The body is neither XML nor JSON.</exception>
+    public static string EventName(string body) => EventFields.Parse(body, expectedEvent: null).Text("Event").ToLowerInvariant();
+
+    /// <summary>Reads a cancel_waybill push (取消订单事件), XML or JSON, as a carrier's message server receives it.</summary>
+    /// <param name="body">The request body.</param>
+    /// <returns>The order to cancel.</returns>
+    /// <exception cref="WxEventException">The body is malformed or another event.</exception>
+    public static CancelWaybillEvent ParseCancelWaybill(string body)
+    {
+        var message = EventFields.Parse(body, "cancel_waybill");
+        return new CancelWaybillEvent
+        {
+            Format = message.Format,
+            ToUserName = message.Text("ToUserName"),
+            FromUserName = message.Text("FromUserName"),
+            OrderId = message.Text("OrderID"),
+            BizId = message.Text("BizID"),
+            ShopAppId = message.Text("ShopAppID"),
+            WaybillId = message.Text("WayBillID"),
+        };
+    }
+
+    static OrderParty Party(EventFields? party) => new()
+    {
+        Name = party?.Text("Name") ?? "",
+        Tel = party?.Text("Tel"),
+        Mobile = party?.Text("Mobile"),
+        Company = party?.Text("Company"),
+        PostCode = party?.Text("PostCode"),
+        Country = party?.Text("Country"),
+        Province = party?.Text("Province") ?? "",
+        City = party?.Text("City") ?? "",
+        Area = party?.Text("Area") ?? "",
+        Address = party?.Text("Address") ?? "",
+    };
+}
+
+/// <summary>An add_waybill push: a merchant's order for the carrier, which answers with <see cref="Reply"/>.</summary>
+public sealed class AddWaybillEvent
+{
+    /// <summary>The form it came in; the reply goes back in the same.</summary>
+    public EventFormat Format { get; init; }
+
+    /// <summary>The carrier's account (the reply's FromUserName).</summary>
+    public string ToUserName { get; init; } = "";
+
+    /// <summary>The sender (the reply's ToUserName).</summary>
+    public string FromUserName { get; init; } = "";
+
+    /// <summary>When the push was made.</summary>
+    public DateTimeOffset CreateTime { get; init; }
+
+    /// <summary>The waybill's token: keep it, updatePath and getContact need it.</summary>
+    public string Token { get; init; } = "";
+
+    /// <summary>The merchant's order id: the same OrderID (with the same BizID) must get the same waybill.</summary>
+    public string OrderId { get; init; } = "";
+
+    /// <summary>The merchant's account with the carrier.</summary>
+    public string BizId { get; init; } = "";
+
+    /// <summary>The account's password (BizPwd).</summary>
+    public string BizPassword { get; init; } = "";
+
+    /// <summary>The merchant's AppID.</summary>
+    public string ShopAppId { get; init; } = "";
+
+    /// <summary>A waybill number WeChat allocated, or "0": the carrier chooses one.</summary>
+    public string WaybillId { get; init; } = "";
+
+    /// <summary>Printed on the label.</summary>
+    public string Remark { get; init; } = "";
+
+    /// <summary>Who sends.</summary>
+    public required OrderParty Sender { get; init; }
+
+    /// <summary>Who receives.</summary>
+    public required OrderParty Receiver { get; init; }
+
+    /// <summary>What is sent.</summary>
+    public required OrderCargo Cargo { get; init; }
+
+    /// <summary>Insurance, when the order has it.</summary>
+    public OrderInsurance? Insured { get; init; }
+
+    /// <summary>The service type, when the order has one.</summary>
+    public OrderService? Service { get; init; }
+
+    /// <summary>The Content-Type of <see cref="Reply"/>'s body.</summary>
+    public string ReplyContentType => EventReply.ContentType(Format);
+
+    /// <summary>
+    /// The reply body, in the event's form: user names swapped, Token, OrderID and BizID echoed, then the waybill
+    /// (on success) and the result.
+    /// </summary>
+    /// <param name="result">Accepted with a waybill, or refused with one of the documented ResultCodes.</param>
+    /// <param name="timeProvider">The clock for CreateTime; the system clock when null.</param>
+    /// <returns>The body to answer the push with.</returns>
+    public string Reply(AddWaybillResult result, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var now = (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds();
+        return EventReply.Serialize(
+            Format,
+            [
+                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", now), ("MsgType", "event"), ("Event", "add_waybill"),
+                ("Token", Token), ("OrderID", OrderId), ("BizID", BizId), ("WayBillID", result.WaybillId ?? ""),
+                ("ResultCode", result.ResultCode), ("ResultMsg", result.ResultMessage), ("WaybillData", result.WaybillData ?? ""),
+            ]);
+    }
+}
+
+/// <summary>A cancel_waybill push: the merchant cancels an order; the carrier answers with <see cref="Reply"/>.</summary>
+public sealed class CancelWaybillEvent
+{
+    /// <summary>The form it came in; the reply goes back in the same.</summary>
+    public EventFormat Format { get; init; }
+
+    /// <summary>The carrier's account (the reply's FromUserName).</summary>
+    public string ToUserName { get; init; } = "";
+
+    /// <summary>The sender (the reply's ToUserName).</summary>
+    public string FromUserName { get; init; } = "";
+
+    /// <summary>The merchant's order id.</summary>
+    public string OrderId { get; init; } = "";
+
+    /// <summary>The merchant's account with the carrier.</summary>
+    public string BizId { get; init; } = "";
+
+    /// <summary>The merchant's AppID.</summary>
+    public string ShopAppId { get; init; } = "";
+
+    /// <summary>The waybill to cancel.</summary>
+    public string WaybillId { get; init; } = "";
+
+    /// <summary>The Content-Type of <see cref="Reply"/>'s body.</summary>
+    public string ReplyContentType => EventReply.ContentType(Format);
+
+    /// <summary>The reply body: user names swapped, BizID, OrderID and WayBillID echoed, then the result.</summary>
+    /// <param name="resultCode">0 cancelled; 30001 no such order; 30002 already picked up; 30003 invalid; 30004 not supported; -1 other.</param>
+    /// <param name="resultMessage">Why, shown to the merchant.</param>
+    /// <param name="timeProvider">The clock for CreateTime; the system clock when null.</param>
+    /// <returns>The body to answer the push with.</returns>
+    public string Reply(int resultCode, string resultMessage, TimeProvider? timeProvider = null) =>
+        EventReply.Serialize(
+            Format,
+            [
+                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds()),
+                ("MsgType", "event"), ("Event", "cancel_waybill"), ("BizID", BizId), ("OrderID", OrderId), ("WayBillID", WaybillId),
+                ("ResultCode", resultCode), ("ResultMsg", resultMessage),
+            ]);
+}
+
+/// <summary>How a carrier answers an add_waybill push.</summary>
+/// <param name="ResultCode">0 for success, or one of the documented codes (10001 … 20009, -1).</param>
+/// <param name="ResultMessage">The reason, shown to the merchant.</param>
+/// <param name="WaybillId">The waybill, on success.</param>
+/// <param name="WaybillData">Label data in the form ##key##value##.</param>
+public sealed record AddWaybillResult(int ResultCode, string ResultMessage, string? WaybillId = null, string? WaybillData = null)
+{
+    /// <summary>The order is taken with this waybill.</summary>
+    /// <param name="waybillId">The waybill number.</param>
+    /// <param name="waybillData">Label data, such as ##ZTO_bagAddr##广州##.</param>
+    /// <returns>The result.</returns>
+    public static AddWaybillResult Success(string waybillId, string? waybillData = null) => new(0, "成功", waybillId, waybillData);
+
+    /// <summary>The order is refused.</summary>
+    /// <param name="resultCode">Such as 10002 (客户密码不正确) or 20005 (收件地址不可达).</param>
+    /// <param name="resultMessage">Why, shown to the merchant.</param>
+    /// <returns>The result.</returns>
+    public static AddWaybillResult Failure(int resultCode, string resultMessage) => new(resultCode, resultMessage);
+}
+
+/// <summary>An add_express_path push: a waybill's whole path so far. Keep the highest <paramref name="Version"/>.</summary>
+/// <param name="Format">The form it came in.</param>
+/// <param name="ToUserName">The merchant's account.</param>
+/// <param name="FromUserName">The sender.</param>
+/// <param name="CreateTime">When the push was made.</param>
+/// <param name="DeliveryId">The carrier.</param>
+/// <param name="WaybillId">The waybill.</param>
+/// <param name="OrderId">The merchant's order id.</param>
+/// <param name="Version">The path's version: it grows with every stored event, so a lower one is stale.</param>
+/// <param name="Actions">The events, in time order.</param>
+public sealed record AddExpressPathEvent(
+    EventFormat Format,
+    string ToUserName,
+    string FromUserName,
+    DateTimeOffset CreateTime,
+    DeliveryId DeliveryId,
+    WaybillId WaybillId,
+    string OrderId,
+    long Version,
+    IReadOnlyList<PathItem> Actions);
+
+/// <summary>Replies to pushes: XML with strings in CDATA, or JSON, in the form of the push.</summary>
+static class EventReply
+{
+    public static string ContentType(EventFormat format) => format == EventFormat.Json ? "application/json; charset=utf-8" : "text/xml; charset=utf-8";
+
+    public static string Serialize(EventFormat format, (string Name, object Value)[] fields)
+    {
+        if (format == EventFormat.Json)
+        {
+            using var buffer = new MemoryStream();
+            using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                json.WriteStartObject();
+                foreach (var (name, value) in fields)
+                {
+                    if (value is string text)
+                    {
+                        json.WriteString(name, text);
+                    }
+                    else
+                    {
+                        json.WriteNumber(name, Convert.ToInt64(value, CultureInfo.InvariantCulture));
+                    }
+                }
+
+                json.WriteEndObject();
+            }
+
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        return new XElement("xml", fields.Select(f => new XElement(f.Name, f.Value is string text ? new XCData(text) : Convert.ToString(f.Value, CultureInfo.InvariantCulture))))
+            .ToString(SaveOptions.DisableFormatting);
+    }
+}
+
+/// <summary>The fields of a push, whichever its form: child elements of an XML message or properties of a JSON object.</summary>
+abstract class EventFields
+{
+    public abstract EventFormat Format { get; }
+
+    public static EventFields Parse(string body, string? expectedEvent)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var trimmed = body.TrimStart();
+        EventFields message;
+        try
+        {
+            message = trimmed.StartsWith('<')
+                ? new XmlFields(XDocument.Parse(trimmed, LoadOptions.None).Root!)
+                : JsonDocument.Parse(trimmed).RootElement is { ValueKind: JsonValueKind.Object } root
+                    ? new JsonFields(root.Clone())
+                    : throw new WxEventException("the push is not a JSON object");
+        }
+        catch (Exception e) when (e is XmlException or JsonException)
+        {
+            throw new WxEventException($"the push is neither well-formed XML nor JSON: {e.Message}");
+        }
+
+        var actual = message.Text("Event");
+        if (expectedEvent is not null && !actual.Equals(expectedEvent, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new WxEventException($"the push is a '{actual}' event, not {expectedEvent}");
+        }
+
+        return message;
+    }
+
+    public abstract string Text(string name);
+
+    public abstract EventFields? Child(string name);
+
+    public abstract IEnumerable<EventFields> Children(string name);
+
+    public long Integer(string name) =>
+        long.TryParse(Text(name), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value : (long)Decimal(name);
+
+    public double Decimal(string name) =>
+        double.TryParse(Text(name), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : 0;
+
+    sealed class XmlFields(XElement element) : EventFields
+    {
+        public override EventFormat Format => EventFormat.Xml;
+
+        public override string Text(string name) => element.Element(name)?.Value ?? "";
+
+        public override EventFields? Child(string name) => element.Element(name) is { } child ? new XmlFields(child) : null;
+
+        public override IEnumerable<EventFields> Children(string name) => element.Elements(name).Select(e => new XmlFields(e));
+    }
+
+    sealed class JsonFields(JsonElement element) : EventFields
+    {
+        public override EventFormat Format => EventFormat.Json;
+
+        public override string Text(string name) =>
+            element.TryGetProperty(name, out var value) ? value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString()!,
+                JsonValueKind.Number => value.GetRawText(),
+                _ => "",
+            }
+            : "";
+
+        public override EventFields? Child(string name) =>
+            element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? new JsonFields(value) : null;
+
+        public override IEnumerable<EventFields> Children(string name) =>
+            element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array
+                ? value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.Object).Select(v => new JsonFields(v))
+                : [];
+    }
+}

@@ -1,0 +1,321 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace WxLogistics.Client;
+
+/// <summary>An order for addOrder (生成运单): who sends what to whom, with which carrier.</summary>
+public sealed class OrderRequest
+{
+    /// <summary>The merchant's order id (at most 512 bytes, unique for the merchant). A repeat returns the same waybill.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>The buyer's openid (not needed with <see cref="AddSource"/> 2).</summary>
+    [JsonPropertyName("openid")]
+    public string? OpenId { get; init; }
+
+    /// <summary>The carrier.</summary>
+    public required DeliveryId DeliveryId { get; init; }
+
+    /// <summary>The merchant's account with the carrier (test_biz_id for the TEST carrier).</summary>
+    public required string BizId { get; init; }
+
+    /// <summary>0: a mini program order (the default); 2: an App or H5 order (then <see cref="WxAppId"/> is needed).</summary>
+    public int AddSource { get; init; }
+
+    /// <summary>The mini program's AppID, with <see cref="AddSource"/> 2.</summary>
+    [JsonPropertyName("wx_appid")]
+    public string? WxAppId { get; init; }
+
+    /// <summary>Printed on the label (at most 1024 bytes).</summary>
+    public string? CustomRemark { get; init; }
+
+    /// <summary>The printer's tag.</summary>
+    [JsonPropertyName("tagid")]
+    public long? TagId { get; init; }
+
+    /// <summary>Who sends.</summary>
+    public required OrderParty Sender { get; init; }
+
+    /// <summary>Who receives.</summary>
+    public required OrderParty Receiver { get; init; }
+
+    /// <summary>What is sent.</summary>
+    public required OrderCargo Cargo { get; init; }
+
+    /// <summary>The goods, as the buyer's service notification shows them (needed with <see cref="AddSource"/> 0).</summary>
+    public OrderShop? Shop { get; init; }
+
+    /// <summary>Insurance, when wanted.</summary>
+    public OrderInsurance? Insured { get; init; }
+
+    /// <summary>The carrier's service type (getAllDelivery lists each carrier's).</summary>
+    public required OrderService Service { get; init; }
+
+    /// <summary>The expected pick-up time (Unix seconds are sent).</summary>
+    [JsonIgnore]
+    public DateTimeOffset? ExpectTime { get; init; }
+}
+
+/// <summary>A sender or receiver: tel or mobile is required.</summary>
+public sealed class OrderParty
+{
+    /// <summary>The name (at most 64 bytes).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>A landline number.</summary>
+    public string? Tel { get; init; }
+
+    /// <summary>A mobile number.</summary>
+    public string? Mobile { get; init; }
+
+    /// <summary>The company.</summary>
+    public string? Company { get; init; }
+
+    /// <summary>The post code.</summary>
+    public string? PostCode { get; init; }
+
+    /// <summary>The country (中国 when left out).</summary>
+    public string? Country { get; init; }
+
+    /// <summary>The province.</summary>
+    public required string Province { get; init; }
+
+    /// <summary>The city.</summary>
+    public required string City { get; init; }
+
+    /// <summary>The district.</summary>
+    public required string Area { get; init; }
+
+    /// <summary>The street address (at most 512 bytes).</summary>
+    public required string Address { get; init; }
+}
+
+/// <summary>The parcel.</summary>
+public sealed class OrderCargo
+{
+    /// <summary>How many packages.</summary>
+    public int Count { get; init; } = 1;
+
+    /// <summary>Weight in kg.</summary>
+    public double Weight { get; init; }
+
+    /// <summary>Length in cm.</summary>
+    [JsonPropertyName("space_x")]
+    public double SpaceX { get; init; }
+
+    /// <summary>Width in cm.</summary>
+    [JsonPropertyName("space_y")]
+    public double SpaceY { get; init; }
+
+    /// <summary>Height in cm.</summary>
+    [JsonPropertyName("space_z")]
+    public double SpaceZ { get; init; }
+
+    /// <summary>The items.</summary>
+    public IReadOnlyList<CargoItem> DetailList { get; init; } = [];
+}
+
+/// <summary>One kind of item in the parcel.</summary>
+/// <param name="Name">What it is (at most 128 bytes).</param>
+/// <param name="Count">How many.</param>
+public sealed record CargoItem(string Name, int Count);
+
+/// <summary>The goods of the order, for the buyer's notification.</summary>
+public sealed class OrderShop
+{
+    /// <summary>The mini program page of the order.</summary>
+    public string? WxaPath { get; init; }
+
+    /// <summary>An absolute URL of the goods' picture.</summary>
+    public required string ImgUrl { get; init; }
+
+    /// <summary>The goods' name.</summary>
+    public required string GoodsName { get; init; }
+
+    /// <summary>How many goods.</summary>
+    public int GoodsCount { get; init; } = 1;
+}
+
+/// <summary>Insurance of the parcel.</summary>
+/// <param name="UseInsured">1 to insure, 0 not to.</param>
+/// <param name="InsuredValue">The insured value in fen (分).</param>
+public sealed record OrderInsurance(int UseInsured, long InsuredValue);
+
+/// <summary>A carrier's service type.</summary>
+/// <param name="ServiceType">Its number.</param>
+/// <param name="ServiceName">Its name, such as 标准快递.</param>
+public sealed record OrderService(int ServiceType, string ServiceName);
+
+/// <summary>A key and value of the carrier's label data (集包地, 三段码 …).</summary>
+/// <param name="Key">The key.</param>
+/// <param name="Value">The value.</param>
+public sealed record WaybillDataItem(string Key, string Value);
+
+/// <summary>What addOrder answers: the waybill the carrier assigned.</summary>
+/// <param name="OrderId">The merchant's order id.</param>
+/// <param name="WaybillId">The waybill.</param>
+/// <param name="WaybillData">The carrier's label data.</param>
+public sealed record PlacedOrder(string OrderId, WaybillId WaybillId, IReadOnlyList<WaybillDataItem> WaybillData);
+
+/// <summary>What getOrder answers.</summary>
+/// <param name="OrderId">The merchant's order id.</param>
+/// <param name="DeliveryId">The carrier.</param>
+/// <param name="WaybillId">The waybill.</param>
+/// <param name="IsCancelled">Whether the order was cancelled (order_status 1).</param>
+/// <param name="PrintHtml">The label as Base64 HTML (empty from a WxLogistics server, which renders no labels).</param>
+/// <param name="WaybillData">The carrier's label data.</param>
+public sealed record OrderInfo(string OrderId, DeliveryId DeliveryId, WaybillId WaybillId, bool IsCancelled, string PrintHtml, IReadOnlyList<WaybillDataItem> WaybillData);
+
+/// <summary>A carrier as getAllDelivery lists it.</summary>
+/// <param name="DeliveryId">Its code.</param>
+/// <param name="Name">Its name.</param>
+/// <param name="ServiceTypes">The service types it offers.</param>
+public sealed record CarrierInfo(DeliveryId DeliveryId, string Name, IReadOnlyList<OrderService> ServiceTypes);
+
+/// <summary>A sender or receiver as getContact returns it to the carrier.</summary>
+/// <param name="Name">The name.</param>
+/// <param name="Tel">The landline number.</param>
+/// <param name="Mobile">The mobile number.</param>
+/// <param name="Address">Province, city, district and address in one string.</param>
+public sealed record WaybillContact(string Name, string Tel, string Mobile, string Address);
+
+/// <summary>addOrder failed at the carrier (errcode 9300501): the carrier's own result code and message.</summary>
+public sealed class WxLogisticsDeliveryException : WxLogisticsApiException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="errorCode">WeChat's errcode (9300501).</param>
+    /// <param name="errorMessage">WeChat's errmsg.</param>
+    /// <param name="api">The API that answered.</param>
+    /// <param name="deliveryResultCode">The carrier's ResultCode, such as 10002 (客户密码不正确).</param>
+    /// <param name="deliveryResultMessage">The carrier's ResultMsg.</param>
+    public WxLogisticsDeliveryException(int errorCode, string errorMessage, string api, int deliveryResultCode, string deliveryResultMessage)
+        : base(errorCode, errorMessage, api)
+    {
+        DeliveryResultCode = deliveryResultCode;
+        DeliveryResultMessage = deliveryResultMessage;
+    }
+
+    /// <summary>The carrier's ResultCode (delivery_resultcode).</summary>
+    public int DeliveryResultCode { get; }
+
+    /// <summary>The carrier's ResultMsg (delivery_resultmsg).</summary>
+    public string DeliveryResultMessage { get; }
+}
+
+/// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, getAllDelivery, testUpdateOrder.</summary>
+public sealed class OrdersClient
+{
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    readonly ApiConnection api;
+
+    internal OrdersClient(ApiConnection api) => this.api = api;
+
+    /// <summary>Places an order with a carrier (addOrder); the carrier answers with the waybill.</summary>
+    /// <param name="order">The order.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The waybill the carrier assigned.</returns>
+    /// <exception cref="WxLogisticsDeliveryException">The carrier refused the order (9300501), with its own code and message.</exception>
+    /// <exception cref="WxLogisticsApiException">For any other non-zero errcode, such as 9300531 (order_id used with another carrier).</exception>
+    public async Task<PlacedOrder> AddAsync(OrderRequest order, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        var body = JsonSerializer.SerializeToNode(order, Json)!.AsObject();
+        if (order.ExpectTime is { } expect)
+        {
+            body["expect_time"] = expect.ToUnixTimeSeconds();
+        }
+
+        var answer = await api.PostAsync("logistics.addOrder", "/cgi-bin/express/business/order/add", body, cancellationToken);
+        return new PlacedOrder(Text(answer, "order_id"), new WaybillId(Text(answer, "waybill_id")), WaybillData(answer));
+    }
+
+    /// <summary>Cancels an order (cancelOrder); the carrier is asked first.</summary>
+    /// <param name="orderId">The merchant's order id.</param>
+    /// <param name="deliveryId">The carrier.</param>
+    /// <param name="waybillId">The waybill.</param>
+    /// <param name="openId">The buyer, when the order has one.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="WxLogisticsApiException">Such as 9300506 (the waybill already has a path) or 40199.</exception>
+    public Task CancelAsync(string orderId, DeliveryId deliveryId, WaybillId waybillId, string? openId = null, CancellationToken cancellationToken = default) =>
+        api.PostAsync("logistics.cancelOrder", "/cgi-bin/express/business/order/cancel", OrderKey(orderId, deliveryId, waybillId, openId), cancellationToken);
+
+    /// <summary>Reads an order (getOrder).</summary>
+    /// <param name="orderId">The merchant's order id.</param>
+    /// <param name="deliveryId">The carrier.</param>
+    /// <param name="waybillId">The waybill.</param>
+    /// <param name="openId">The buyer, when the order has one.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The order's status and label data.</returns>
+    /// <exception cref="WxLogisticsApiException">Such as 40199 (no such order of this merchant).</exception>
+    public async Task<OrderInfo> GetAsync(string orderId, DeliveryId deliveryId, WaybillId waybillId, string? openId = null, CancellationToken cancellationToken = default)
+    {
+        var answer = await api.PostAsync("logistics.getOrder", "/cgi-bin/express/business/order/get", OrderKey(orderId, deliveryId, waybillId, openId), cancellationToken);
+        return new OrderInfo(
+            Text(answer, "order_id"),
+            new DeliveryId(Text(answer, "delivery_id")),
+            new WaybillId(Text(answer, "waybill_id")),
+            answer["order_status"]?.GetValue<int>() == 1,
+            Text(answer, "print_html"),
+            WaybillData(answer));
+    }
+
+    /// <summary>Lists the carriers and their service types (getAllDelivery).</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The carriers.</returns>
+    public async Task<IReadOnlyList<CarrierInfo>> GetAllDeliveryAsync(CancellationToken cancellationToken = default)
+    {
+        var answer = await api.GetAsync("logistics.getAllDelivery", "/cgi-bin/express/business/delivery/getall", cancellationToken);
+        return (answer["data"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .Select(c => new CarrierInfo(
+                new DeliveryId(Text(c, "delivery_id")),
+                Text(c, "delivery_name"),
+                (c["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService(s["service_type"]?.GetValue<int>() ?? 0, Text(s, "service_name"))).ToList()))
+            .ToList();
+    }
+
+    /// <summary>Adds an event to an order placed with the TEST carrier and biz_id test_biz_id (testUpdateOrder), as its carrier would.</summary>
+    /// <param name="orderId">The merchant's order id.</param>
+    /// <param name="waybillId">The waybill of the TEST order.</param>
+    /// <param name="actionTime">When it happened.</param>
+    /// <param name="actionType">What happened.</param>
+    /// <param name="actionMessage">The text of the event.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="WxLogisticsApiException">Such as 930563 (not a TEST order of this merchant).</exception>
+    public Task TestUpdateAsync(string orderId, WaybillId waybillId, DateTimeOffset actionTime, ActionType actionType, string actionMessage, CancellationToken cancellationToken = default) =>
+        api.PostAsync(
+            "logistics.testUpdateOrder",
+            "/cgi-bin/express/business/test_update_order",
+            new JsonObject
+            {
+                ["biz_id"] = "test_biz_id",
+                ["order_id"] = orderId,
+                ["delivery_id"] = "TEST",
+                ["waybill_id"] = waybillId.Value,
+                ["action_time"] = actionTime.ToUnixTimeSeconds(),
+                ["action_type"] = (int)actionType,
+                ["action_msg"] = actionMessage,
+            },
+            cancellationToken);
+
+    static JsonObject OrderKey(string orderId, DeliveryId deliveryId, WaybillId waybillId, string? openId) => new()
+    {
+        ["order_id"] = orderId,
+        ["openid"] = openId,
+        ["delivery_id"] = deliveryId.Value,
+        ["waybill_id"] = waybillId.Value,
+    };
+
+    internal static string Text(JsonObject answer, string name) =>
+        answer[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : "";
+
+    static List<WaybillDataItem> WaybillData(JsonObject answer) =>
+        (answer["waybill_data"] as JsonArray ?? []).OfType<JsonObject>().Select(i => new WaybillDataItem(Text(i, "key"), Text(i, "value"))).ToList();
+}
