@@ -70,6 +70,9 @@ public static class OperatorCli
     internal static Func<ParseResult, CancellationToken, Task<int>> Guarded(Func<ParseResult, CancellationToken, Task> action) =>
         async (parsed, cancellationToken) =>
         {
+            // System.CommandLine installs its Ctrl-C handler once the action first yields; SQLite work may not
+            // yield for a long time, so yield first.
+            await Task.Yield();
             try
             {
                 await action(parsed, cancellationToken);

@@ -39,6 +39,8 @@ static class PathCommands
         };
         import.SetAction(async (parsed, cancellationToken) =>
         {
+            // Let System.CommandLine install its Ctrl-C handler (it does once the action first yields).
+            await Task.Yield();
             try
             {
                 return await RunImportAsync(storeArguments, parsed, parsed.GetValue(file)!, parsed.GetValue(format), parsed.GetValue(restart), parsed.GetValue(json), output, cancellationToken);

@@ -95,6 +95,33 @@ public sealed class ServerProcess : IAsyncDisposable
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>Runs the executable and presses Ctrl-C (SIGINT to its PID) once <paramref name="when"/> holds.</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunAndInterruptAsync(Func<bool> when, params string[] args)
+    {
+        using var process = Start([ServerAssembly, .. args]);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!when() && !process.HasExited)
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+
+        if (!process.HasExited)
+        {
+            Assert.Equal(0, Interrupt(process.Id, Sigint));
+        }
+
+        await process.WaitForExitAsync(timeout.Token);
+        TestRun.Log(await error);
+        return (process.ExitCode, await output, await error);
+    }
+
+    const int Sigint = 2;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int Interrupt(int pid, int signal);
+
     /// <summary>SIGKILL: the process ends at once, mid-request, without any shutdown work.</summary>
     public async Task KillAsync()
     {

@@ -207,6 +207,25 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ctrl_c_on_the_real_executable_stops_the_import_with_exit_code_130_and_the_next_run_finishes_it()
+    {
+        await AddWaybillsAsync(50);
+        var (file, bad) = WriteLargeFile(100_000);
+        var checkpoint = file + ".checkpoint.json";
+
+        var (exitCode, output, error) = await ServerProcess.RunAndInterruptAsync(() => File.Exists(checkpoint), ["path", "import", file, "--json", .. server.Store.Args]);
+
+        Assert.True(exitCode == PathCommands.Interrupted && error.Contains("resume"), $"exit code {exitCode}: {error} / {output}");
+        Assert.Contains("run the same command again to resume", error);
+        Assert.False(JsonDocument.Parse(output).RootElement.GetProperty("complete").GetBoolean());
+
+        var summary = await ImportAsync(file);
+        Assert.Equal(100_000 - bad.Count, summary.GetProperty("accepted").GetInt64());
+        Assert.Equal(0, summary.GetProperty("duplicate").GetInt64());
+        Assert.Equal(100_000 - bad.Count, await StoredEventsAsync());
+    }
+
+    [Fact]
     public async Task A_file_changed_after_an_interrupted_import_is_not_resumed_without_restart()
     {
         await AddWaybillsAsync(1);
