@@ -40,14 +40,20 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
         var batch = new List<CallRecord>(MaxBatch);
         while (true)
         {
-            try
+            // A full batch means more is waiting: write it at once rather than after the interval.
+            if (batch.Count < MaxBatch || stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(FlushInterval, stoppingToken);
+                try
+                {
+                    await Task.Delay(FlushInterval, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping: write what is queued, then end.
+                }
             }
-            catch (OperationCanceledException)
-            {
-                // Stopping: write what is queued, then end.
-            }
+
+            batch.Clear();
 
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var call))
             {
@@ -72,8 +78,7 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
                 logger.LogWarning(e, "Writing {Count} calls to the call inspector failed; they are dropped", batch.Count);
             }
 
-            batch.Clear();
-            if (stoppingToken.IsCancellationRequested)
+            if (stoppingToken.IsCancellationRequested && batch.Count < MaxBatch)
             {
                 return;
             }

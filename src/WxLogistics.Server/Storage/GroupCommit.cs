@@ -17,6 +17,7 @@ public sealed class GroupCommit : IAsyncDisposable
     readonly Channel<Pending> queue = Channel.CreateBounded<Pending>(
         new BoundedChannelOptions(64 * 1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     readonly Task loop;
+    readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     readonly Operability.WxMetrics metrics;
 
@@ -26,7 +27,9 @@ public sealed class GroupCommit : IAsyncDisposable
         this.store = store;
         this.time = time;
         this.logger = logger;
-        loop = Task.Run(RunAsync);
+        var thread = new Thread(Run) { IsBackground = true, Name = "wxlogistics-group-commit" };
+        thread.Start();
+        loop = finished.Task;
     }
 
     /// <summary>Completes once the event is committed (or found already stored); throws when the commit failed.</summary>
@@ -47,12 +50,28 @@ public sealed class GroupCommit : IAsyncDisposable
         await loop;
     }
 
-    async Task RunAsync()
+    /// <summary>
+    /// The writer, on a thread of its own: it blocks while it waits and while the store commits (SQLite commits
+    /// synchronously anyway), so it never holds a pool thread and hands each caller its answer directly.
+    /// </summary>
+    void Run()
     {
         var batch = new List<Pending>(MaxBatch);
         var events = new List<(WaybillKey, PathEvent)>(MaxBatch);
         var reader = queue.Reader;
-        while (await reader.WaitToReadAsync())
+        try
+        {
+            RunBatches(reader, batch, events);
+        }
+        finally
+        {
+            finished.TrySetResult();
+        }
+    }
+
+    void RunBatches(ChannelReader<Pending> reader, List<Pending> batch, List<(WaybillKey, PathEvent)> events)
+    {
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             batch.Clear();
             events.Clear();
@@ -65,7 +84,7 @@ public sealed class GroupCommit : IAsyncDisposable
             try
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var outcomes = await store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds());
+                var outcomes = store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds()).GetAwaiter().GetResult();
                 metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 for (var i = 0; i < batch.Count; i++)
                 {
