@@ -14,9 +14,6 @@ public sealed class SqliteStore : Store
     readonly string connectionString;
     const int CheckpointEveryBatches = 64;
 
-    /// <summary>Up to 1 GiB of the database mapped into memory (address space, not resident memory).</summary>
-    const string MemoryMap = "PRAGMA mmap_size=1073741824;";
-
     readonly SemaphoreSlim appendLock = new(1, 1);
     SqliteConnection? appendConnection;
 
@@ -825,15 +822,11 @@ public sealed class SqliteStore : Store
         }
     }
 
-    /// <summary>
-    /// A pooled connection for reads only (no write, so no synchronous setting to make). Pages are read through a
-    /// memory map rather than a read call each: system calls are what a page read costs most here (bench/RESULTS.md).
-    /// </summary>
+    /// <summary>A pooled connection for reads only (no write, so no synchronous setting to make).</summary>
     async Task<SqliteConnection> OpenReadAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        await ExecuteAsync(connection, MemoryMap, cancellationToken);
         return connection;
     }
 
