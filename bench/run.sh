@@ -6,6 +6,7 @@
 #                 acknowledged with errcode 0 is in the store
 #   3. read     - getPath on waybills with 20 events each, and the tracking page
 #   4. memory and start-up - peak resident memory of the server under that load; start to first served request
+#   5. with sqlite, the bytes on disk per event (run with --waybills 500000 for the growth figures: 10 M events)
 # With --store postgres it runs 2-3 against a throwaway local PostgreSQL and measures pgbench's single-row insert
 # rate at 32 connections on the same server first.
 #
@@ -118,3 +119,8 @@ fi
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
 acked=$(( $(field acked "$(result < "$work/warmup.txt")") + $(field acked "$ingest") + waybills * 20 ))
 dotnet "$TOOL" verify "${store_args[@]}" --waybills "$BENCH_WAYBILLS" --expect "$acked"
+if [ "$store" = sqlite ]; then
+  # Bytes on disk per acknowledged event: the database and its WAL, everything included (waybills, indexes, tokens).
+  bytes=$(cat "$work/data"/wxlogistics.db* | wc -c)
+  printf "%-28s %10s bytes (%s per event)\n" "store on disk" "$bytes" "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.0f", b / n }')"
+fi
