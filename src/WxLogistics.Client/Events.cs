@@ -175,16 +175,8 @@ public static class LogisticsEvents
 }
 
 /// <summary>An add_waybill push: a merchant's order for the carrier, which answers with <see cref="Reply"/>.</summary>
-public sealed class AddWaybillEvent
+public sealed class AddWaybillEvent : CarrierEvent
 {
-    /// <summary>The form it came in; the reply goes back in the same.</summary>
-    public EventFormat Format { get; init; }
-
-    /// <summary>The carrier's account (the reply's FromUserName).</summary>
-    public string ToUserName { get; init; } = "";
-
-    /// <summary>The sender (the reply's ToUserName).</summary>
-    public string FromUserName { get; init; } = "";
 
     /// <summary>When the push was made.</summary>
     public DateTimeOffset CreateTime { get; init; }
@@ -192,20 +184,8 @@ public sealed class AddWaybillEvent
     /// <summary>The waybill's token: keep it, updatePath and getContact need it.</summary>
     public string Token { get; init; } = "";
 
-    /// <summary>The merchant's order id: the same OrderID (with the same BizID) must get the same waybill.</summary>
-    public string OrderId { get; init; } = "";
-
-    /// <summary>The merchant's account with the carrier.</summary>
-    public string BizId { get; init; } = "";
-
     /// <summary>The account's password (BizPwd).</summary>
     public string BizPassword { get; init; } = "";
-
-    /// <summary>The merchant's AppID.</summary>
-    public string ShopAppId { get; init; } = "";
-
-    /// <summary>A waybill number WeChat allocated, or "0": the carrier chooses one.</summary>
-    public string WaybillId { get; init; } = "";
 
     /// <summary>Printed on the label.</summary>
     public string Remark { get; init; } = "";
@@ -225,8 +205,6 @@ public sealed class AddWaybillEvent
     /// <summary>The service type, when the order has one.</summary>
     public OrderService? Service { get; init; }
 
-    /// <summary>The Content-Type of <see cref="Reply"/>'s body.</summary>
-    public string ReplyContentType => EventReply.ContentType(Format);
 
     /// <summary>
     /// The reply body, in the event's form: user names swapped, Token, OrderID and BizID echoed, then the waybill
@@ -249,8 +227,8 @@ public sealed class AddWaybillEvent
     }
 }
 
-/// <summary>A cancel_waybill push: the merchant cancels an order; the carrier answers with <see cref="Reply"/>.</summary>
-public sealed class CancelWaybillEvent
+/// <summary>What the pushes to a carrier (add_waybill, cancel_waybill) have in common.</summary>
+public abstract class CarrierEvent
 {
     /// <summary>The form it came in; the reply goes back in the same.</summary>
     public EventFormat Format { get; init; }
@@ -261,7 +239,7 @@ public sealed class CancelWaybillEvent
     /// <summary>The sender (the reply's ToUserName).</summary>
     public string FromUserName { get; init; } = "";
 
-    /// <summary>The merchant's order id.</summary>
+    /// <summary>The merchant's order id: the same OrderID (with the same BizID) must get the same waybill.</summary>
     public string OrderId { get; init; } = "";
 
     /// <summary>The merchant's account with the carrier.</summary>
@@ -270,11 +248,16 @@ public sealed class CancelWaybillEvent
     /// <summary>The merchant's AppID.</summary>
     public string ShopAppId { get; init; } = "";
 
-    /// <summary>The waybill to cancel.</summary>
+    /// <summary>The waybill: on add_waybill a number WeChat allocated, or "0" (the carrier chooses one).</summary>
     public string WaybillId { get; init; } = "";
 
-    /// <summary>The Content-Type of <see cref="Reply"/>'s body.</summary>
+    /// <summary>The Content-Type of the reply's body, in the push's form.</summary>
     public string ReplyContentType => EventReply.ContentType(Format);
+}
+
+/// <summary>A cancel_waybill push: the merchant cancels an order; the carrier answers with <see cref="Reply"/>.</summary>
+public sealed class CancelWaybillEvent : CarrierEvent
+{
 
     /// <summary>The reply body: user names swapped, BizID, OrderID and WayBillID echoed, then the result.</summary>
     /// <param name="resultCode">0 cancelled; 30001 no such order; 30002 already picked up; 30003 invalid; 30004 not supported; -1 other.</param>

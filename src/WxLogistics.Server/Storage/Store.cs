@@ -160,5 +160,21 @@ public abstract class Store : IAsyncDisposable
         string sql, (string Name, object Value)[] parameters, Func<DbDataReader, T?> map, CancellationToken cancellationToken)
         where T : class;
 
+    /// <summary>Maps every row of a reader, skipping those mapped to null.</summary>
+    protected static async Task<List<T>> ReadAllAsync<T>(DbDataReader reader, Func<DbDataReader, T?> map, CancellationToken cancellationToken)
+        where T : class
+    {
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (map(reader) is { } row)
+            {
+                rows.Add(row);
+            }
+        }
+
+        return rows;
+    }
+
     public abstract ValueTask DisposeAsync();
 }

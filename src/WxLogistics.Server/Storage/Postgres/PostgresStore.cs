@@ -584,16 +584,7 @@ public sealed class PostgresStore(string connectionString) : Store
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<T>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (map(reader) is { } row)
-            {
-                rows.Add(row);
-            }
-        }
-
-        return rows;
+        return await ReadAllAsync(reader, map, cancellationToken);
     }
 
     public override async ValueTask DisposeAsync() => await dataSource.DisposeAsync();

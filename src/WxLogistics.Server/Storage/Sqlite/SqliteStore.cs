@@ -867,16 +867,7 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(connection, sql, parameters.Select(p => ("@" + p.Name, (object?)p.Value)).ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<T>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (map(reader) is { } row)
-            {
-                rows.Add(row);
-            }
-        }
-
-        return rows;
+        return await ReadAllAsync(reader, map, cancellationToken);
     }
 
     static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
