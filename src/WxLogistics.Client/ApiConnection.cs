@@ -41,7 +41,7 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
 
             var errmsg = answer["errmsg"]?.GetValue<string>() ?? "";
             throw answer["delivery_resultcode"] is JsonValue resultCode && resultCode.TryGetValue<int>(out var carrierCode)
-                ? new WxLogisticsDeliveryException(errcode, errmsg, api, carrierCode, OrdersClient.Text(answer, "delivery_resultmsg"))
+                ? new WxLogisticsDeliveryException(errcode, errmsg, api, carrierCode, ApiConnection.Text(answer, "delivery_resultmsg"))
                 : new WxLogisticsApiException(errcode, errmsg, api);
         }
     }
@@ -114,6 +114,10 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
             throw new WxLogisticsApiException(-1, $"the answer is not JSON: {e.Message}", api);
         }
     }
+
+    /// <summary>A string field of an answer; empty when it is missing or not a string.</summary>
+    internal static string Text(JsonObject answer, string name) =>
+        answer[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : "";
 
     static int ErrorCode(JsonObject answer) => answer["errcode"]?.GetValue<int>() ?? 0;
 }

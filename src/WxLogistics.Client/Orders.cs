@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using static WxLogistics.Client.ApiConnection;
 
 namespace WxLogistics.Client;
 
@@ -312,9 +313,6 @@ public sealed class OrdersClient
         ["delivery_id"] = deliveryId.Value,
         ["waybill_id"] = waybillId.Value,
     };
-
-    internal static string Text(JsonObject answer, string name) =>
-        answer[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : "";
 
     static List<WaybillDataItem> WaybillData(JsonObject answer) =>
         (answer["waybill_data"] as JsonArray ?? []).OfType<JsonObject>().Select(i => new WaybillDataItem(Text(i, "key"), Text(i, "value"))).ToList();

@@ -44,7 +44,7 @@ public sealed class DeliveryPathClient
             new JsonObject { ["token"] = token, ["waybill_id"] = waybillId.Value },
             cancellationToken);
         static WaybillContact Contact(JsonNode? node) => node is JsonObject party
-            ? new WaybillContact(OrdersClient.Text(party, "name"), OrdersClient.Text(party, "tel"), OrdersClient.Text(party, "mobile"), OrdersClient.Text(party, "address"))
+            ? new WaybillContact(ApiConnection.Text(party, "name"), ApiConnection.Text(party, "tel"), ApiConnection.Text(party, "mobile"), ApiConnection.Text(party, "address"))
             : new WaybillContact("", "", "", "");
         return (Contact(answer["sender"]), Contact(answer["receiver"]));
     }

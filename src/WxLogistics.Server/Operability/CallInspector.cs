@@ -38,10 +38,11 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
     {
         var lastTrim = DateTime.UtcNow;
         var batch = new List<CallRecord>(MaxBatch);
+        var moreWaiting = false;
         while (true)
         {
-            // A full batch means more is waiting: write it at once rather than after the interval.
-            if (batch.Count < MaxBatch || stoppingToken.IsCancellationRequested)
+            // After a full batch more is waiting: write it at once rather than after the interval.
+            if (!moreWaiting)
             {
                 try
                 {
@@ -54,12 +55,12 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
             }
 
             batch.Clear();
-
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var call))
             {
                 batch.Add(call);
             }
 
+            moreWaiting = batch.Count == MaxBatch;
             try
             {
                 if (batch.Count > 0)
@@ -78,7 +79,7 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
                 logger.LogWarning(e, "Writing {Count} calls to the call inspector failed; they are dropped", batch.Count);
             }
 
-            if (stoppingToken.IsCancellationRequested && batch.Count < MaxBatch)
+            if (stoppingToken.IsCancellationRequested && !moreWaiting)
             {
                 return;
             }

@@ -52,16 +52,13 @@ public sealed class GroupCommit : IAsyncDisposable
 
     /// <summary>
     /// The writer, on a thread of its own: it blocks while it waits and while the store commits (SQLite commits
-    /// synchronously anyway), so it never holds a pool thread and hands each caller its answer directly.
+    /// synchronously anyway), so it never holds a pool thread; each caller's answer continues on the pool.
     /// </summary>
     void Run()
     {
-        var batch = new List<Pending>(MaxBatch);
-        var events = new List<(WaybillKey, PathEvent)>(MaxBatch);
-        var reader = queue.Reader;
         try
         {
-            RunBatches(reader, batch, events);
+            CommitUntilCompleted(queue.Reader);
         }
         finally
         {
@@ -69,8 +66,10 @@ public sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    void RunBatches(ChannelReader<Pending> reader, List<Pending> batch, List<(WaybillKey, PathEvent)> events)
+    void CommitUntilCompleted(ChannelReader<Pending> reader)
     {
+        var batch = new List<Pending>(MaxBatch);
+        var events = new List<(WaybillKey, PathEvent)>(MaxBatch);
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             batch.Clear();

@@ -84,7 +84,12 @@ public abstract class Store : IAsyncDisposable
     public abstract Task FailPushAsync(WaybillKey key, int attempts, long? nextAttemptAtMs, string error, long nowMs, CancellationToken cancellationToken = default);
 
     /// <summary>A merchant's most recently changed pushes, newest first.</summary>
-    public abstract Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default);
+    public async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
+            $"SELECT {StoreRows.PushDeliveryColumns} FROM push_outbox WHERE merchant_appid = @merchant ORDER BY updated_at DESC LIMIT @limit",
+            [("merchant", merchant.Value), ("limit", limit)],
+            r => StoreRows.PushDelivery(r, merchant),
+            cancellationToken);
 
     /// <summary>
     /// Sends again: the merchant's parked (dead) pushes, or, with a key, that waybill's latest version whatever its
@@ -113,7 +118,8 @@ public abstract class Store : IAsyncDisposable
     public abstract Task<bool> CancelOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default);
 
     /// <summary>Every carrier, with its service types, for getAllDelivery.</summary>
-    public abstract Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default);
+    public async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default) =>
+        await QueryAsync("SELECT delivery_id, name, service_types FROM apps WHERE role = 'carrier' ORDER BY delivery_id", [], StoreRows.Carrier, cancellationToken);
 
     /// <summary>Sets a carrier's service types (JSON); false when there is no such carrier.</summary>
     public abstract Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default);

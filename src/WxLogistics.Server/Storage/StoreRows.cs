@@ -72,6 +72,10 @@ static class StoreRows
                 r.GetBoolean(4), r.GetInt64(5))
             : null;
 
+    /// <summary>delivery_id, name, service_types.</summary>
+    public static CarrierListing? Carrier(DbDataReader r) =>
+        DeliveryId.TryParse(r.GetString(0), out var d) ? new CarrierListing(d, r.GetString(1), Text(r, 2)) : null;
+
     public static CallRecord Call(DbDataReader r, AppId app) =>
         new(app, r.GetInt64(0), r.GetString(1), Text(r, 2), r.GetInt32(3), Text(r, 4), Text(r, 5));
 

@@ -426,25 +426,6 @@ public sealed class PostgresStore(string connectionString) : Store
             key.DeliveryId.Value,
             key.WaybillId.Value);
 
-    public override async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default)
-    {
-        await using var command = dataSource.CreateCommand(
-            $"SELECT {StoreRows.PushDeliveryColumns} FROM push_outbox WHERE merchant_appid = $1 ORDER BY updated_at DESC LIMIT $2");
-        command.Parameters.Add(Param(merchant.Value));
-        command.Parameters.Add(Param(limit));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<PushDeliveryRecord>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (StoreRows.PushDelivery(reader, merchant) is { } row)
-            {
-                rows.Add(row);
-            }
-        }
-
-        return rows;
-    }
-
     public override Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default) =>
         key is { } k
             ? ExecuteAsync(
@@ -553,22 +534,6 @@ public sealed class PostgresStore(string connectionString) : Store
 
     public override async Task<bool> CancelOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE orders SET status = 1 WHERE merchant_appid = $1 AND order_id = $2 AND status = 0", cancellationToken, merchant.Value, orderId) == 1;
-
-    public override async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default)
-    {
-        await using var command = dataSource.CreateCommand("SELECT delivery_id, name, service_types FROM apps WHERE role = 'carrier' ORDER BY delivery_id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var carriers = new List<CarrierListing>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (DeliveryId.TryParse(reader.GetString(0), out var d))
-            {
-                carriers.Add(new CarrierListing(d, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
-            }
-        }
-
-        return carriers;
-    }
 
     public override async Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE apps SET service_types = $1 WHERE appid = $2 AND role = 'carrier'", cancellationToken, serviceTypesJson, carrier.Value) == 1;

@@ -501,27 +501,6 @@ public sealed class SqliteStore : Store
             cancellationToken);
     }
 
-    public override async Task<IReadOnlyList<PushDeliveryRecord>> ListPushesAsync(AppId merchant, int limit, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenReadAsync(cancellationToken);
-        await using var command = Command(
-            connection,
-            $"SELECT {StoreRows.PushDeliveryColumns} FROM push_outbox WHERE merchant_appid = $merchant ORDER BY updated_at DESC LIMIT $limit",
-            ("$merchant", merchant.Value),
-            ("$limit", limit));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<PushDeliveryRecord>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (StoreRows.PushDelivery(reader, merchant) is { } row)
-            {
-                rows.Add(row);
-            }
-        }
-
-        return rows;
-    }
-
     public override async Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -653,23 +632,6 @@ public sealed class SqliteStore : Store
         return await ExecuteCountAsync(
             connection, null!, "UPDATE orders SET status = 1 WHERE merchant_appid = $merchant AND order_id = $order AND status = 0", cancellationToken,
             ("$merchant", merchant.Value), ("$order", orderId)) == 1;
-    }
-
-    public override async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenReadAsync(cancellationToken);
-        await using var command = Command(connection, "SELECT delivery_id, name, service_types FROM apps WHERE role = 'carrier' ORDER BY delivery_id");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var carriers = new List<CarrierListing>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (DeliveryId.TryParse(reader.GetString(0), out var d))
-            {
-                carriers.Add(new CarrierListing(d, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
-            }
-        }
-
-        return carriers;
     }
 
     public override async Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default)
