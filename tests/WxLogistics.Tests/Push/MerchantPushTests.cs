@@ -210,6 +210,9 @@ public abstract class MerchantPushTests(StoreKind storeKind) : IAsyncLifetime
     {
         await UpdateAsync(1546924840, 100001, "揽件");
         await UntilVersionAsync(receiver, 1);
+
+        // The receiver has the push before the server has recorded it as delivered: replay after that, not between.
+        await Eventually.TrueAsync(async () => (await DeliveryAsync(merchant)).GetProperty("status").GetString() == "delivered", "version 1 is recorded as delivered");
         var client = server.CreateClient();
         var body = new StringContent(JsonSerializer.Serialize(new { merchant_appid = merchant.AppId, delivery_id = "SF", waybill_id = waybill.WaybillId }), Encoding.UTF8, "application/json");
 
