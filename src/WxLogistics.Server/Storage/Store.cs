@@ -135,7 +135,7 @@ public abstract class Store : IAsyncDisposable
     /// <summary>Waybills in key order after <paramref name="after"/>, of one carrier when <paramref name="deliveryId"/> is set.</summary>
     public Task<List<WaybillRecord>> ListWaybillsAsync(DeliveryId? deliveryId, WaybillKey? after, int limit, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            $"SELECT delivery_id, waybill_id, {StoreRows.WaybillColumns} FROM waybills " +
+            $"SELECT delivery_id, waybill_id, {WaybillColumns} FROM waybills " +
             "WHERE (delivery_id, waybill_id) > (@after_delivery, @after_waybill) AND (@delivery = '' OR delivery_id = @delivery) " +
             "ORDER BY delivery_id, waybill_id LIMIT @limit",
             [
@@ -160,6 +160,9 @@ public abstract class Store : IAsyncDisposable
             ],
             StoreRows.KeyedEvent,
             cancellationToken);
+
+    /// <summary>The columns of <see cref="StoreRows.WaybillColumns"/> as this provider selects them from waybills.</summary>
+    protected virtual string WaybillColumns => StoreRows.WaybillColumns;
 
     /// <summary>Runs a read written in SQL both providers speak, with @name parameters; rows mapped to null are skipped.</summary>
     protected abstract Task<List<T>> QueryAsync<T>(

@@ -18,8 +18,9 @@ public sealed class SqliteStore : Store
     SqliteConnection? appendConnection;
 
     /// <summary>The append's statements, prepared once on the writer connection and kept with it.</summary>
-    (SqliteCommand Insert, SqliteCommand Bump, SqliteCommand Enqueue)? appendStatements;
+    (SqliteCommand Insert, SqliteCommand Enqueue)? appendStatements;
     int appendsSinceCheckpoint;
+
     Task? checkpoint;
 
     public SqliteStore(string dataDirectory)
@@ -36,6 +37,11 @@ public sealed class SqliteStore : Store
     }
 
     public string DatabasePath { get; }
+
+    /// <summary>The path version is not kept on the waybill: it is the number of the waybill's latest event.</summary>
+    protected override string WaybillColumns =>
+        "token_hash, merchant_appid, order_id, openid, " +
+        "(SELECT COALESCE(MAX(seq), 0) FROM path_events e WHERE e.delivery_id = waybills.delivery_id AND e.waybill_id = waybills.waybill_id), created_at";
 
     public override async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
@@ -260,8 +266,8 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, path_version, created_at, updated_at) " +
-            "VALUES ($delivery, $waybill, $hash, $merchant, $order, $openid, 0, $created, $created)",
+            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, created_at, updated_at) " +
+            "VALUES ($delivery, $waybill, $hash, $merchant, $order, $openid, $created, $created)",
             ("$delivery", waybill.Key.DeliveryId.Value),
             ("$waybill", waybill.Key.WaybillId.Value),
             ("$hash", waybill.TokenHash),
@@ -285,7 +291,7 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenReadAsync(cancellationToken);
         await using var command = Command(
             connection,
-            $"SELECT {StoreRows.WaybillColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
+            $"SELECT {WaybillColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
             ("$delivery", key.DeliveryId.Value),
             ("$waybill", key.WaybillId.Value));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -305,12 +311,11 @@ public sealed class SqliteStore : Store
 
                 var outcomes = new AppendOutcome[events.Count];
                 await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-                var (insert, bump, enqueue) = appendStatements ??= AppendStatements(connection);
-                insert.Transaction = bump.Transaction = enqueue.Transaction = transaction;
+                var (insert, enqueue) = appendStatements ??= AppendStatements(connection);
+                insert.Transaction = enqueue.Transaction = transaction;
                 insert.Parameters["$received"].Value = receivedAtMs;
-                bump.Parameters["$now"].Value = receivedAtMs / 1000;
                 enqueue.Parameters["$now"].Value = receivedAtMs;
-                var changed = new HashSet<WaybillKey>();
+                var versions = new Dictionary<WaybillKey, long>();
 
                 for (var i = 0; i < events.Count; i++)
                 {
@@ -320,25 +325,25 @@ public sealed class SqliteStore : Store
                     insert.Parameters["$time"].Value = pathEvent.ActionTime;
                     insert.Parameters["$type"].Value = pathEvent.ActionType;
                     insert.Parameters["$msg"].Value = pathEvent.ActionMsg;
-                    if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+
+                    // The event's number within its waybill, or nothing when the same event is already stored.
+                    if (await insert.ExecuteScalarAsync(cancellationToken) is not long seq)
                     {
                         outcomes[i] = AppendOutcome.Duplicate;
                         continue;
                     }
 
-                    bump.Parameters["$delivery"].Value = key.DeliveryId.Value;
-                    bump.Parameters["$waybill"].Value = key.WaybillId.Value;
-                    await bump.ExecuteNonQueryAsync(cancellationToken);
                     outcomes[i] = AppendOutcome.Stored;
-                    changed.Add(key);
+                    versions[key] = seq;
                 }
 
                 // The merchant push of every changed path is queued in the same transaction (the outbox), when the
                 // merchant has a message server.
-                foreach (var key in changed)
+                foreach (var (key, version) in versions)
                 {
                     enqueue.Parameters["$delivery"].Value = key.DeliveryId.Value;
                     enqueue.Parameters["$waybill"].Value = key.WaybillId.Value;
+                    enqueue.Parameters["$version"].Value = version;
                     await enqueue.ExecuteNonQueryAsync(cancellationToken);
                 }
 
@@ -603,8 +608,8 @@ public sealed class SqliteStore : Store
         var waybillAdded = await ExecuteCountAsync(
             connection,
             transaction,
-            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, path_version, created_at, updated_at) " +
-            "VALUES ($delivery, $waybill, $hash, $merchant, $order, $openid, 0, $created, $created) ON CONFLICT DO NOTHING",
+            "INSERT INTO waybills (delivery_id, waybill_id, token_hash, merchant_appid, order_id, openid, created_at, updated_at) " +
+            "VALUES ($delivery, $waybill, $hash, $merchant, $order, $openid, $created, $created) ON CONFLICT DO NOTHING",
             cancellationToken,
             ("$delivery", waybill.Key.DeliveryId.Value), ("$waybill", waybill.Key.WaybillId.Value), ("$hash", waybill.TokenHash),
             ("$merchant", waybill.MerchantAppId?.Value), ("$order", waybill.OrderId), ("$openid", waybill.OpenId), ("$created", waybill.CreatedAt));
@@ -692,22 +697,23 @@ public sealed class SqliteStore : Store
         return connection;
     }
 
-    static (SqliteCommand Insert, SqliteCommand Bump, SqliteCommand Enqueue) AppendStatements(SqliteConnection connection)
+    static (SqliteCommand Insert, SqliteCommand Enqueue) AppendStatements(SqliteConnection connection)
     {
         var insert = Command(
             connection,
-            "INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at) " +
-            "VALUES ($delivery, $waybill, $time, $type, $msg, $received) ON CONFLICT DO NOTHING",
+            """
+            INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
+            SELECT $delivery, $waybill, $time, $type, $msg, COALESCE(MAX(seq), 0) + 1, $received
+            FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill
+            ON CONFLICT DO NOTHING
+            RETURNING seq
+            """,
             ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", 0L));
-        var bump = Command(
-            connection,
-            "UPDATE waybills SET path_version = path_version + 1, updated_at = $now WHERE delivery_id = $delivery AND waybill_id = $waybill",
-            ("$delivery", ""), ("$waybill", ""), ("$now", 0L));
         var enqueue = Command(
             connection,
             """
             INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
-            SELECT w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version, 'pending', 0, $now, $now
+            SELECT w.delivery_id, w.waybill_id, w.merchant_appid, $version, 'pending', 0, $now, $now
             FROM waybills w JOIN apps a ON a.appid = w.merchant_appid AND a.push_url IS NOT NULL
             WHERE w.delivery_id = $delivery AND w.waybill_id = $waybill
             ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
@@ -717,8 +723,8 @@ public sealed class SqliteStore : Store
                 next_attempt_at = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.next_attempt_at ELSE excluded.next_attempt_at END,
                 status = 'pending'
             """,
-            ("$delivery", ""), ("$waybill", ""), ("$now", 0L));
-        return (insert, bump, enqueue);
+            ("$delivery", ""), ("$waybill", ""), ("$version", 0L), ("$now", 0L));
+        return (insert, enqueue);
     }
 
     /// <summary>
@@ -758,10 +764,9 @@ public sealed class SqliteStore : Store
 
     void DisposeAppendStatements()
     {
-        if (appendStatements is var (insert, bump, enqueue))
+        if (appendStatements is var (insert, enqueue))
         {
             insert.Dispose();
-            bump.Dispose();
             enqueue.Dispose();
             appendStatements = null;
         }
