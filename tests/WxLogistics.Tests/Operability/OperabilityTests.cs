@@ -71,6 +71,28 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_burst_of_calls_the_inspector_holds_the_latest_thousand_newest_first()
+    {
+        const int Sent = 1100;
+        for (var i = 0; i < Sent; i++)
+        {
+            WxAssert.Error(40199, await server.UpdatePathAsync(carrierToken, new { token = "T", waybill_id = $"W{i:D4}", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+        }
+
+        List<string> listed = [];
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                var calls = (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--limit", "1000", "--json")).GetProperty("calls");
+                listed = [.. calls.EnumerateArray().Select(c => c.GetProperty("waybill_id").GetString()!)];
+                return listed.Count == 1000 && listed.Distinct().Count() == 1000 && listed.All(w => w.StartsWith('W'));
+            },
+            "the inspector lists a thousand distinct calls");
+
+        Assert.Equal(Enumerable.Range(Sent - 1000, 1000).Reverse().Select(i => $"W{i:D4}"), listed);
+    }
+
+    [Fact]
     public async Task The_admin_calls_endpoint_needs_the_admin_key()
     {
         var client = server.CreateClient();
