@@ -6,7 +6,7 @@ using WxLogistics.Wire;
 namespace WxLogistics.BusinessPath;
 
 /// <summary>logistics.getPath: a merchant reads the path of a waybill of its own order; anything else is 40199.</summary>
-public sealed class PathQueries(Store store)
+public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills)
 {
     public static readonly WxApi Api = new("logistics.getPath", AppRole.Merchant, 16 * 1024)
     {
@@ -38,7 +38,7 @@ public sealed class PathQueries(Store store)
 
         if (!DeliveryId.TryParse(request.DeliveryId, out var deliveryId)
             || !WaybillId.TryParse(request.WaybillId, out var waybillId)
-            || await store.FindWaybillAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill
+            || await waybills.FindAsync(new WaybillKey(deliveryId, waybillId), cancellationToken) is not { } waybill
             || waybill.MerchantAppId != call.Caller.AppId)
         {
             return WxReply.Error(WxErrors.WaybillNotFound);

@@ -5,9 +5,10 @@ using WxLogistics.Storage;
 namespace WxLogistics.DeliveryPath;
 
 /// <summary>
-/// The token hash of each waybill a carrier updates, remembered after the first read: a waybill's token never changes
-/// once the waybill exists, so the hot path of updatePath checks it without a store round trip, on every node alike.
-/// A waybill that does not exist is not remembered (it may be created later).
+/// The fixed fields of each waybill (token hash, merchant, order, openid), remembered after the first read: they never
+/// change once the waybill exists, so updatePath checks the token and getPath the merchant without a store round trip,
+/// on every node alike. The path version in a remembered record is not kept current; read the store for it. A waybill
+/// that does not exist is not remembered (it may be created later).
 /// </summary>
 public sealed class WaybillTokens(Store store)
 {

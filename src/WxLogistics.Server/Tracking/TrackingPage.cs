@@ -32,7 +32,7 @@ public static partial class TrackingPage
         return app;
     }
 
-    static async Task ShowAsync(HttpContext http, string link, TrackingLinks links, Store store)
+    static async Task ShowAsync(HttpContext http, string link, TrackingLinks links, WaybillTokens waybills, Store store)
     {
         http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         http.Response.Headers.XContentTypeOptions = "nosniff";
@@ -41,7 +41,7 @@ public static partial class TrackingPage
         http.Response.ContentType = "text/html; charset=utf-8";
 
         var key = links.Open(link);
-        var waybill = key is { } k ? await store.FindWaybillAsync(k, http.RequestAborted) : null;
+        var waybill = key is { } k ? await waybills.FindAsync(k, http.RequestAborted) : null;
         if (waybill is null)
         {
             http.Response.StatusCode = StatusCodes.Status404NotFound;
