@@ -20,6 +20,7 @@ public sealed class SqliteStore : Store
     /// <summary>The append's statements, prepared once on the writer connection and kept with it.</summary>
     (SqliteCommand Insert, SqliteCommand Enqueue)? appendStatements;
     int appendsSinceCheckpoint;
+    bool walCaughtUp = true;
 
     Task? checkpoint;
 
@@ -307,6 +308,15 @@ public sealed class SqliteStore : Store
                 {
                     appendsSinceCheckpoint = 0;
                     checkpoint = Task.Run(CheckpointAsync, CancellationToken.None);
+                    walCaughtUp = false;
+                }
+                else if (!walCaughtUp && checkpoint is { IsCompleted: true })
+                {
+                    // Under steady load the checkpoint beside us never reaches the end of the WAL: we keep appending
+                    // while it copies. So we copy the few frames committed meanwhile ourselves; with the whole WAL in
+                    // the database, this commit starts the WAL again from its beginning instead of growing it.
+                    walCaughtUp = true;
+                    await ExecuteAsync(connection, "PRAGMA wal_checkpoint(PASSIVE);", cancellationToken);
                 }
 
                 var outcomes = new AppendOutcome[events.Count];
@@ -774,7 +784,8 @@ public sealed class SqliteStore : Store
 
     /// <summary>
     /// A passive checkpoint on a connection of its own: it copies what it can from the WAL into the database without
-    /// making the writer wait, so the group commit never pays for a checkpoint inside a commit.
+    /// making the writer wait, so the group commit pays only for the few frames committed while it ran (see
+    /// AppendEventsAsync).
     /// </summary>
     async Task CheckpointAsync()
     {
