@@ -24,6 +24,18 @@ public sealed class SqliteStore : Store
 
     Task? checkpoint;
 
+    const int MaxPathReaders = 32;
+    readonly System.Collections.Concurrent.ConcurrentBag<PathReader> pathReaders = [];
+
+    static SqliteStore()
+    {
+        // Every connection here is used by one thread at a time, so SQLite need not take a mutex around each call, as
+        // its default ("serialized") does. This must come before SQLite initializes, that is before the first open;
+        // if something opened a connection first, SQLite refuses and keeps its default, which is also correct.
+        SQLitePCL.Batteries_V2.Init();
+        SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD);
+    }
+
     public SqliteStore(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
@@ -364,20 +376,74 @@ public sealed class SqliteStore : Store
 
     public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenReadAsync(cancellationToken);
-        await using var command = Command(
-            connection,
-            "SELECT action_time, action_type, action_msg FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill ORDER BY action_time, seq",
-            ("$delivery", key.DeliveryId.Value),
-            ("$waybill", key.WaybillId.Value));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var path = new List<PathEvent>();
-        while (await reader.ReadAsync(cancellationToken))
+        var reader = pathReaders.TryTake(out var kept) ? kept : await PathReader.OpenAsync(connectionString, cancellationToken);
+        try
         {
-            path.Add(new PathEvent(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)));
+            var path = reader.Read(key);
+            if (pathReaders.Count < MaxPathReaders)
+            {
+                pathReaders.Add(reader);
+                reader = null;
+            }
+
+            return path;
+        }
+        finally
+        {
+            reader?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A reader connection kept open with the path query prepared on it. getPath and the tracking page read a path on
+    /// every request, and taking a pooled connection and preparing the query each time cost more than the read.
+    /// </summary>
+    sealed class PathReader(SqliteConnection connection, SqliteCommand query) : IDisposable
+    {
+        public static async Task<PathReader> OpenAsync(string connectionString, CancellationToken cancellationToken)
+        {
+            var connection = new SqliteConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+
+            // No ORDER BY: SQLite would sort in a temporary b-tree; the few rows are sorted below instead.
+            var query = Command(
+                connection,
+                "SELECT action_time, action_type, action_msg, seq FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill",
+                ("$delivery", ""),
+                ("$waybill", ""));
+            query.Prepare();
+            return new PathReader(connection, query);
         }
 
-        return path;
+        public List<PathEvent> Read(WaybillKey key)
+        {
+            query.Parameters["$delivery"].Value = key.DeliveryId.Value;
+            query.Parameters["$waybill"].Value = key.WaybillId.Value;
+            var rows = new List<(PathEvent Event, long Seq)>();
+            using (var reader = query.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    rows.Add((new PathEvent(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2)), reader.GetInt64(3)));
+                }
+            }
+
+            // Time order, and events of the same second in the order they arrived.
+            rows.Sort(static (a, b) => a.Event.ActionTime != b.Event.ActionTime ? a.Event.ActionTime.CompareTo(b.Event.ActionTime) : a.Seq.CompareTo(b.Seq));
+            var path = new List<PathEvent>(rows.Count);
+            foreach (var (pathEvent, _) in rows)
+            {
+                path.Add(pathEvent);
+            }
+
+            return path;
+        }
+
+        public void Dispose()
+        {
+            query.Dispose();
+            connection.Dispose();
+        }
     }
 
     public override async Task<bool> AddCloudEnvAsync(CloudEnvRecord env, CancellationToken cancellationToken = default)
@@ -695,6 +761,11 @@ public sealed class SqliteStore : Store
             appendLock.Release();
         }
 
+        while (pathReaders.TryTake(out var reader))
+        {
+            reader.Dispose();
+        }
+
         SqliteConnection.ClearAllPools();
     }
 
@@ -751,6 +822,10 @@ public sealed class SqliteStore : Store
             {
                 appendConnection = await OpenAsync(cancellationToken);
                 await ExecuteAsync(appendConnection, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
+                if (Environment.GetEnvironmentVariable("WX_WRITER_PRAGMAS") is { Length: > 0 } extra)
+                {
+                    await ExecuteAsync(appendConnection, extra, cancellationToken);
+                }
             }
 
             return await write(appendConnection);
