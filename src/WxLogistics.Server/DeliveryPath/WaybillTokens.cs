@@ -12,7 +12,8 @@ namespace WxLogistics.DeliveryPath;
 /// </summary>
 public sealed class WaybillTokens(Store store)
 {
-    const int MaxEntries = 1_000_000;
+    /// <summary>A remembered waybill takes a few hundred bytes (record, token hash, ids): some tens of MB at most.</summary>
+    const int MaxEntries = 100_000;
 
     readonly ConcurrentDictionary<WaybillKey, WaybillRecord> known = new();
 
@@ -28,12 +29,24 @@ public sealed class WaybillTokens(Store store)
         {
             if (known.Count >= MaxEntries)
             {
-                known.Clear();
+                ForgetSome();
             }
 
             known[key] = waybill;
         }
 
         return waybill;
+    }
+
+    /// <summary>
+    /// Full: forgets a tenth, whichever the dictionary lists first (in hash order, so no waybill in particular), rather
+    /// than everything at once, which would send every request to the store until the cache had filled again.
+    /// </summary>
+    void ForgetSome()
+    {
+        foreach (var (key, _) in known.Take(MaxEntries / 10))
+        {
+            known.TryRemove(key, out _);
+        }
     }
 }

@@ -24,7 +24,7 @@ public sealed class SqliteStore : Store
 
     Task? checkpoint;
 
-    const int MaxPathReaders = 32;
+    const int MaxPathReaders = 16;
     readonly System.Collections.Concurrent.ConcurrentBag<PathReader> pathReaders = [];
 
     static SqliteStore()
