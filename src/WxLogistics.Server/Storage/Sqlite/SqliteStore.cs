@@ -24,8 +24,8 @@ public sealed class SqliteStore : Store
 
     Task? checkpoint;
 
-    const int MaxPathReaders = 16;
-    readonly System.Collections.Concurrent.ConcurrentBag<PathReader> pathReaders = [];
+    const int MaxKeptReaders = 16;
+    readonly System.Collections.Concurrent.ConcurrentBag<KeptReader> keptReaders = [];
 
     static SqliteStore()
     {
@@ -299,17 +299,8 @@ public sealed class SqliteStore : Store
         }
     }
 
-    public override async Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenReadAsync(cancellationToken);
-        await using var command = Command(
-            connection,
-            $"SELECT {WaybillColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
-            ("$delivery", key.DeliveryId.Value),
-            ("$waybill", key.WaybillId.Value));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? StoreRows.Waybill(reader, key) : null;
-    }
+    public override Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default) =>
+        OnKeptReaderAsync(reader => reader.FindWaybill(key), cancellationToken);
 
     public override Task<AppendOutcome[]> AppendEventsAsync(
         IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default) =>
@@ -374,19 +365,23 @@ public sealed class SqliteStore : Store
             },
             cancellationToken);
 
-    public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
+    public override Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default) =>
+        OnKeptReaderAsync<IReadOnlyList<PathEvent>>(reader => reader.ReadPath(key), cancellationToken);
+
+    /// <summary>Runs a read on a kept reader connection, then keeps it for the next one (or closes it, if enough are kept).</summary>
+    async Task<T> OnKeptReaderAsync<T>(Func<KeptReader, T> read, CancellationToken cancellationToken)
     {
-        var reader = pathReaders.TryTake(out var kept) ? kept : await PathReader.OpenAsync(connectionString, cancellationToken);
+        var reader = keptReaders.TryTake(out var kept) ? kept : await KeptReader.OpenAsync(connectionString, WaybillColumns, cancellationToken);
         try
         {
-            var path = reader.Read(key);
-            if (pathReaders.Count < MaxPathReaders)
+            var result = read(reader);
+            if (keptReaders.Count < MaxKeptReaders)
             {
-                pathReaders.Add(reader);
+                keptReaders.Add(reader);
                 reader = null;
             }
 
-            return path;
+            return result;
         }
         finally
         {
@@ -395,32 +390,47 @@ public sealed class SqliteStore : Store
     }
 
     /// <summary>
-    /// A reader connection kept open with the path query prepared on it. getPath and the tracking page read a path on
-    /// every request, and taking a pooled connection and preparing the query each time cost more than the read.
+    /// A reader connection kept open with the hottest queries prepared on it: a waybill, and its path. getPath, the
+    /// tracking page and updatePath's token check (for a waybill not in the waybill cache) read these on every request,
+    /// and taking a pooled connection and preparing the query each time cost more than the read.
     /// </summary>
-    sealed class PathReader(SqliteConnection connection, SqliteCommand query) : IDisposable
+    sealed class KeptReader(SqliteConnection connection, SqliteCommand path, SqliteCommand waybill) : IDisposable
     {
-        public static async Task<PathReader> OpenAsync(string connectionString, CancellationToken cancellationToken)
+        public static async Task<KeptReader> OpenAsync(string connectionString, string waybillColumns, CancellationToken cancellationToken)
         {
             var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
 
             // No ORDER BY: SQLite would sort in a temporary b-tree; the few rows are sorted below instead.
-            var query = Command(
+            var path = Command(
                 connection,
                 "SELECT action_time, action_type, action_msg, seq FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill",
                 ("$delivery", ""),
                 ("$waybill", ""));
-            query.Prepare();
-            return new PathReader(connection, query);
+            path.Prepare();
+            var waybill = Command(
+                connection,
+                $"SELECT {waybillColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
+                ("$delivery", ""),
+                ("$waybill", ""));
+            waybill.Prepare();
+            return new KeptReader(connection, path, waybill);
         }
 
-        public List<PathEvent> Read(WaybillKey key)
+        public WaybillRecord? FindWaybill(WaybillKey key)
         {
-            query.Parameters["$delivery"].Value = key.DeliveryId.Value;
-            query.Parameters["$waybill"].Value = key.WaybillId.Value;
+            waybill.Parameters["$delivery"].Value = key.DeliveryId.Value;
+            waybill.Parameters["$waybill"].Value = key.WaybillId.Value;
+            using var reader = waybill.ExecuteReader();
+            return reader.Read() ? StoreRows.Waybill(reader, key) : null;
+        }
+
+        public List<PathEvent> ReadPath(WaybillKey key)
+        {
+            path.Parameters["$delivery"].Value = key.DeliveryId.Value;
+            path.Parameters["$waybill"].Value = key.WaybillId.Value;
             var rows = new List<(PathEvent Event, long Seq)>();
-            using (var reader = query.ExecuteReader())
+            using (var reader = path.ExecuteReader())
             {
                 while (reader.Read())
                 {
@@ -430,18 +440,19 @@ public sealed class SqliteStore : Store
 
             // Time order, and events of the same second in the order they arrived.
             rows.Sort(static (a, b) => a.Event.ActionTime != b.Event.ActionTime ? a.Event.ActionTime.CompareTo(b.Event.ActionTime) : a.Seq.CompareTo(b.Seq));
-            var path = new List<PathEvent>(rows.Count);
+            var events = new List<PathEvent>(rows.Count);
             foreach (var (pathEvent, _) in rows)
             {
-                path.Add(pathEvent);
+                events.Add(pathEvent);
             }
 
-            return path;
+            return events;
         }
 
         public void Dispose()
         {
-            query.Dispose();
+            path.Dispose();
+            waybill.Dispose();
             connection.Dispose();
         }
     }
@@ -761,7 +772,7 @@ public sealed class SqliteStore : Store
             appendLock.Release();
         }
 
-        while (pathReaders.TryTake(out var reader))
+        while (keptReaders.TryTake(out var reader))
         {
             reader.Dispose();
         }
