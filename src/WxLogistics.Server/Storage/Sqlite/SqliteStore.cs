@@ -20,8 +20,8 @@ public sealed class SqliteStore : Store
     /// <summary>The append's statements, prepared once on the writer connection and kept with it.</summary>
     (SqliteCommand Insert, SqliteCommand Enqueue)? appendStatements;
     int appendsSinceCheckpoint;
-    bool walCaughtUp = true;
 
+    /// <summary>The checkpoint running beside the writer, or finished and not yet caught up with (see AppendEventsAsync).</summary>
     Task? checkpoint;
 
     const int MaxKeptReaders = 16;
@@ -311,14 +311,13 @@ public sealed class SqliteStore : Store
                 {
                     appendsSinceCheckpoint = 0;
                     checkpoint = Task.Run(CheckpointAsync, CancellationToken.None);
-                    walCaughtUp = false;
                 }
-                else if (!walCaughtUp && checkpoint is { IsCompleted: true })
+                else if (checkpoint is { IsCompleted: true })
                 {
                     // Under steady load the checkpoint beside us never reaches the end of the WAL: we keep appending
                     // while it copies. So we copy the few frames committed meanwhile ourselves; with the whole WAL in
                     // the database, this commit starts the WAL again from its beginning instead of growing it.
-                    walCaughtUp = true;
+                    checkpoint = null;
                     await ExecuteAsync(connection, "PRAGMA wal_checkpoint(PASSIVE);", cancellationToken);
                 }
 
@@ -440,13 +439,7 @@ public sealed class SqliteStore : Store
 
             // Time order, and events of the same second in the order they arrived.
             rows.Sort(static (a, b) => a.Event.ActionTime != b.Event.ActionTime ? a.Event.ActionTime.CompareTo(b.Event.ActionTime) : a.Seq.CompareTo(b.Seq));
-            var events = new List<PathEvent>(rows.Count);
-            foreach (var (pathEvent, _) in rows)
-            {
-                events.Add(pathEvent);
-            }
-
-            return events;
+            return rows.ConvertAll(static row => row.Event);
         }
 
         public void Dispose()
@@ -833,10 +826,6 @@ public sealed class SqliteStore : Store
             {
                 appendConnection = await OpenAsync(cancellationToken);
                 await ExecuteAsync(appendConnection, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
-                if (Environment.GetEnvironmentVariable("WX_WRITER_PRAGMAS") is { Length: > 0 } extra)
-                {
-                    await ExecuteAsync(appendConnection, extra, cancellationToken);
-                }
             }
 
             return await write(appendConnection);
