@@ -12,7 +12,31 @@ public sealed class PostgresStore(string connectionString) : Store
 {
     const long MigrationLockKey = 0x5778_4C6F_6769; // "WxLogi"
 
-    readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
+    readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(Tuned(connectionString));
+
+    /// <summary>
+    /// Defaults for a server that sends the same few statements all day, unless the connection string says otherwise:
+    /// prepare them once per connection (planning the append cost PostgreSQL about a third of its time), and hand a
+    /// pooled connection back without DISCARD ALL, a round trip per use (no statement here leaves session state).
+    /// </summary>
+    static string Tuned(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.Contains("MaxAutoPrepare"))
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        if (!given.Contains("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        return builder.ConnectionString;
+    }
 
     public override async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
