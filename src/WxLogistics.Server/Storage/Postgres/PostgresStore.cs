@@ -267,12 +267,12 @@ public sealed class PostgresStore(string connectionString) : Store
                     bumped AS (
                         UPDATE waybills w SET path_version = w.path_version + c.n, updated_at = $7
                         FROM gained c
-                        WHERE w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id),
+                        WHERE w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id
+                        RETURNING w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version),
                     outbox AS (
                         INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
-                        SELECT w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version + c.n, 'pending', 0, $6, $6
-                        FROM waybills w JOIN gained c ON w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id
-                        JOIN apps a ON a.appid = w.merchant_appid AND a.push_url IS NOT NULL
+                        SELECT b.delivery_id, b.waybill_id, b.merchant_appid, b.path_version, 'pending', 0, $6, $6
+                        FROM bumped b JOIN apps a ON a.appid = b.merchant_appid AND a.push_url IS NOT NULL
                         ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
                             version = excluded.version,
                             updated_at = excluded.updated_at,
