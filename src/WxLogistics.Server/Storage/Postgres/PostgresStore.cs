@@ -19,7 +19,7 @@ public sealed class PostgresStore(string connectionString) : Store
     /// prepare them once per connection (planning the append cost PostgreSQL about a third of its time), and hand a
     /// pooled connection back without DISCARD ALL, a round trip per use (no statement here leaves session state).
     /// </summary>
-    static string Tuned(string connectionString)
+    internal static string Tuned(string connectionString)
     {
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
             .Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
