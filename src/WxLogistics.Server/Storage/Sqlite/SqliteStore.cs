@@ -24,6 +24,9 @@ public sealed class SqliteStore : Store
     /// <summary>The checkpoint running beside the writer, or finished and not yet caught up with (see AppendEventsAsync).</summary>
     Task? checkpoint;
 
+    /// <summary>Recently read paths (null when its count file cannot be used: then every read reads SQLite).</summary>
+    readonly PathCache? pathCache;
+
     const int MaxKeptReaders = 16;
     readonly System.Collections.Concurrent.ConcurrentBag<KeptReader> keptReaders = [];
 
@@ -47,6 +50,7 @@ public sealed class SqliteStore : Store
             Pooling = true,
             DefaultTimeout = 30,
         }.ToString();
+        pathCache = PathCache.Open(dataDirectory);
     }
 
     public string DatabasePath { get; }
@@ -359,13 +363,39 @@ public sealed class SqliteStore : Store
                     await enqueue.ExecuteNonQueryAsync(cancellationToken);
                 }
 
-                await transaction.CommitAsync(cancellationToken);
+                try
+                {
+                    await transaction.CommitAsync(cancellationToken);
+                }
+                finally
+                {
+                    // Also when the commit reports a failure: it may have reached the disk all the same.
+                    if (versions.Count > 0)
+                    {
+                        pathCache?.Changed(versions.Keys);
+                    }
+                }
+
                 return outcomes;
             },
             cancellationToken);
 
-    public override Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default) =>
-        OnKeptReaderAsync<IReadOnlyList<PathEvent>>(reader => reader.ReadPath(key), cancellationToken);
+    public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
+    {
+        if (pathCache is null)
+        {
+            return await OnKeptReaderAsync(reader => reader.ReadPath(key), cancellationToken);
+        }
+
+        if (pathCache.TryGet(key, out var cached, out var ticket))
+        {
+            return cached;
+        }
+
+        var path = await OnKeptReaderAsync(reader => reader.ReadPath(key), cancellationToken);
+        pathCache.Keep(key, path, ticket);
+        return path;
+    }
 
     /// <summary>Runs a read on a kept reader connection, then keeps it for the next one (or closes it, if enough are kept).</summary>
     async Task<T> OnKeptReaderAsync<T>(Func<KeptReader, T> read, CancellationToken cancellationToken)
@@ -424,7 +454,7 @@ public sealed class SqliteStore : Store
             return reader.Read() ? StoreRows.Waybill(reader, key) : null;
         }
 
-        public List<PathEvent> ReadPath(WaybillKey key)
+        public IReadOnlyList<PathEvent> ReadPath(WaybillKey key)
         {
             path.Parameters["$delivery"].Value = key.DeliveryId.Value;
             path.Parameters["$waybill"].Value = key.WaybillId.Value;
@@ -439,7 +469,7 @@ public sealed class SqliteStore : Store
 
             // Time order, and events of the same second in the order they arrived.
             rows.Sort(static (a, b) => a.Event.ActionTime != b.Event.ActionTime ? a.Event.ActionTime.CompareTo(b.Event.ActionTime) : a.Seq.CompareTo(b.Seq));
-            return rows.ConvertAll(static row => row.Event);
+            return rows.ConvertAll(static row => row.Event).AsReadOnly();
         }
 
         public void Dispose()
@@ -769,6 +799,8 @@ public sealed class SqliteStore : Store
         {
             reader.Dispose();
         }
+
+        pathCache?.Dispose();
 
         SqliteConnection.ClearAllPools();
     }
