@@ -23,8 +23,11 @@ sealed unsafe class PathCache : IDisposable
 {
     public const string FileName = "wxlogistics.db-paths";
 
-    /// <summary>About 3 KB each for paths of 20 events: some 30 MB when full.</summary>
-    const int MaxEntries = 10_000;
+    /// <summary>
+    /// About 2 KB each for paths of 20 events. 10,000 raised the peak memory of the 10 M-event benchmark, whose reads
+    /// are spread over 500,000 waybills, from 210 to 267 MB (bench/RESULTS.md).
+    /// </summary>
+    const int MaxEntries = 4_096;
 
     /// <summary>Longer paths are read from SQLite each time rather than held.</summary>
     const int MaxEventsPerPath = 200;
