@@ -10,14 +10,8 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
     string carrierToken = "";
     string merchantToken = "";
 
-    public async Task InitializeAsync()
-    {
-        var carrier = await server.AddCarrierAsync("SF");
-        var merchant = await server.AddMerchantAsync();
-        waybill = await server.AddWaybillAsync("SF", "SF1234567890", merchant: merchant, orderId: "order-1", openId: "openid-1");
-        carrierToken = await server.AccessTokenAsync(carrier);
-        merchantToken = await server.AccessTokenAsync(merchant);
-    }
+    public async Task InitializeAsync() =>
+        (_, waybill, carrierToken, merchantToken) = await server.AddShipmentAsync("SF1234567890", "order-1", "openid-1");
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 

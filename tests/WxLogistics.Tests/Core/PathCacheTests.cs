@@ -19,14 +19,7 @@ public sealed class PathCacheTests : IAsyncLifetime
     string carrierToken = "";
     string merchantToken = "";
 
-    public async Task InitializeAsync()
-    {
-        var carrier = await server.AddCarrierAsync("SF");
-        var merchant = await server.AddMerchantAsync();
-        waybill = await server.AddWaybillAsync("SF", merchant: merchant);
-        carrierToken = await server.AccessTokenAsync(carrier);
-        merchantToken = await server.AccessTokenAsync(merchant);
-    }
+    public async Task InitializeAsync() => (_, waybill, carrierToken, merchantToken) = await server.AddShipmentAsync();
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 

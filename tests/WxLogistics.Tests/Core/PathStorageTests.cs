@@ -11,14 +11,8 @@ public abstract class PathStorageTests(StoreKind storeKind) : IAsyncLifetime
     string carrierToken = "";
     string merchantToken = "";
 
-    public async Task InitializeAsync()
-    {
-        var carrier = await server.AddCarrierAsync("SF");
-        merchant = await server.AddMerchantAsync();
-        waybill = await server.AddWaybillAsync("SF", merchant: merchant, orderId: "order-1", openId: "openid-1");
-        carrierToken = await server.AccessTokenAsync(carrier);
-        merchantToken = await server.AccessTokenAsync(merchant);
-    }
+    public async Task InitializeAsync() =>
+        (merchant, waybill, carrierToken, merchantToken) = await server.AddShipmentAsync(orderId: "order-1", openId: "openid-1");
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 

@@ -20,14 +20,8 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
     string merchantToken = "";
     Waybill waybill = new("", "", "");
 
-    public async Task InitializeAsync()
-    {
-        var carrier = await server.AddCarrierAsync("SF");
-        var merchant = await server.AddMerchantAsync();
-        waybill = await server.AddWaybillAsync("SF", "W1", merchant: merchant, orderId: "o1", openId: "u1");
-        carrierToken = await server.AccessTokenAsync(carrier);
-        merchantToken = await server.AccessTokenAsync(merchant);
-    }
+    public async Task InitializeAsync() =>
+        (_, waybill, carrierToken, merchantToken) = await server.AddShipmentAsync("W1", "o1", "u1");
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 

@@ -83,6 +83,17 @@ public sealed class WxServer : WebApplicationFactory<Program>
         return new Waybill(deliveryId, json.GetProperty("waybill_id").GetString()!, json.GetProperty("token").GetString()!);
     }
 
+    /// <summary>
+    /// What most path tests start from: carrier SF, a merchant, a waybill of the merchant's, and both apps' access_tokens.
+    /// </summary>
+    public async Task<Shipment> AddShipmentAsync(string? waybillId = null, string? orderId = null, string? openId = null)
+    {
+        var carrier = await AddCarrierAsync("SF");
+        var merchant = await AddMerchantAsync();
+        var waybill = await AddWaybillAsync("SF", waybillId, merchant: merchant, orderId: orderId, openId: openId);
+        return new Shipment(merchant, waybill, await AccessTokenAsync(carrier), await AccessTokenAsync(merchant));
+    }
+
     public async Task<string> AccessTokenAsync(App app)
     {
         var reply = await GetJsonAsync($"/cgi-bin/token?grant_type=client_credential&appid={app.AppId}&secret={app.Secret}");
@@ -135,6 +146,8 @@ public sealed class WxServer : WebApplicationFactory<Program>
 public sealed record App(string AppId, string Secret);
 
 public sealed record Waybill(string DeliveryId, string WaybillId, string Token);
+
+public sealed record Shipment(App Merchant, Waybill Waybill, string CarrierToken, string MerchantToken);
 
 public static class TempDirectory
 {
