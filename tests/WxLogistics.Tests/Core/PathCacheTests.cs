@@ -118,7 +118,7 @@ public sealed class PathCacheTests : IAsyncLifetime
     [Fact]
     public void A_read_that_overlapped_an_append_is_not_kept()
     {
-        using var cache = PathCache.Open(TempDirectory.Create())!;
+        var cache = PathCache.Open(TempDirectory.Create())!;
         var key = Key("SF-3");
         IReadOnlyList<PathEvent> before = [new PathEvent(Start, 100001, "before the append")];
 
@@ -137,8 +137,8 @@ public sealed class PathCacheTests : IAsyncLifetime
     public void A_commit_of_another_process_makes_every_kept_path_read_again_even_one_read_meanwhile()
     {
         var data = TempDirectory.Create();
-        using var server = PathCache.Open(data)!;
-        using var operatorVerb = PathCache.Open(data)!;
+        var server = PathCache.Open(data)!;
+        var operatorVerb = PathCache.Open(data)!;
         var (kept, overlapping) = (Key("SF-4"), Key("SF-5"));
         IReadOnlyList<PathEvent> old = [new PathEvent(Start, 100001, "old")];
 

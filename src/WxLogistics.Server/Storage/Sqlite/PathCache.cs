@@ -19,7 +19,7 @@ namespace WxLogistics.Storage.Sqlite;
 /// every path when another process has written.</item>
 /// </list>
 /// </summary>
-sealed unsafe class PathCache : IDisposable
+sealed unsafe class PathCache
 {
     public const string FileName = "wxlogistics.db-paths";
 
@@ -34,6 +34,8 @@ sealed unsafe class PathCache : IDisposable
 
     readonly ConcurrentDictionary<WaybillKey, IReadOnlyList<PathEvent>> paths = new();
     readonly Lock gate = new();
+    // The count stays mapped as long as the process lives (a few bytes for each store opened), even after its store
+    // is disposed: a read that raced the disposal must never touch memory that was unmapped under it.
     readonly MemoryMappedFile file;
     readonly MemoryMappedViewAccessor view;
     readonly long* changes;
@@ -140,13 +142,6 @@ sealed unsafe class PathCache : IDisposable
 
             accounted = now;
         }
-    }
-
-    public void Dispose()
-    {
-        view.SafeMemoryMappedViewHandle.ReleasePointer();
-        view.Dispose();
-        file.Dispose();
     }
 
     void ForgetAll()

@@ -800,8 +800,6 @@ public sealed class SqliteStore : Store
             reader.Dispose();
         }
 
-        pathCache?.Dispose();
-
         SqliteConnection.ClearAllPools();
     }
 
