@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using WxLogistics.Apps;
 using WxLogistics.Storage;
 
@@ -18,7 +17,7 @@ public sealed class WaybillTokens(Store store)
     /// </summary>
     const int MaxEntries = 20_000;
 
-    readonly ConcurrentDictionary<WaybillKey, WaybillRecord> known = new();
+    readonly BoundedMap<WaybillKey, WaybillRecord> known = new(MaxEntries);
 
     public async ValueTask<WaybillRecord?> FindAsync(WaybillKey key, CancellationToken cancellationToken)
     {
@@ -30,26 +29,9 @@ public sealed class WaybillTokens(Store store)
         waybill = await store.FindWaybillAsync(key, cancellationToken);
         if (waybill is not null)
         {
-            if (known.Count >= MaxEntries)
-            {
-                ForgetSome();
-            }
-
-            known[key] = waybill;
+            known.Set(key, waybill);
         }
 
         return waybill;
-    }
-
-    /// <summary>
-    /// Full: forgets a tenth, whichever the dictionary lists first (in hash order, so no waybill in particular), rather
-    /// than everything at once, which would send every request to the store until the cache had filled again.
-    /// </summary>
-    void ForgetSome()
-    {
-        foreach (var (key, _) in known.Take(MaxEntries / 10))
-        {
-            known.TryRemove(key, out _);
-        }
     }
 }

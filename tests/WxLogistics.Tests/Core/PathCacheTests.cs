@@ -119,7 +119,7 @@ public sealed class PathCacheTests : IAsyncLifetime
     public void A_read_that_overlapped_an_append_is_not_kept()
     {
         var cache = PathCache.Open(TempDirectory.Create())!;
-        var key = Key("SF-3");
+        var key = Keys.Sf("SF-3");
         IReadOnlyList<PathEvent> before = [new PathEvent(Start, 100001, "before the append")];
 
         // A read starts, an append of this process commits and is answered, then the read finishes.
@@ -139,7 +139,7 @@ public sealed class PathCacheTests : IAsyncLifetime
         var data = TempDirectory.Create();
         var server = PathCache.Open(data)!;
         var operatorVerb = PathCache.Open(data)!;
-        var (kept, overlapping) = (Key("SF-4"), Key("SF-5"));
+        var (kept, overlapping) = (Keys.Sf("SF-4"), Keys.Sf("SF-5"));
         IReadOnlyList<PathEvent> old = [new PathEvent(Start, 100001, "old")];
 
         Assert.False(server.TryGet(kept, out _, out var ticket));
@@ -147,7 +147,7 @@ public sealed class PathCacheTests : IAsyncLifetime
         Assert.False(server.TryGet(overlapping, out _, out ticket));
 
         // The other process appends to some waybill; the server cannot know which.
-        operatorVerb.Changed([Key("SF-6")]);
+        operatorVerb.Changed([Keys.Sf("SF-6")]);
         server.Keep(overlapping, old, ticket);
 
         Assert.False(server.TryGet(kept, out _, out _));
@@ -160,19 +160,14 @@ public sealed class PathCacheTests : IAsyncLifetime
         Assert.True(server.TryGet(kept, out _, out _));
 
         // ...but not when the other process committed just before the server did.
-        operatorVerb.Changed([Key("SF-6")]);
+        operatorVerb.Changed([Keys.Sf("SF-6")]);
         server.Changed([overlapping]);
         Assert.False(server.TryGet(kept, out _, out _));
     }
 
-    static WaybillKey Key(string waybillId) =>
-        DeliveryId.TryParse("SF", out var deliveryId) && WaybillId.TryParse(waybillId, out var id)
-            ? new WaybillKey(deliveryId, id)
-            : throw new ArgumentException(waybillId);
-
     static async Task<WaybillKey> AddWaybillAsync(Store store, string waybillId)
     {
-        var key = Key(waybillId);
+        var key = Keys.Sf(waybillId);
         Assert.True(await store.AddWaybillAsync(new WaybillRecord(key, [1], null, null, null, 0, Start)));
         return key;
     }

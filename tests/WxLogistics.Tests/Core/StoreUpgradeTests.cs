@@ -1,6 +1,5 @@
 using Microsoft.Data.Sqlite;
 using Npgsql;
-using WxLogistics.Apps;
 using WxLogistics.Storage;
 using WxLogistics.Storage.Postgres;
 using WxLogistics.Storage.Sqlite;
@@ -25,36 +24,33 @@ public abstract class StoreUpgradeTests
         await store.MigrateAsync();
         Assert.True(await store.IsReadyAsync());
 
-        var sf1 = Key("SF-1");
+        var sf1 = Keys.Sf("SF-1");
         Assert.Equal(
             ["first by time", "same time, arrived first", "same time, arrived second", "third by time"],
             (await store.ReadPathAsync(sf1)).Select(e => e.ActionMsg));
-        Assert.Equal(["only one"], (await store.ReadPathAsync(Key("SF-2"))).Select(e => e.ActionMsg));
+        Assert.Equal(["only one"], (await store.ReadPathAsync(Keys.Sf("SF-2"))).Select(e => e.ActionMsg));
         Assert.Equal(4, (await store.FindWaybillAsync(sf1))!.PathVersion);
-        Assert.Equal(1, (await store.FindWaybillAsync(Key("SF-2")))!.PathVersion);
-        Assert.Equal(0, (await store.FindWaybillAsync(Key("SF-3")))!.PathVersion);
+        Assert.Equal(1, (await store.FindWaybillAsync(Keys.Sf("SF-2")))!.PathVersion);
+        Assert.Equal(0, (await store.FindWaybillAsync(Keys.Sf("SF-3")))!.PathVersion);
 
         // After the upgrade a repeat of an old event is still a duplicate, and a new one is the next version.
         var outcomes = await store.AppendEventsAsync(
             [
                 (sf1, new PathEvent(1700000100, 100001, "first by time")),
                 (sf1, new PathEvent(1700000200, 100002, "same time, arrived third")),
-                (Key("SF-3"), new PathEvent(1700000000, 100001, "the first of SF-3")),
-                (Key("SF-3"), new PathEvent(1700000000, 100001, "the first of SF-3")),
+                (Keys.Sf("SF-3"), new PathEvent(1700000000, 100001, "the first of SF-3")),
+                (Keys.Sf("SF-3"), new PathEvent(1700000000, 100001, "the first of SF-3")),
             ],
             receivedAtMs: 0);
         Assert.Equal([AppendOutcome.Duplicate, AppendOutcome.Stored, AppendOutcome.Stored, AppendOutcome.Duplicate], outcomes);
         Assert.Equal(5, (await store.FindWaybillAsync(sf1))!.PathVersion);
-        Assert.Equal(1, (await store.FindWaybillAsync(Key("SF-3")))!.PathVersion);
+        Assert.Equal(1, (await store.FindWaybillAsync(Keys.Sf("SF-3")))!.PathVersion);
         Assert.Equal("same time, arrived third", (await store.ReadPathAsync(sf1))[3].ActionMsg);
         Assert.Equal(["SF-1", "SF-2", "SF-3"], (await store.ListWaybillsAsync(null, null, 10)).Select(w => w.Key.WaybillId.Value));
         Assert.Equal(
             ["SF-1", "SF-1", "SF-1", "SF-1", "SF-1", "SF-2", "SF-3"],
-            (await store.ReadPathsAsync(null, Key("SF-3"))).Select(e => e.Key.WaybillId.Value));
+            (await store.ReadPathsAsync(null, Keys.Sf("SF-3"))).Select(e => e.Key.WaybillId.Value));
     }
-
-    static WaybillKey Key(string waybillId) =>
-        DeliveryId.TryParse("SF", out var d) && WaybillId.TryParse(waybillId, out var w) ? new WaybillKey(d, w) : throw new ArgumentException(waybillId);
 }
 
 public sealed class StoreUpgradeTestsOnSqlite : StoreUpgradeTests

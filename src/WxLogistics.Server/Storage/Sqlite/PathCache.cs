@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
 using WxLogistics.Apps;
@@ -32,7 +31,7 @@ sealed unsafe class PathCache
     /// <summary>Longer paths are read from SQLite each time rather than held.</summary>
     const int MaxEventsPerPath = 200;
 
-    readonly ConcurrentDictionary<WaybillKey, IReadOnlyList<PathEvent>> paths = new();
+    readonly BoundedMap<WaybillKey, IReadOnlyList<PathEvent>> paths = new(MaxEntries);
     readonly Lock gate = new();
     // The count stays mapped as long as the process lives (a few bytes for each store opened), even after its store
     // is disposed: a read that raced the disposal must never touch memory that was unmapped under it.
@@ -109,12 +108,7 @@ sealed unsafe class PathCache
             // A commit of another process meanwhile needs no check here: the next TryGet sees it and forgets all.
             if (epoch == ticket)
             {
-                if (paths.Count >= MaxEntries)
-                {
-                    ForgetSome();
-                }
-
-                paths[key] = path;
+                paths.Set(key, path);
             }
         }
     }
@@ -130,7 +124,7 @@ sealed unsafe class PathCache
             epoch++;
             foreach (var key in changed)
             {
-                paths.TryRemove(key, out _);
+                paths.Remove(key);
             }
 
             var now = Interlocked.Increment(ref Unsafe.AsRef<long>(changes));
@@ -148,14 +142,5 @@ sealed unsafe class PathCache
     {
         epoch++;
         paths.Clear();
-    }
-
-    /// <summary>Full: forgets a tenth, whichever the dictionary lists first, rather than everything at once.</summary>
-    void ForgetSome()
-    {
-        foreach (var (key, _) in paths.Take(MaxEntries / 10))
-        {
-            paths.TryRemove(key, out _);
-        }
     }
 }

@@ -382,18 +382,14 @@ public sealed class SqliteStore : Store
 
     public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
-        if (pathCache is null)
-        {
-            return await OnKeptReaderAsync(reader => reader.ReadPath(key), cancellationToken);
-        }
-
-        if (pathCache.TryGet(key, out var cached, out var ticket))
+        var ticket = 0L;
+        if (pathCache?.TryGet(key, out var cached, out ticket) == true)
         {
             return cached;
         }
 
         var path = await OnKeptReaderAsync(reader => reader.ReadPath(key), cancellationToken);
-        pathCache.Keep(key, path, ticket);
+        pathCache?.Keep(key, path, ticket);
         return path;
     }
 
