@@ -7,6 +7,7 @@
 #   3. read     - getPath on waybills with 20 events each, and the tracking page
 #   4. memory and start-up - peak resident memory of the server under that load; start to first served request
 #   5. with sqlite, the bytes on disk per event (run with --waybills 500000 for the growth figures: 10 M events)
+# and ends with the performance targets this run can judge, each "met" or "NOT MET".
 # With --store postgres it runs 2-3 against a throwaway local PostgreSQL and measures pgbench's single-row insert
 # rate at 32 connections on the same server first.
 #
@@ -131,3 +132,22 @@ if [ "$store" = sqlite ]; then
   bytes=$(cat "$work/data"/wxlogistics.db* | wc -c)
   printf "%-28s %10s bytes (%s per event)\n" "store on disk" "$bytes" "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.0f", b / n }')"
 fi
+
+# The performance issue's targets for this run, as ratios measured above. The growth target (ingest with 10 M events
+# stored >= 0.8 x the empty store's) compares two runs: this one with --waybills 500000 against one without.
+verdict() { # NAME VALUE at-least|at-most LIMIT
+  local ok
+  ok=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { print ((op == "at-least" && v >= l) || (op == "at-most" && v <= l)) ? "met" : "NOT MET" }')
+  printf "%-44s %10s  (target %s %s)  %s\n" "$1" "$2" "${3/-/ }" "$4" "$ok"
+}
+echo
+echo "targets:"
+if [ "$store" = sqlite ]; then
+  verdict "ingest / ceiling" "$(ratio "$ingest_rps" "$ceiling_rps")" at-least 0.6
+  verdict "ingest p99 (ms)" "$(field p99_ms "$ingest")" at-most 5
+  verdict "getPath / ceiling" "$(ratio "$(field requests_per_s "$getpath")" "$ceiling_rps")" at-least 0.5
+else
+  verdict "ingest / pgbench single-row inserts" "$(ratio "$ingest_rps" "$pgbench_tps")" at-least 1.5
+fi
+verdict "peak resident memory (MB)" "$((peak_kb / 1024))" at-most 250
+verdict "start to first answer (ms)" "$startup_ms" at-most 1500
