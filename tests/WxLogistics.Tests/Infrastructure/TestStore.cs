@@ -18,7 +18,11 @@ public sealed record TestStore(StoreKind Kind, string DataDirectory, string? Con
     public const string PostgresVariable = "WXLOGISTICS_TEST_POSTGRES";
 
     public static TestStore Create(StoreKind kind) =>
-        new(kind, TempDirectory.Create(), kind == StoreKind.Postgres ? CreateDatabase() : null);
+        new(kind, TempDirectory.Create(), kind == StoreKind.Postgres ? CreateDatabase("") : null);
+
+    /// <summary>A fresh PostgreSQL database whose own collation is a language's (ICU), as an operator's may be.</summary>
+    public static TestStore CreatePostgresCollatedAs(string icuLocale) =>
+        new(StoreKind.Postgres, TempDirectory.Create(), CreateDatabase($" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icuLocale}' LOCALE 'C.UTF-8'"));
 
     public string StoreName => Kind == StoreKind.Postgres ? StoreFactory.Postgres : StoreFactory.Sqlite;
 
@@ -70,7 +74,7 @@ public sealed record TestStore(StoreKind Kind, string DataDirectory, string? Con
         return dump.ToString();
     }
 
-    static string CreateDatabase()
+    static string CreateDatabase(string options)
     {
         var server = Environment.GetEnvironmentVariable(PostgresVariable);
         if (string.IsNullOrEmpty(server))
@@ -82,7 +86,7 @@ public sealed record TestStore(StoreKind Kind, string DataDirectory, string? Con
         using (var connection = new NpgsqlConnection(server))
         {
             connection.Open();
-            using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            using var command = new NpgsqlCommand($"CREATE DATABASE {name}{options}", connection);
             command.ExecuteNonQuery();
         }
 
