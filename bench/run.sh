@@ -2,6 +2,8 @@
 # WxLogistics benchmarks, all in one run so that every figure is compared with a ceiling measured on the same machine
 # at the same time:
 #   1. ceiling  - a bare Kestrel app that parses the updatePath body and answers ok (bench/WxLogistics.Bench.Ceiling)
+#      and the durable ceiling: the same app answering once the body is appended to a file and flushed to disk, one
+#      write and one fsync per batch of waiting requests (what any durable server could do at most here)
 #   2. ingest   - durable updatePath against the real server, 32 connections, then a check that every event
 #                 acknowledged with errcode 0 is in the store
 #   3. read     - getPath on waybills with 20 events each, and the tracking page
@@ -77,6 +79,18 @@ kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 ceiling_rps=$(field requests_per_s "$ceiling")
 printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms\n" "ceiling (parse, answer ok)" "$ceiling_rps" "$(field p50_ms "$ceiling")" "$(field p99_ms "$ceiling")"
 
+# 1b. The durable ceiling: the same app appending each body to a file, one write and one flush to disk per batch of
+# waiting requests, answering after the flush. Any server that answers only once the event is on disk is below it.
+port=$(free_port)
+dotnet "$CEILING" --urls "http://127.0.0.1:$port" --durable "$work/durable-ceiling.log" >/dev/null 2>&1 & pids+=($!)
+wait_http "http://127.0.0.1:$port/"
+BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
+durable=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+rm -f "$work/durable-ceiling.log"
+durable_rps=$(field requests_per_s "$durable")
+printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x ceiling\n" "durable ceiling (+ fsync)" "$durable_rps" "$(field p50_ms "$durable")" "$(field p99_ms "$durable")" "$(ratio "$durable_rps" "$ceiling_rps")"
+
 if [ "$store" = postgres ]; then
   # pgbench: one single-row INSERT per transaction, 32 clients, on the same server.
   psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$WXLOGISTICS_TEST_POSTGRES")" -q \
@@ -115,6 +129,7 @@ BENCH_RUN=1 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$warmu
 ingest=$(BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
 ingest_rps=$(field requests_per_s "$ingest")
 printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x ceiling\n" "ingest (durable, $store)" "$ingest_rps" "$(field p50_ms "$ingest")" "$(field p99_ms "$ingest")" "$(ratio "$ingest_rps" "$ceiling_rps")"
+printf "%-28s %10s x durable ceiling\n" "ingest" "$(ratio "$ingest_rps" "$durable_rps")"
 
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 printf "%-28s %10s MB\n" "peak resident memory" "$((peak_kb / 1024))"

@@ -1,9 +1,13 @@
+using WxLogistics.Bench.Ceiling;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Wire;
 
 // The HTTP ceiling: Kestrel with the server's own limits reads and parses the updatePath body exactly as the server
 // does, and answers ok without checking or storing anything. What the HTTP stack alone can do on this machine.
+// With --durable FILE it also appends each parsed body to FILE and answers once it is on disk, one write and one
+// flush shared by every body waiting (DurableLog): the durable ceiling, what any durable server could do at most here.
 var builder = WebApplication.CreateSlimBuilder(args);
+var durable = builder.Configuration["durable"] is { Length: > 0 } path ? new DurableLog(path) : null;
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
@@ -17,6 +21,11 @@ app.MapPost("/cgi-bin/express/delivery/path/update", async (HttpContext http) =>
 {
     var (body, error) = await WxBody.ReadAsync(http.Request, 64 * 1024, http.RequestAborted);
     var parsed = body is not null && UpdatePathRequest.TryParse(body, out _, out _);
+    if (parsed && durable is not null)
+    {
+        await durable.AppendAsync(body!);
+    }
+
     http.Response.ContentType = "application/json; charset=utf-8";
     await http.Response.Body.WriteAsync(parsed ? ok : error?.ToJsonBytes() ?? ok);
 });
