@@ -12,6 +12,8 @@ public sealed class BoundedMap<TKey, TValue>(int maxEntries)
 {
     readonly ConcurrentDictionary<TKey, TValue> entries = new();
 
+    public int Count => entries.Count;
+
     public bool TryGetValue(TKey key, out TValue value) => entries.TryGetValue(key, out value!);
 
     public void Set(TKey key, TValue value)

@@ -165,6 +165,43 @@ public sealed class PathCacheTests : IAsyncLifetime
         Assert.False(server.TryGet(kept, out _, out _));
     }
 
+    [Fact]
+    public void However_many_waybills_are_read_the_cache_keeps_at_most_its_bound_and_still_the_latest()
+    {
+        var cache = PathCache.Open(TempDirectory.Create())!;
+        IReadOnlyList<PathEvent> path = [new PathEvent(Start, 100001, "picked up")];
+        var most = 0;
+        for (var i = 0; i < 5 * PathCache.MaxEntries + PathCache.MaxEntries / 2; i++)
+        {
+            var key = Keys.Sf($"SF-{i}");
+            Assert.False(cache.TryGet(key, out _, out var ticket));
+            cache.Keep(key, path, ticket);
+            Assert.True(cache.TryGet(key, out _, out _), $"the path just read ({i}) was not kept");
+            most = Math.Max(most, cache.Count);
+        }
+
+        Assert.Equal(PathCache.MaxEntries, most);
+
+        // When full it forgets a tenth, not everything: most recent reads are still served from memory.
+        Assert.True(cache.Count >= PathCache.MaxEntries * 9 / 10, $"only {cache.Count} paths kept");
+    }
+
+    [Fact]
+    public void A_path_longer_than_the_limit_is_read_from_the_store_each_time()
+    {
+        var cache = PathCache.Open(TempDirectory.Create())!;
+        var key = Keys.Sf("SF-9");
+        var longPath = Enumerable.Range(0, PathCache.MaxEventsPerPath + 1).Select(i => new PathEvent(Start + i, 200001, $"event {i}")).ToList();
+
+        Assert.False(cache.TryGet(key, out _, out var ticket));
+        cache.Keep(key, longPath, ticket);
+        Assert.False(cache.TryGet(key, out _, out ticket));
+
+        cache.Keep(key, longPath[..PathCache.MaxEventsPerPath], ticket);
+        Assert.True(cache.TryGet(key, out var kept, out _));
+        Assert.Equal(PathCache.MaxEventsPerPath, kept.Count);
+    }
+
     static async Task<WaybillKey> AddWaybillAsync(Store store, string waybillId)
     {
         var key = Keys.Sf(waybillId);

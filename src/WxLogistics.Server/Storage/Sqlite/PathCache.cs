@@ -26,10 +26,10 @@ sealed unsafe class PathCache
     /// About 2 KB each for paths of 20 events. 10,000 raised the peak memory of the 10 M-event benchmark, whose reads
     /// are spread over 500,000 waybills, from 210 to 267 MB (bench/RESULTS.md).
     /// </summary>
-    const int MaxEntries = 4_096;
+    public const int MaxEntries = 4_096;
 
     /// <summary>Longer paths are read from SQLite each time rather than held.</summary>
-    const int MaxEventsPerPath = 200;
+    public const int MaxEventsPerPath = 200;
 
     readonly BoundedMap<WaybillKey, IReadOnlyList<PathEvent>> paths = new(MaxEntries);
     readonly Lock gate = new();
@@ -71,6 +71,9 @@ sealed unsafe class PathCache
             return null;
         }
     }
+
+    /// <summary>How many paths are kept now.</summary>
+    public int Count => paths.Count;
 
     /// <summary>
     /// The path, when it is in memory and nothing changed it since it was read; else false, with the ticket to give
