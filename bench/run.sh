@@ -64,7 +64,7 @@ if [ "$store" = postgres ]; then
 fi
 
 echo "WxLogistics benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), store $store"
-echo "reproduce: bench/run.sh --store $store --duration $duration --warmup $warmup --waybills $waybills"
+echo "reproduce: ${WXLOGISTICS_TEST_POSTGRES_OPTIONS:+WXLOGISTICS_TEST_POSTGRES_OPTIONS=\"$WXLOGISTICS_TEST_POSTGRES_OPTIONS\" }bench/run.sh --store $store --duration $duration --warmup $warmup --waybills $waybills"
 echo
 
 # 1. The ceiling.
