@@ -67,26 +67,31 @@ echo "WxLogistics benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk
 echo "reproduce: ${WXLOGISTICS_TEST_POSTGRES_OPTIONS:+WXLOGISTICS_TEST_POSTGRES_OPTIONS=\"$WXLOGISTICS_TEST_POSTGRES_OPTIONS\" }bench/run.sh --store $store --duration $duration --warmup $warmup --waybills $waybills"
 echo
 
-# 1. The ceiling.
-port=$(free_port)
-dotnet "$CEILING" --urls "http://127.0.0.1:$port" >/dev/null 2>&1 & pids+=($!)
-wait_http "http://127.0.0.1:$port/"
 dotnet "$TOOL" seed "${store_args[@]}" --waybills "$waybills" --events 20 --out "$work/seed" 2>/dev/null
 export BENCH_WAYBILLS="$work/seed/waybills.tsv" BENCH_PAGES="$work/seed/pages.txt"
-BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
-ceiling=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+
+# Runs the ceiling app with ARGS under the ingest load (warm-up, then measured) and stops it; wrk's RESULT line is
+# left in $measured (a variable, not printed into $(...), so that the app's pid stays in this shell's cleanup list).
+measure_ceiling() {
+  local port
+  port=$(free_port)
+  dotnet "$CEILING" --urls "http://127.0.0.1:$port" "$@" >/dev/null 2>&1 & pids+=($!)
+  wait_http "http://127.0.0.1:$port/"
+  BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
+  measured=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+}
+
+# 1. The ceiling.
+measure_ceiling
+ceiling=$measured
 ceiling_rps=$(field requests_per_s "$ceiling")
 printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms\n" "ceiling (parse, answer ok)" "$ceiling_rps" "$(field p50_ms "$ceiling")" "$(field p99_ms "$ceiling")"
 
 # 1b. The durable ceiling: the same app appending each body to a file, one write and one flush to disk per batch of
 # waiting requests, answering after the flush. Any server that answers only once the event is on disk is below it.
-port=$(free_port)
-dotnet "$CEILING" --urls "http://127.0.0.1:$port" --durable "$work/durable-ceiling.log" >/dev/null 2>&1 & pids+=($!)
-wait_http "http://127.0.0.1:$port/"
-BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
-durable=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+measure_ceiling --durable "$work/durable-ceiling.log"
+durable=$measured
 rm -f "$work/durable-ceiling.log"
 durable_rps=$(field requests_per_s "$durable")
 printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x ceiling\n" "durable ceiling (+ fsync)" "$durable_rps" "$(field p50_ms "$durable")" "$(field p99_ms "$durable")" "$(ratio "$durable_rps" "$ceiling_rps")"

@@ -36,6 +36,7 @@ sealed class DurableLog
         {
             batch.Clear();
             buffers.Clear();
+            var offset = end;
             while (queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
@@ -45,7 +46,7 @@ sealed class DurableLog
 
             try
             {
-                RandomAccess.Write(file, buffers, end - buffers.Sum(b => (long)b.Length));
+                RandomAccess.Write(file, buffers, offset);
                 RandomAccess.FlushToDisk(file);
                 batch.ForEach(p => p.Done.TrySetResult());
             }
