@@ -10,8 +10,9 @@
 #   4. memory and start-up - peak resident memory of the server under that load; start to first served request
 #   5. with sqlite, the bytes on disk per event (run with --waybills 500000 for the growth figures: 10 M events)
 # and ends with the performance targets this run can judge, each "met" or "NOT MET".
-# With --store postgres it runs 2-3 against a throwaway local PostgreSQL and measures pgbench's single-row insert
-# rate at 32 connections on the same server first.
+# With --store postgres it runs 2-3 against a throwaway local PostgreSQL and measures first, on the same server,
+# pgbench's single-row insert rate at 32 connections and the PostgreSQL ceiling: the ceiling app inserting each batch
+# of waiting events into a table without index, one commit per batch, before it answers.
 #
 # Every load runs first for --warmup (15 s by default) unmeasured: .NET compiles hot code again, optimised, during
 # the first seconds of load (tiered compilation), and a 2 s warm-up measured mostly that (ingest at half its steady rate).
@@ -105,6 +106,13 @@ if [ "$store" = postgres ]; then
   pgbench_tps=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -c "$connections" -j 2 -T "${duration%s}" -f "$work/insert.sql" postgres 2>/dev/null \
     | awk '/^tps/ {printf "%.0f", $3}')
   printf "%-28s %10s tx/s\n" "pgbench single-row insert" "$pgbench_tps"
+
+  # 1c. The PostgreSQL ceiling: the ceiling app inserting the events waiting into a table without index, one INSERT
+  # committed per batch: what a server storing each event as a PostgreSQL row could do at most here.
+  measure_ceiling --postgres "$WXLOGISTICS_TEST_POSTGRES"
+  pg_ceiling=$measured
+  pg_ceiling_rps=$(field requests_per_s "$pg_ceiling")
+  printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x pgbench\n" "PostgreSQL ceiling" "$pg_ceiling_rps" "$(field p50_ms "$pg_ceiling")" "$(field p99_ms "$pg_ceiling")" "$(ratio "$pg_ceiling_rps" "$pgbench_tps")"
 fi
 
 # 2-4. The server.
@@ -141,6 +149,7 @@ printf "%-28s %10s MB\n" "peak resident memory" "$((peak_kb / 1024))"
 printf "%-28s %10s ms\n" "start to first answer" "$startup_ms"
 if [ -n "${pgbench_tps:-}" ]; then
   printf "%-28s %10s x pgbench single-row inserts\n" "ingest on PostgreSQL" "$(ratio "$ingest_rps" "$pgbench_tps")"
+  printf "%-28s %10s x PostgreSQL ceiling\n" "ingest on PostgreSQL" "$(ratio "$ingest_rps" "$pg_ceiling_rps")"
 fi
 
 # Every acknowledged event must be in the store: warm-up and measured runs, plus what was seeded.
