@@ -25,6 +25,7 @@ var builder = WebApplication.CreateBuilder(serveArgs);
 builder.AddWxLogistics(serveArgs);
 
 var app = builder.Build();
+app.Services.GetRequiredService<WxLogisticsSetup.StoreStartup>().Begin();
 app.UseWxLogistics();
 
 app.MapAccessToken();

@@ -58,6 +58,23 @@ public sealed class ServerStartupTests
     }
 
     [Fact]
+    public async Task A_PostgreSQL_server_that_does_not_answer_stops_the_server_with_a_clear_message()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync(
+            "--urls", "http://127.0.0.1:0", "--data", TempDirectory.Create(),
+            "--store", "postgres", "--connection", $"Host=127.0.0.1;Port={closedPort};Username=wx;Database=wx");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("cannot start", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    [Fact]
     public async Task Operator_verbs_list_their_help()
     {
         var (exitCode, output, _) = await ServerProcess.RunToEndAsync("waybill", "add", "--help");
