@@ -18,6 +18,8 @@ namespace WxLogistics;
 
 public static class WxLogisticsSetup
 {
+    static bool hostStarted;
+
     /// <summary>The command-line switches of the server beside ASP.NET's own (--urls, --environment, …).</summary>
     static readonly Dictionary<string, string> SwitchMappings = new()
     {
@@ -44,6 +46,9 @@ public static class WxLogisticsSetup
         // Request lines carry access_tokens in their query: ASP.NET's own request logging stays off.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        // The host logs a failed start with its stack trace; RunOrExplainAsync explains it in one line instead. Once
+        // started, the host's warnings and errors (a background service that failed) are logged as usual.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", level => Volatile.Read(ref hostStarted) && level >= LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -157,6 +162,7 @@ public static class WxLogisticsSetup
         try
         {
             await app.StartAsync();
+            Volatile.Write(ref hostStarted, true);
         }
         catch (OptionsValidationException e)
         {

@@ -27,12 +27,13 @@ public sealed class ServerStartupTests
         var file = Path.Combine(TempDirectory.Create(), "not-a-directory");
         await File.WriteAllTextAsync(file, "x");
 
-        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--urls", "http://127.0.0.1:0", "--data", file);
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync("--urls", "http://127.0.0.1:0", "--data", file);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("invalid configuration: the data directory", error);
         Assert.Contains("it is a file, not a directory", error);
         Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("   at ", output);
     }
 
     [Fact]
@@ -50,11 +51,12 @@ public sealed class ServerStartupTests
         var data = TempDirectory.Create();
         await using var first = await ServerProcess.StartAsync(data);
 
-        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--urls", first.BaseAddress.ToString(), "--data", TempDirectory.Create());
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync("--urls", first.BaseAddress.ToString(), "--data", TempDirectory.Create());
 
         Assert.Equal(1, exitCode);
         Assert.Contains("cannot start", error);
         Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("   at ", output);
     }
 
     [Fact]
@@ -65,13 +67,14 @@ public sealed class ServerStartupTests
         var closedPort = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
-        var (exitCode, _, error) = await ServerProcess.RunToEndAsync(
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync(
             "--urls", "http://127.0.0.1:0", "--data", TempDirectory.Create(),
             "--store", "postgres", "--connection", $"Host=127.0.0.1;Port={closedPort};Username=wx;Database=wx");
 
         Assert.Equal(1, exitCode);
         Assert.Contains("cannot start", error);
         Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("   at ", output);
     }
 
     [Fact]
