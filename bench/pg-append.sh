@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL's own cost of one node's append, without .NET or HTTP: pgbench, one client, runs the statement that
+# PostgreSQL's own cost of one node's append, without .NET or HTTP: pgbench, one client, runs the statements that
 # PostgresStore.AppendEventsAsync sends for a batch of 16 events (the waybill locks, the insert through the
 # de-duplication key, the path versions, the outbox) against two databases holding the same events:
 #   collation   - the schema through migration 0006: text keys compared in the database's collation (C.UTF-8, the
@@ -9,7 +9,6 @@
 # this measures PostgreSQL's CPU per batch, not the disk.
 #
 # Usage: bench/pg-append.sh [--events 2600000] [--waybills 2000] [--rounds 2] [--duration 10] [--icu LOCALE]
-# (keep the statement below in step with PostgresStore.AppendEventsAsync)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,37 +52,22 @@ sql -d wx_byte_order -f "$scripts"/0007_*.sql
 for db in wx_collation wx_byte_order; do sql -d "$db" -c "VACUUM ANALYZE"; done
 sql -d postgres -c "CHECKPOINT"
 
-# A batch of 16 new events on 16 neighbouring waybills, as the group commit sends it.
-cat > "$work/append.sql" <<SQL
-\set t random(1700000000, 2000000000)
-\set w random(0, $waybills - 17)
-SELECT 1 FROM waybills WHERE (delivery_id, waybill_id) IN (
-    SELECT * FROM unnest(array_fill('BENCH'::text, array[16]), array(SELECT 'BW' || lpad((:w + g)::text, 10, '0') FROM generate_series(1, 16) g)))
-ORDER BY delivery_id, waybill_id FOR UPDATE;
-WITH input AS (
-    SELECT * FROM unnest(array_fill('BENCH'::text, array[16]), array(SELECT 'BW' || lpad((:w + g)::text, 10, '0') FROM generate_series(1, 16) g),
-                         array(SELECT (:t + g)::bigint FROM generate_series(1, 16) g), array_fill(200001, array[16]),
-                         array_fill('快件已到达转运中心'::text, array[16]))
-        WITH ORDINALITY AS i (delivery_id, waybill_id, action_time, action_type, action_msg, ord)),
-inserted AS (
-    INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at)
-    SELECT delivery_id, waybill_id, action_time, action_type, action_msg, 0 FROM input ORDER BY ord
-    ON CONFLICT DO NOTHING
-    RETURNING delivery_id, waybill_id, action_time, action_type, action_msg),
-gained AS (
-    SELECT delivery_id, waybill_id, COUNT(*) AS n FROM inserted GROUP BY delivery_id, waybill_id),
-bumped AS (
-    UPDATE waybills w SET path_version = w.path_version + c.n, updated_at = 0
-    FROM gained c
-    WHERE w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id
-    RETURNING w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version),
-outbox AS (
-    INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
-    SELECT b.delivery_id, b.waybill_id, b.merchant_appid, b.path_version, 'pending', 0, 0, 0
-    FROM bumped b JOIN apps a ON a.appid = b.merchant_appid AND a.push_url IS NOT NULL
-    ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, status = 'pending')
-SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM inserted;
-SQL
+# A batch of 16 new events on 16 neighbouring waybills, as the group commit sends it: the store's own two statements
+# (src/WxLogistics.Server/Storage/Postgres/Statements), with pgbench expressions in place of their parameters.
+statements=src/WxLogistics.Server/Storage/Postgres/Statements
+{
+  echo '\set t random(1700000000, 2000000000)'
+  echo "\\set w random(0, $waybills - 17)"
+  for statement in append_lock append_events; do
+    sed -e "s/\$1/array_fill('BENCH'::text, array[16])/g" \
+        -e "s/\$2/array(SELECT 'BW' || lpad((:w + g)::text, 10, '0') FROM generate_series(1, 16) g)/g" \
+        -e "s/\$3/array(SELECT (:t + g)::bigint FROM generate_series(1, 16) g)/g" \
+        -e "s/\$4/array_fill(200001, array[16])/g" \
+        -e "s/\$5/array_fill('快件已到达转运中心'::text, array[16])/g" \
+        -e "s/\$[67]/0/g" "$statements/$statement.sql"
+    echo ";"
+  done
+} > "$work/append.sql"
 
 latency() { # DATABASE: milliseconds per batch
   PGOPTIONS="-c synchronous_commit=off" pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c 1 -T "$duration" \

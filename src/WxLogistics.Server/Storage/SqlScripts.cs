@@ -3,9 +3,19 @@ using System.Reflection;
 
 namespace WxLogistics.Storage;
 
-/// <summary>The numbered schema scripts of a provider (NNNN_name.sql, embedded), in order.</summary>
+/// <summary>The SQL of a provider kept in files (embedded): its numbered schema scripts, and statements the benchmarks run too.</summary>
 public static class SqlScripts
 {
+    /// <summary>Statements/NAME.sql of the provider.</summary>
+    public static string Statement(string provider, string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"WxLogistics.Storage.{provider}.Statements.{name}.sql")
+            ?? throw new InvalidOperationException($"no embedded statement {provider}/{name}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>The numbered schema scripts of a provider (NNNN_name.sql), in order.</summary>
     public static IReadOnlyList<(int Version, string Sql)> Load(string provider)
     {
         var assembly = Assembly.GetExecutingAssembly();

@@ -12,6 +12,9 @@ public sealed class PostgresStore(string connectionString) : Store
 {
     const long MigrationLockKey = 0x5778_4C6F_6769; // "WxLogi"
 
+    static readonly string AppendLockSql = SqlScripts.Statement("Postgres", "append_lock");
+    static readonly string AppendEventsSql = SqlScripts.Statement("Postgres", "append_events");
+
     readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(Tuned(connectionString));
 
     /// <summary>
@@ -237,7 +240,8 @@ public sealed class PostgresStore(string connectionString) : Store
     /// The two statements go without BEGIN or COMMIT: PostgreSQL runs what is sent before one Sync as one implicit
     /// transaction and commits it before it reports ready, so the reader's end (its disposal reads up to that report,
     /// and throws if the commit failed) is the durable commit. An explicit transaction cost a second round trip per
-    /// batch for the COMMIT (bench/RESULTS.md: about a tenth more events/s without it).
+    /// batch for the COMMIT (bench/RESULTS.md: about an eighth more events/s without it).
+    /// The statements are in Statements/append_*.sql, which bench/pg-append.sh runs as they are.
     /// </summary>
     public override async Task<AppendOutcome[]> AppendEventsAsync(
         IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default)
@@ -249,41 +253,11 @@ public sealed class PostgresStore(string connectionString) : Store
         {
             BatchCommands =
             {
-                new NpgsqlBatchCommand(
-                    "SELECT 1 FROM waybills WHERE (delivery_id, waybill_id) IN (SELECT * FROM unnest($1::text[], $2::text[])) " +
-                    "ORDER BY delivery_id, waybill_id FOR UPDATE")
+                new NpgsqlBatchCommand(AppendLockSql)
                 {
                     Parameters = { Param(deliveryIds), Param(waybillIds) },
                 },
-                new NpgsqlBatchCommand(
-                    """
-                    WITH input AS (
-                        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[])
-                            WITH ORDINALITY AS i (delivery_id, waybill_id, action_time, action_type, action_msg, ord)),
-                    inserted AS (
-                        INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at)
-                        SELECT delivery_id, waybill_id, action_time, action_type, action_msg, $6 FROM input ORDER BY ord
-                        ON CONFLICT DO NOTHING
-                        RETURNING delivery_id, waybill_id, action_time, action_type, action_msg),
-                    gained AS (
-                        SELECT delivery_id, waybill_id, COUNT(*) AS n FROM inserted GROUP BY delivery_id, waybill_id),
-                    bumped AS (
-                        UPDATE waybills w SET path_version = w.path_version + c.n, updated_at = $7
-                        FROM gained c
-                        WHERE w.delivery_id = c.delivery_id AND w.waybill_id = c.waybill_id
-                        RETURNING w.delivery_id, w.waybill_id, w.merchant_appid, w.path_version),
-                    outbox AS (
-                        INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
-                        SELECT b.delivery_id, b.waybill_id, b.merchant_appid, b.path_version, 'pending', 0, $6, $6
-                        FROM bumped b JOIN apps a ON a.appid = b.merchant_appid AND a.push_url IS NOT NULL
-                        ON CONFLICT (delivery_id, waybill_id) DO UPDATE SET
-                            version = excluded.version,
-                            updated_at = excluded.updated_at,
-                            attempts = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.attempts ELSE 0 END,
-                            next_attempt_at = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.next_attempt_at ELSE excluded.next_attempt_at END,
-                            status = 'pending')
-                    SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM inserted
-                    """)
+                new NpgsqlBatchCommand(AppendEventsSql)
                 {
                     Parameters =
                     {
