@@ -21,7 +21,9 @@ if (WxLogisticsSetup.FindUnknownSwitch(serveArgs) is { } unknown)
     return 2;
 }
 
-var builder = WebApplication.CreateBuilder(serveArgs);
+// The default builder watches the working directory and every directory under it, to reload appsettings.json when it
+// changes. The server reads its settings once, and that watch took about a tenth of start-up (bench/RESULTS.md).
+var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. serveArgs]);
 builder.AddWxLogistics(serveArgs);
 
 var app = builder.Build();

@@ -118,13 +118,19 @@ public static class WxGateway
     /// <summary>Maps an API of the group for every method, so that a GET gets WeChat's 43002 rather than a 405.</summary>
     public static RouteHandlerBuilder MapWxApi<THandler>(
         this RouteGroupBuilder group, string pattern, WxApi api, Func<THandler, WxCall, CancellationToken, Task<WxReply>> handle)
-        where THandler : notnull
+        where THandler : notnull =>
+        group.MapWxApi(pattern, api, (services, call, ct) => handle(services.GetRequiredService<THandler>(), call, ct));
+
+    // Not generic, so that the request delegate generator builds its endpoints when the server is compiled rather
+    // than when the first request arrives (it skips endpoints whose delegates name a type parameter).
+    static RouteHandlerBuilder MapWxApi(
+        this RouteGroupBuilder group, string pattern, WxApi api, Func<IServiceProvider, WxCall, CancellationToken, Task<WxReply>> invoke)
     {
-        ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<WxApiCatalog>().Add(api, (services, call, ct) => handle(services.GetRequiredService<THandler>(), call, ct));
-        async Task<IResult> Run(HttpContext http, THandler handler, Operability.WxMetrics metrics, Operability.CallInspector inspector, CancellationToken cancellationToken)
+        ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<WxApiCatalog>().Add(api, invoke);
+        async Task<IResult> Run(HttpContext http, Operability.WxMetrics metrics, Operability.CallInspector inspector, CancellationToken cancellationToken)
         {
             var call = (WxCall)http.Items[CallKey]!;
-            var reply = await handle(handler, call, cancellationToken);
+            var reply = await invoke(http.RequestServices, call, cancellationToken);
             metrics.Call(api.Name, reply.ErrCode);
             inspector.Record(api, call.Caller, call.Body, reply);
             return reply.ToHttpResult();
