@@ -16,6 +16,7 @@
 # With --store postgres it runs 2-3 against a throwaway local PostgreSQL and measures first, on the same server,
 # pgbench's single-row insert rate at 32 connections and the PostgreSQL ceiling: the ceiling app inserting each batch
 # of waiting events into a table without index, one commit per batch, before it answers.
+# A seeded PostgreSQL store is vacuumed and checkpointed before it is measured.
 #
 # Every load runs first for --warmup (15 s by default) unmeasured: .NET compiles hot code again, optimised, during
 # the first seconds of load (tiered compilation), and a 2 s warm-up measured mostly that (ingest at half its steady rate).
@@ -71,11 +72,24 @@ echo "WxLogistics benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk
 echo "reproduce: ${WXLOGISTICS_TEST_POSTGRES_OPTIONS:+WXLOGISTICS_TEST_POSTGRES_OPTIONS=\"$WXLOGISTICS_TEST_POSTGRES_OPTIONS\" }bench/run.sh --store $store --duration $duration --warmup $warmup --waybills $waybills"
 echo
 
-dotnet "$TOOL" seed "${store_args[@]}" --waybills "$waybills" --events 20 --out "$work/seed" 2>/dev/null
-export BENCH_WAYBILLS="$work/seed/waybills.tsv" BENCH_PAGES="$work/seed/pages.txt"
+# psql on the bench's PostgreSQL, from an Npgsql connection string (the bench's own by default).
+bench_psql() { psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"${BENCH_PSQL_CONNECTION:-$WXLOGISTICS_TEST_POSTGRES}")" -q "$@"; }
 
-# psql on the bench's PostgreSQL, from its Npgsql connection string.
-bench_psql() { psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$WXLOGISTICS_TEST_POSTGRES")" -q "$@"; }
+# Seeds a store (seed DIR WAYBILLS STORE_ARGS...). On PostgreSQL it then vacuums and checkpoints the new database, as
+# a store that grew over weeks would have been. Measured right after a bulk load of 10 M events, PostgreSQL would
+# still be vacuuming the new table and writing its pages out.
+seed() {
+  local out=$1 count=$2; shift 2
+  dotnet "$TOOL" seed "$@" --waybills "$count" --events 20 --out "$out" 2>/dev/null
+  if [ "$store" = postgres ]; then
+    local began=$SECONDS
+    BENCH_PSQL_CONNECTION=${*: -1} bench_psql -c "VACUUM ANALYZE" -c "CHECKPOINT"
+    echo "seeded $count waybills, then VACUUM ANALYZE and CHECKPOINT ($((SECONDS - began)) s)"
+  fi
+}
+
+seed "$work/seed" "$waybills" "${store_args[@]}"
+export BENCH_WAYBILLS="$work/seed/waybills.tsv" BENCH_PAGES="$work/seed/pages.txt"
 
 small_waybills=2000
 if [ "$waybills" -gt "$small_waybills" ]; then
@@ -85,7 +99,7 @@ if [ "$waybills" -gt "$small_waybills" ]; then
     bench_psql -c "CREATE DATABASE bench_small"
     small_args+=(--store postgres --connection "${WXLOGISTICS_TEST_POSTGRES/Database=postgres/Database=bench_small}")
   fi
-  dotnet "$TOOL" seed "${small_args[@]}" --waybills "$small_waybills" --events 20 --out "$work/small-seed" 2>/dev/null
+  seed "$work/small-seed" "$small_waybills" "${small_args[@]}"
 fi
 
 # Runs the ceiling app with ARGS under the ingest load (warm-up, then measured) and stops it; wrk's RESULT line is
