@@ -9,9 +9,9 @@
 #   3. read     - getPath on waybills with 20 events each, and the tracking page
 #   4. memory and start-up - peak resident memory of the server under that load; start to first served request
 #   5. with sqlite, the bytes on disk per event
-#   6. growth, with --waybills more than 2000 (500000 for the issue's 10 M events): getPath and ingest first against a
-#      small store of 2,000 waybills seeded beside the large one, so that the large store's rates are compared with
-#      the small store's in the same run
+#   6. growth, with --waybills more than 2000 (500000 for the issue's 10 M events): the same loads in the same order
+#      (getPath, the page, ingest) first against a small store of 2,000 waybills seeded beside the large one, so that
+#      the large store's rates are compared with the small store's in the same run
 # and ends with the performance targets this run can judge, each "met" or "NOT MET".
 # With --store postgres it runs 2-3 against a throwaway local PostgreSQL and measures first, on the same server,
 # pgbench's single-row insert rate at 32 connections and the PostgreSQL ceiling: the ceiling app inserting each batch
@@ -146,8 +146,8 @@ if [ "$store" = postgres ]; then
 fi
 
 # The server on a seeded store: start_server SEED_DIR STORE_ARGS... starts it, times its start to the first answer
-# and takes both apps' access_tokens; getpath_run and ingest_run measure, leaving wrk's RESULT line in $getpath and
-# $ingest; stop_and_verify SEED_DIR WAYBILLS STORE_ARGS... stops it and checks that every acknowledged event is stored.
+# and takes both apps' access_tokens; getpath_run, page_run and ingest_run measure, leaving wrk's RESULT line in
+# $getpath, $page and $ingest; stop_and_verify SEED_DIR WAYBILLS STORE_ARGS... stops it and checks that every acknowledged event is stored.
 json() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 token_of() { curl -s "http://127.0.0.1:$port/cgi-bin/token?grant_type=client_credential&appid=$(json "$apps" "$1_appid")&secret=$(json "$apps" "$1_secret")" \
   | python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])"; }
@@ -167,6 +167,10 @@ start_server() {
 getpath_run() {
   BENCH_ACCESS_TOKEN=$merchant_token wrk -t2 -c"$connections" -d"$warmup" -s bench/getpath.lua "http://127.0.0.1:$port" >/dev/null
   getpath=$(BENCH_ACCESS_TOKEN=$merchant_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/getpath.lua "http://127.0.0.1:$port" | result)
+}
+page_run() {
+  wrk -t2 -c"$connections" -d"$warmup" -s bench/page.lua "http://127.0.0.1:$port" >/dev/null
+  page=$(wrk -t2 -c"$connections" -d"$duration" --latency -s bench/page.lua "http://127.0.0.1:$port" | result)
 }
 ingest_run() {
   BENCH_RUN=1 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" > "$work/warmup.txt"
@@ -188,6 +192,8 @@ if [ -n "${small_args:-}" ]; then
   getpath_run
   small_getpath=$getpath
   line "small store: getPath" "$small_getpath" "$(ratio "$(field requests_per_s "$small_getpath")" "$ceiling_rps") x ceiling"
+  page_run
+  line "small store: page" "$page" "$(ratio "$(field requests_per_s "$page")" "$ceiling_rps") x ceiling"
   ingest_run
   small_ingest=$ingest
   line "small store: ingest" "$small_ingest" "$(ratio "$(field requests_per_s "$small_ingest")" "$ceiling_rps") x ceiling"
@@ -202,8 +208,7 @@ start_server "$work/seed" "${store_args[@]}"
 getpath_run
 line "getPath (20 events)" "$getpath" "$(ratio "$(field requests_per_s "$getpath")" "$ceiling_rps") x ceiling"
 
-wrk -t2 -c"$connections" -d"$warmup" -s bench/page.lua "http://127.0.0.1:$port" >/dev/null
-page=$(wrk -t2 -c"$connections" -d"$duration" --latency -s bench/page.lua "http://127.0.0.1:$port" | result)
+page_run
 line "tracking page" "$page" "$(ratio "$(field requests_per_s "$page")" "$ceiling_rps") x ceiling"
 
 ingest_run
