@@ -59,6 +59,10 @@ wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; s
 result() { grep '^RESULT' | tail -n 1; }
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rps() { field requests_per_s "$1"; }
+line() { # LABEL RESULT [RATIO-TEXT]: one load's figures
+  printf "%-40s %10s req/s  p50 %6s ms  p99 %6s ms%s\n" "$1" "$(rps "$2")" "$(field p50_ms "$2")" "$(field p99_ms "$2")" "${3:+  = $3}"
+}
 
 store_args=(--data "$work/data")
 if [ "$store" = postgres ]; then
@@ -117,16 +121,16 @@ measure_ceiling() {
 # 1. The ceiling.
 measure_ceiling
 ceiling=$measured
-ceiling_rps=$(field requests_per_s "$ceiling")
-printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms\n" "ceiling (parse, answer ok)" "$ceiling_rps" "$(field p50_ms "$ceiling")" "$(field p99_ms "$ceiling")"
+ceiling_rps=$(rps "$ceiling")
+line "ceiling (parse, answer ok)" "$ceiling"
 
 # 1b. The durable ceiling: the same app appending each body to a file, one write and one flush to disk per batch of
 # waiting requests, answering after the flush. Any server that answers only once the event is on disk is below it.
 measure_ceiling --durable "$work/durable-ceiling.log"
 durable=$measured
 rm -f "$work/durable-ceiling.log"
-durable_rps=$(field requests_per_s "$durable")
-printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x ceiling\n" "durable ceiling (+ fsync)" "$durable_rps" "$(field p50_ms "$durable")" "$(field p99_ms "$durable")" "$(ratio "$durable_rps" "$ceiling_rps")"
+durable_rps=$(rps "$durable")
+line "durable ceiling (+ fsync)" "$durable" "$(ratio "$durable_rps" "$ceiling_rps") x ceiling"
 
 if [ "$store" = postgres ]; then
   # pgbench: one single-row INSERT per transaction, 32 clients, on the same server.
@@ -135,14 +139,14 @@ if [ "$store" = postgres ]; then
   pg_port=$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$WXLOGISTICS_TEST_POSTGRES")
   pgbench_tps=$(pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -c "$connections" -j 2 -T "${duration%s}" -f "$work/insert.sql" postgres 2>/dev/null \
     | awk '/^tps/ {printf "%.0f", $3}')
-  printf "%-28s %10s tx/s\n" "pgbench single-row insert" "$pgbench_tps"
+  printf "%-40s %10s tx/s\n" "pgbench single-row insert" "$pgbench_tps"
 
   # 1c. The PostgreSQL ceiling: the ceiling app inserting the events waiting into a table without index, one INSERT
   # committed per batch: what a server storing each event as a PostgreSQL row could do at most here.
   measure_ceiling --postgres "$WXLOGISTICS_TEST_POSTGRES"
   pg_ceiling=$measured
-  pg_ceiling_rps=$(field requests_per_s "$pg_ceiling")
-  printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms  = %s x pgbench\n" "PostgreSQL ceiling" "$pg_ceiling_rps" "$(field p50_ms "$pg_ceiling")" "$(field p99_ms "$pg_ceiling")" "$(ratio "$pg_ceiling_rps" "$pgbench_tps")"
+  pg_ceiling_rps=$(rps "$pg_ceiling")
+  line "PostgreSQL ceiling" "$pg_ceiling" "$(ratio "$pg_ceiling_rps" "$pgbench_tps") x pgbench"
 fi
 
 # The server on a seeded store: start_server SEED_DIR STORE_ARGS... starts it, times its start to the first answer
@@ -183,51 +187,45 @@ stop_and_verify() {
   acked=$(( $(field acked "$(result < "$work/warmup.txt")") + $(field acked "$ingest") + seeded * 20 ))
   dotnet "$TOOL" verify "$@" --waybills "$seed/waybills.tsv" --expect "$acked"
 }
-line() { # LABEL RESULT [RATIO-TEXT]
-  printf "%-28s %10s req/s  p50 %6s ms  p99 %6s ms%s\n" "$1" "$(field requests_per_s "$2")" "$(field p50_ms "$2")" "$(field p99_ms "$2")" "${3:+  = $3}"
+
+# The reads first, while every seeded waybill has its 20 events (the ingest run adds about a hundred to each), then
+# ingest: measure_loads LABEL-PREFIX leaves wrk's RESULT lines in $getpath, $page and $ingest.
+measure_loads() {
+  getpath_run
+  line "${1}getPath (20 events)" "$getpath" "$(ratio "$(rps "$getpath")" "$ceiling_rps") x ceiling"
+  page_run
+  line "${1}tracking page" "$page" "$(ratio "$(rps "$page")" "$ceiling_rps") x ceiling"
+  ingest_run
+  line "${1}ingest (durable, $store)" "$ingest" "$(ratio "$(rps "$ingest")" "$ceiling_rps") x ceiling"
 }
 
 if [ -n "${small_args:-}" ]; then
   start_server "$work/small-seed" "${small_args[@]}"
-  getpath_run
-  small_getpath=$getpath
-  line "small store: getPath" "$small_getpath" "$(ratio "$(field requests_per_s "$small_getpath")" "$ceiling_rps") x ceiling"
-  page_run
-  line "small store: page" "$page" "$(ratio "$(field requests_per_s "$page")" "$ceiling_rps") x ceiling"
-  ingest_run
-  small_ingest=$ingest
-  line "small store: ingest" "$small_ingest" "$(ratio "$(field requests_per_s "$small_ingest")" "$ceiling_rps") x ceiling"
+  measure_loads "small store: "
+  small_getpath=$getpath small_ingest=$ingest
   stop_and_verify "$work/small-seed" "$small_waybills" "${small_args[@]}"
   echo
 fi
 
 # 2-4. The server.
 start_server "$work/seed" "${store_args[@]}"
-
-# Reads first, while every seeded waybill has its 20 events (the ingest run adds about a hundred to each).
-getpath_run
-line "getPath (20 events)" "$getpath" "$(ratio "$(field requests_per_s "$getpath")" "$ceiling_rps") x ceiling"
-
-page_run
-line "tracking page" "$page" "$(ratio "$(field requests_per_s "$page")" "$ceiling_rps") x ceiling"
-
-ingest_run
-ingest_rps=$(field requests_per_s "$ingest")
-line "ingest (durable, $store)" "$ingest" "$(ratio "$ingest_rps" "$ceiling_rps") x ceiling"
-printf "%-28s %10s x durable ceiling\n" "ingest" "$(ratio "$ingest_rps" "$durable_rps")"
+measure_loads ""
+ingest_rps=$(rps "$ingest")
+printf "%-40s %10s x durable ceiling\n" "ingest" "$(ratio "$ingest_rps" "$durable_rps")"
 
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
-printf "%-28s %10s MB\n" "peak resident memory" "$((peak_kb / 1024))"
-printf "%-28s %10s ms\n" "start to first answer" "$startup_ms"
+printf "%-40s %10s MB\n" "peak resident memory" "$((peak_kb / 1024))"
+printf "%-40s %10s ms\n" "start to first answer" "$startup_ms"
 if [ -n "${pgbench_tps:-}" ]; then
-  printf "%-28s %10s x pgbench single-row inserts\n" "ingest on PostgreSQL" "$(ratio "$ingest_rps" "$pgbench_tps")"
-  printf "%-28s %10s x PostgreSQL ceiling\n" "ingest on PostgreSQL" "$(ratio "$ingest_rps" "$pg_ceiling_rps")"
+  printf "%-40s %10s x pgbench single-row inserts\n" "ingest on PostgreSQL" "$(ratio "$ingest_rps" "$pgbench_tps")"
+  printf "%-40s %10s x PostgreSQL ceiling\n" "ingest on PostgreSQL" "$(ratio "$ingest_rps" "$pg_ceiling_rps")"
 fi
 
 if [ -n "${small_args:-}" ]; then
-  printf "%-28s %10s x the small store's\n" "ingest, large store" "$(ratio "$ingest_rps" "$(field requests_per_s "$small_ingest")")"
-  printf "%-28s %10s x the small store's (p50 %s ms against %s, p99 %s ms against %s)\n" "getPath, large store" \
-    "$(ratio "$(field requests_per_s "$getpath")" "$(field requests_per_s "$small_getpath")")" \
+  growth=$(ratio "$ingest_rps" "$(rps "$small_ingest")")
+  printf "%-40s %10s x the small store's\n" "ingest, large store" "$growth"
+  printf "%-40s %10s x the small store's (p50 %s ms against %s, p99 %s ms against %s)\n" "getPath, large store" \
+    "$(ratio "$(rps "$getpath")" "$(rps "$small_getpath")")" \
     "$(field p50_ms "$getpath")" "$(field p50_ms "$small_getpath")" "$(field p99_ms "$getpath")" "$(field p99_ms "$small_getpath")"
 fi
 
@@ -236,7 +234,7 @@ stop_and_verify "$work/seed" "$waybills" "${store_args[@]}"
 if [ "$store" = sqlite ]; then
   # Bytes on disk per acknowledged event: the database and its WAL, everything included (waybills, indexes, tokens).
   bytes=$(cat "$work/data"/wxlogistics.db* | wc -c)
-  printf "%-28s %10s bytes (%s per event)\n" "store on disk" "$bytes" "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.0f", b / n }')"
+  printf "%-40s %10s bytes (%s per event)\n" "store on disk" "$bytes" "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.0f", b / n }')"
 fi
 
 # The performance issue's targets for this run, as ratios measured above.
@@ -250,12 +248,12 @@ echo "targets:"
 if [ "$store" = sqlite ]; then
   verdict "ingest / ceiling" "$(ratio "$ingest_rps" "$ceiling_rps")" at-least 0.6
   verdict "ingest p99 (ms)" "$(field p99_ms "$ingest")" at-most 5
-  verdict "getPath / ceiling" "$(ratio "$(field requests_per_s "$getpath")" "$ceiling_rps")" at-least 0.5
+  verdict "getPath / ceiling" "$(ratio "$(rps "$getpath")" "$ceiling_rps")" at-least 0.5
 else
   verdict "ingest / pgbench single-row inserts" "$(ratio "$ingest_rps" "$pgbench_tps")" at-least 1.5
 fi
 if [ -n "${small_args:-}" ]; then
-  verdict "ingest, large store / small store" "$(ratio "$ingest_rps" "$(field requests_per_s "$small_ingest")")" at-least 0.8
+  verdict "ingest, large store / small store" "$growth" at-least 0.8
 fi
 verdict "peak resident memory (MB)" "$((peak_kb / 1024))" at-most 250
 verdict "start to first answer (ms)" "$startup_ms" at-most 1500

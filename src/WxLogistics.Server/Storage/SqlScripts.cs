@@ -7,13 +7,7 @@ namespace WxLogistics.Storage;
 public static class SqlScripts
 {
     /// <summary>Statements/NAME.sql of the provider.</summary>
-    public static string Statement(string provider, string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"WxLogistics.Storage.{provider}.Statements.{name}.sql")
-            ?? throw new InvalidOperationException($"no embedded statement {provider}/{name}");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    public static string Statement(string provider, string name) => Read($"WxLogistics.Storage.{provider}.Statements.{name}.sql");
 
     /// <summary>The numbered schema scripts of a provider (NNNN_name.sql), in order.</summary>
     public static IReadOnlyList<(int Version, string Sql)> Load(string provider)
@@ -25,11 +19,17 @@ public static class SqlScripts
         {
             var fileName = name[prefix.Length..];
             var version = int.Parse(fileName[..fileName.IndexOf('_')], CultureInfo.InvariantCulture);
-            using var stream = assembly.GetManifestResourceStream(name)!;
-            using var reader = new StreamReader(stream);
-            scripts.Add((version, reader.ReadToEnd()));
+            scripts.Add((version, Read(name)));
         }
 
         return scripts;
+    }
+
+    static string Read(string resource)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"no embedded SQL {resource}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 }
