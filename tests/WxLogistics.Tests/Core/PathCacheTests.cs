@@ -182,8 +182,44 @@ public sealed class PathCacheTests : IAsyncLifetime
 
         Assert.Equal(PathCache.MaxEntries, most);
 
-        // When full it forgets a tenth, not everything: most recent reads are still served from memory.
-        Assert.True(cache.Count >= PathCache.MaxEntries * 9 / 10, $"only {cache.Count} paths kept");
+        // When full it forgets the older half, not everything: the latest reads are still served from memory.
+        Assert.True(cache.Count >= PathCache.MaxEntries / 2, $"only {cache.Count} paths kept");
+    }
+
+    [Fact]
+    public void After_a_burst_of_reads_of_other_waybills_the_paths_read_since_are_still_kept()
+    {
+        var cache = PathCache.Open(TempDirectory.Create())!;
+        IReadOnlyList<PathEvent> path = [new PathEvent(Start, 100001, "picked up")];
+        void Read(WaybillKey key)
+        {
+            Assert.False(cache.TryGet(key, out _, out var ticket));
+            cache.Keep(key, path, ticket);
+        }
+
+        for (var i = 0; i < PathCache.MaxEntries; i++)
+        {
+            Read(Keys.Sf($"BURST-{i}"));
+        }
+
+        // Then a stream of other waybills: however long, the latest half of the bound's worth of them stay kept.
+        var latest = new Queue<WaybillKey>();
+        for (var i = 0; i < 3 * PathCache.MaxEntries; i++)
+        {
+            var key = Keys.Sf($"SF-{i}");
+            Read(key);
+            latest.Enqueue(key);
+            if (latest.Count > PathCache.MaxEntries / 2)
+            {
+                latest.Dequeue();
+            }
+
+            if (i % 97 == 0)
+            {
+                var forgotten = latest.Count(k => !cache.TryGet(k, out _, out _));
+                Assert.True(forgotten == 0, $"after {i + 1} reads, {forgotten} of the latest {latest.Count} were forgotten");
+            }
+        }
     }
 
     [Fact]
