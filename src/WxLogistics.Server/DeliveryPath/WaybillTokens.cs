@@ -9,6 +9,12 @@ namespace WxLogistics.DeliveryPath;
 /// on every node alike. The path version in a remembered record is not kept current; read the store for it. A waybill
 /// that does not exist is not remembered (it may be created later).
 /// </summary>
+/// <remarks>
+/// Waybills not remembered are read together: while one read is out, the keys asked for meanwhile wait, and the next
+/// read takes them all (a waybill asked for twice is read once). On a store of 500,000 waybills, about half of
+/// updatePath's requests found their waybill in memory, and each of the others cost a PostgreSQL round trip of its
+/// own. Reading them together cut those round trips to a few per batch (bench/RESULTS.md).
+/// </remarks>
 public sealed class WaybillTokens(Store store)
 {
     /// <summary>
@@ -18,20 +24,87 @@ public sealed class WaybillTokens(Store store)
     const int MaxEntries = 20_000;
 
     readonly BoundedMap<WaybillKey, WaybillRecord> known = new(MaxEntries);
+    readonly Lock gate = new();
 
-    public async ValueTask<WaybillRecord?> FindAsync(WaybillKey key, CancellationToken cancellationToken)
+    /// <summary>Keys asked for since the read that is out began, each with the answer its callers wait for.</summary>
+    Dictionary<WaybillKey, TaskCompletionSource<WaybillRecord?>> waiting = [];
+    bool reading;
+
+    public ValueTask<WaybillRecord?> FindAsync(WaybillKey key, CancellationToken cancellationToken)
     {
         if (known.TryGetValue(key, out var waybill))
         {
-            return waybill;
+            return ValueTask.FromResult<WaybillRecord?>(waybill);
         }
 
-        waybill = await store.FindWaybillAsync(key, cancellationToken);
-        if (waybill is not null)
+        Task<WaybillRecord?> answer;
+        var startReading = false;
+        lock (gate)
         {
-            known.Set(key, waybill);
+            if (!waiting.TryGetValue(key, out var pending))
+            {
+                pending = new TaskCompletionSource<WaybillRecord?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiting[key] = pending;
+            }
+
+            answer = pending.Task;
+            (startReading, reading) = (!reading, true);
         }
 
-        return waybill;
+        if (startReading)
+        {
+            // Runs on this caller until its first read is out; a caller finding a read out leaves its key to it.
+            _ = ReadWaitingAsync();
+        }
+
+        return new ValueTask<WaybillRecord?>(answer.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Reads the keys waiting, then those that came meanwhile, until none is left.</summary>
+    async Task ReadWaitingAsync()
+    {
+        for (var first = true; ; first = false)
+        {
+            if (!first)
+            {
+                // A store that reads without waiting (SQLite) would otherwise keep the caller that began reading here,
+                // serving the keys of others, until none came.
+                await Task.Yield();
+            }
+
+            Dictionary<WaybillKey, TaskCompletionSource<WaybillRecord?>> batch;
+            lock (gate)
+            {
+                if (waiting.Count == 0)
+                {
+                    reading = false;
+                    return;
+                }
+
+                (batch, waiting) = (waiting, []);
+            }
+
+            try
+            {
+                // Not the callers' cancellation: the read is shared, and a caller that gives up only stops waiting.
+                var found = await store.FindWaybillsAsync(batch.Keys, CancellationToken.None);
+                foreach (var (key, pending) in batch)
+                {
+                    if (found.TryGetValue(key, out var waybill))
+                    {
+                        known.Set(key, waybill);
+                    }
+
+                    pending.TrySetResult(waybill);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var pending in batch.Values)
+                {
+                    pending.TrySetException(e);
+                }
+            }
+        }
     }
 }

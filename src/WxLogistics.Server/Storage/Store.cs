@@ -52,6 +52,10 @@ public abstract class Store : IAsyncDisposable
 
     public abstract Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default);
 
+    /// <summary>The waybills of <paramref name="keys"/> that exist, by key, read together.</summary>
+    public abstract Task<IReadOnlyDictionary<WaybillKey, WaybillRecord>> FindWaybillsAsync(
+        IReadOnlyCollection<WaybillKey> keys, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Appends events in one durable transaction. An event equal to a stored one of the same waybill is not stored
     /// again; every stored one bumps its waybill's path version.

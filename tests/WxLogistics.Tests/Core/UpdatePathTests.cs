@@ -258,6 +258,39 @@ public abstract class UpdatePathTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Carriers_updating_many_new_waybills_at_once_each_get_the_answer_for_their_own_waybill_and_token()
+    {
+        // The server has not seen these waybills: it reads those asked for at the same time together, and each request
+        // must still be answered for its own waybill and token, and each accepted event stored on its own waybill.
+        var merchant = await server.AddMerchantAsync();
+        var merchantToken = await server.AccessTokenAsync(merchant);
+        var waybills = new List<Waybill>();
+        for (var i = 0; i < 16; i++)
+        {
+            waybills.Add(await server.AddWaybillAsync("SF", $"MANY-{i}", $"TOKEN-{i}", merchant));
+        }
+
+        var requests = waybills.SelectMany((w, i) => new[]
+        {
+            (Body: Seed(token: w.Token, waybillId: w.WaybillId, actionMsg: $"到达第{i}站"), Expect: 0),
+            (Body: Seed(token: $"TOKEN-{i + 1}", waybillId: w.WaybillId, actionMsg: "not this one's token"), Expect: 9300507),
+            (Body: Seed(token: w.Token, waybillId: $"UNKNOWN-{i}"), Expect: 40199),
+            (Body: Seed(token: w.Token, waybillId: w.WaybillId, actionTime: 1533052801, actionMsg: $"派送第{i}件"), Expect: 0),
+        }).ToList();
+
+        var replies = await Task.WhenAll(requests.Select(r => server.UpdatePathAsync(accessToken, r.Body)));
+
+        Assert.Equal(requests.Select(r => r.Expect), replies.Select(r => r.GetProperty("errcode").GetInt32()));
+        for (var i = 0; i < waybills.Count; i++)
+        {
+            var path = await server.GetPathAsync(merchantToken, new { delivery_id = "SF", waybill_id = waybills[i].WaybillId });
+            Assert.Equal(
+                [$"到达第{i}站", $"派送第{i}件"],
+                path.GetProperty("path_item_list").EnumerateArray().Select(e => e.GetProperty("action_msg").GetString()));
+        }
+    }
+
+    [Fact]
     public async Task Unknown_fields_are_ignored()
     {
         var reply = await server.UpdatePathAsync(accessToken, new { token = "TOKEN", waybill_id = SeedWaybill, action_time = 1533052800, action_type = 300002, action_msg = "x", extra = new { deep = new[] { 1, 2 } } });

@@ -233,6 +233,27 @@ public sealed class PostgresStore(string connectionString) : Store
         return await reader.ReadAsync(cancellationToken) ? StoreRows.Waybill(reader, key) : null;
     }
 
+    public override async Task<IReadOnlyDictionary<WaybillKey, WaybillRecord>> FindWaybillsAsync(
+        IReadOnlyCollection<WaybillKey> keys, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT delivery_id, waybill_id, {StoreRows.WaybillColumns} FROM waybills " +
+            "WHERE (delivery_id, waybill_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))");
+        command.Parameters.Add(new() { Value = keys.Select(k => k.DeliveryId.Value).ToArray() });
+        command.Parameters.Add(new() { Value = keys.Select(k => k.WaybillId.Value).ToArray() });
+        var found = new Dictionary<WaybillKey, WaybillRecord>(keys.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (StoreRows.KeyedWaybill(reader) is { } waybill)
+            {
+                found[waybill.Key] = waybill;
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>
     /// One transaction, one round trip: lock the batch's waybills in key order (so that two nodes appending to the
     /// same waybills queue up instead of deadlocking), insert every event with ON CONFLICT DO NOTHING, and bump each

@@ -306,6 +306,24 @@ public sealed class SqliteStore : Store
     public override Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default) =>
         OnKeptReaderAsync(reader => reader.FindWaybill(key), cancellationToken);
 
+    public override Task<IReadOnlyDictionary<WaybillKey, WaybillRecord>> FindWaybillsAsync(
+        IReadOnlyCollection<WaybillKey> keys, CancellationToken cancellationToken = default) =>
+        OnKeptReaderAsync<IReadOnlyDictionary<WaybillKey, WaybillRecord>>(
+            reader =>
+            {
+                var found = new Dictionary<WaybillKey, WaybillRecord>(keys.Count);
+                foreach (var key in keys)
+                {
+                    if (reader.FindWaybill(key) is { } waybill)
+                    {
+                        found[key] = waybill;
+                    }
+                }
+
+                return found;
+            },
+            cancellationToken);
+
     public override Task<AppendOutcome[]> AppendEventsAsync(
         IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default) =>
         OnWriterAsync(
