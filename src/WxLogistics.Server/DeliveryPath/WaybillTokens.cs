@@ -13,7 +13,7 @@ namespace WxLogistics.DeliveryPath;
 /// Waybills not remembered are read together: while one read is out, the keys asked for meanwhile wait, and the next
 /// read takes them all (a waybill asked for twice is read once). On a store of 500,000 waybills, about half of
 /// updatePath's requests found their waybill in memory, and each of the others cost a PostgreSQL round trip of its
-/// own. Reading them together cut those round trips to a few per batch (bench/RESULTS.md).
+/// own, about 0.5 per event. Read together, they took about 0.14 round trips per event (bench/RESULTS.md).
 /// </remarks>
 public sealed class WaybillTokens(Store store)
 {
