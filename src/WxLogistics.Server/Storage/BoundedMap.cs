@@ -5,12 +5,12 @@ namespace WxLogistics.Storage;
 /// <summary>
 /// A concurrent map of what was read from the store, bounded in size. Entries are set into a young generation. When
 /// that holds half the bound, it becomes the old generation, and the old one is forgotten whole. So the map keeps at
-/// most its bound, and always at least the half of it that was set last: a waybill in use stays remembered, whatever
-/// else is read meanwhile.
+/// most its bound, and always at least the half of it that was set last: what was read lately stays remembered,
+/// however much else was read before it. An entry is not kept longer for being used; once forgotten, it is read again.
 /// </summary>
 /// <remarks>
 /// The map this replaces forgot a tenth when full, the entries its dictionary listed first. That is the entries in the
-/// first buckets of the hash table, so the rest stayed for good, stale, and most new entries went before their second
+/// first buckets of the hash table, so the rest stayed for good, stale, and many new entries went before their second
 /// use. After a burst of getPath over 500,000 waybills, updatePath read 0.8 waybills from PostgreSQL per event
 /// instead of 0.47 (bench/RESULTS.md).
 /// </remarks>
