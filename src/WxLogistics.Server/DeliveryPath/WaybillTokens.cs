@@ -63,15 +63,8 @@ public sealed class WaybillTokens(Store store)
     /// <summary>Reads the keys waiting, then those that came meanwhile, until none is left.</summary>
     async Task ReadWaitingAsync()
     {
-        for (var first = true; ; first = false)
+        while (true)
         {
-            if (!first)
-            {
-                // A store that reads without waiting (SQLite) would otherwise keep the caller that began reading here,
-                // serving the keys of others, until none came.
-                await Task.Yield();
-            }
-
             Dictionary<WaybillKey, TaskCompletionSource<WaybillRecord?>> batch;
             lock (gate)
             {
@@ -105,6 +98,10 @@ public sealed class WaybillTokens(Store store)
                     pending.TrySetException(e);
                 }
             }
+
+            // A store that reads without waiting (SQLite) would otherwise keep the caller that began reading here,
+            // serving the keys of others, until none came.
+            await Task.Yield();
         }
     }
 }

@@ -14,12 +14,18 @@ namespace WxLogistics.Storage;
 /// use. After a burst of getPath over 500,000 waybills, updatePath read 0.8 waybills from PostgreSQL per event
 /// instead of 0.47 (bench/RESULTS.md).
 /// </remarks>
-public sealed class BoundedMap<TKey, TValue>(int maxEntries)
+public sealed class BoundedMap<TKey, TValue>
     where TKey : notnull
 {
-    readonly int half = Math.Max(1, maxEntries / 2);
+    readonly int half;
     readonly Lock turning = new();
-    Generations generations = new(null, Math.Max(1, maxEntries / 2));
+    Generations generations;
+
+    public BoundedMap(int maxEntries)
+    {
+        half = Math.Max(1, maxEntries / 2);
+        generations = new Generations(null, half);
+    }
 
     public int Count
     {
