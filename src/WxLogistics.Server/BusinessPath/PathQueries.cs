@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using WxLogistics.Apps;
 using WxLogistics.Storage;
@@ -55,13 +56,30 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
             return WxReply.Error(WxErrors.WaybillNotFound, "openid does not match the waybill");
         }
 
-        var path = await store.ReadPathAsync(waybill.Key, cancellationToken);
-        return WxReply.Success(new GetPathResponse(
-            waybill.OpenId ?? request.OpenId ?? "",
-            deliveryId.Value,
-            waybillId.Value,
-            path.Count,
-            path.Select(e => new PathItem(e.ActionTime, e.ActionType, e.ActionMsg)).ToList()));
+        var path = await store.ReadPathJsonAsync(waybill.Key, cancellationToken);
+        return WxReply.SuccessJson(Answer(waybill.OpenId ?? request.OpenId ?? "", deliveryId.Value, waybillId.Value, path));
+    }
+
+    /// <summary>
+    /// The answer, as <see cref="GetPathResponse"/> serializes with the wire's settings, around the path's JSON as the
+    /// store gives it (kept in memory for a path read often).
+    /// </summary>
+    static byte[] Answer(string openId, string deliveryId, string waybillId, PathJson path)
+    {
+        var buffer = new ArrayBufferWriter<byte>(path.Utf8.Length + 256);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Encoder }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("openid"u8, openId);
+            writer.WriteString("delivery_id"u8, deliveryId);
+            writer.WriteString("waybill_id"u8, waybillId);
+            writer.WriteNumber("path_item_num"u8, path.Count);
+            writer.WritePropertyName("path_item_list"u8);
+            writer.WriteRawValue(path.Utf8, skipInputValidation: true);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     static bool TryParse(byte[] body, out GetPathRequest request, out string problem)
@@ -116,6 +134,7 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
     sealed record GetPathRequest(string? OrderId, string? OpenId, string? DeliveryId, string? WaybillId);
 }
 
+/// <summary>getPath's answer, as documented; <see cref="PathQueries"/> writes it field by field in this order.</summary>
 public sealed record GetPathResponse(string Openid, string DeliveryId, string WaybillId, int PathItemNum, IReadOnlyList<PathItem> PathItemList);
 
 public sealed record PathItem(long ActionTime, int ActionType, string ActionMsg);

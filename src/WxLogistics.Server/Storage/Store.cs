@@ -66,6 +66,13 @@ public abstract class Store : IAsyncDisposable
     /// <summary>The path of a waybill, sorted by action_time, then by arrival.</summary>
     public abstract Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The path of a waybill as getPath answers it. A store that keeps paths in memory keeps this too, for a path read
+    /// again before it changes.
+    /// </summary>
+    public virtual async Task<PathJson> ReadPathJsonAsync(WaybillKey key, CancellationToken cancellationToken = default) =>
+        PathJson.Of(await ReadPathAsync(key, cancellationToken));
+
     /// <summary>Adds a cloud env (making it the only default when it is one); false when the env exists.</summary>
     public abstract Task<bool> AddCloudEnvAsync(CloudEnvRecord env, CancellationToken cancellationToken = default);
 

@@ -51,6 +51,9 @@ public sealed class WxReply
     public static WxReply Success<T>(T payload) =>
         new(0, "ok", null, JsonSerializer.SerializeToUtf8Bytes(payload, WireJson.Options));
 
+    /// <summary>Success with a payload already written as JSON, the whole body.</summary>
+    public static WxReply SuccessJson(byte[] json) => new(0, "ok", null, json);
+
     /// <summary>The JSON body of the HTTPS API.</summary>
     public byte[] ToJsonBytes()
     {

@@ -19,16 +19,20 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
         new { order_id = orderId, openid = openId, delivery_id = deliveryId, waybill_id = waybillId };
 
     [Fact]
-    public async Task A_merchant_reads_the_path_of_its_order_with_the_documented_fields()
+    public async Task A_merchant_reads_the_path_of_its_order_with_the_documented_fields_however_often_it_reads_it()
     {
         WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = waybill.WaybillId, action_time = 1533052800, action_type = 100001, action_msg = "快递员已成功取件" }));
         WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = waybill.WaybillId, action_time = 1533062800, action_type = 200001, action_msg = "快件已到达xxx集散中心，准备发往xxx" }));
 
-        var reply = await server.GetPathAsync(merchantToken, Query());
+        // The first read is from the store; the next from memory on SQLite, which keeps the path's JSON from then on.
+        for (var read = 0; read < 3; read++)
+        {
+            var reply = await server.GetPathAsync(merchantToken, Query());
 
-        Assert.Equal(
-            """{"openid":"openid-1","delivery_id":"SF","waybill_id":"SF1234567890","path_item_num":2,"path_item_list":[{"action_time":1533052800,"action_type":100001,"action_msg":"快递员已成功取件"},{"action_time":1533062800,"action_type":200001,"action_msg":"快件已到达xxx集散中心，准备发往xxx"}]}""",
-            reply.GetRawText());
+            Assert.Equal(
+                """{"openid":"openid-1","delivery_id":"SF","waybill_id":"SF1234567890","path_item_num":2,"path_item_list":[{"action_time":1533052800,"action_type":100001,"action_msg":"快递员已成功取件"},{"action_time":1533062800,"action_type":200001,"action_msg":"快件已到达xxx集散中心，准备发往xxx"}]}""",
+                reply.GetRawText());
+        }
     }
 
     [Fact]

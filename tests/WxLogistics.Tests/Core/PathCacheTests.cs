@@ -57,6 +57,35 @@ public sealed class PathCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_path_that_getPath_serves_often_from_memory_shows_each_change_at_once()
+    {
+        async Task UpdateAsync(int second, string message) => WxAssert.Ok(await server.UpdatePathAsync(
+            carrierToken,
+            new { token = waybill.Token, waybill_id = waybill.WaybillId, action_time = Start + second, action_type = 200001, action_msg = message }));
+
+        // Each path is read three times: from the store, then from memory, where its JSON is kept from the second read.
+        async Task ReadOftenAsync(params string[] expected)
+        {
+            for (var read = 0; read < 3; read++)
+            {
+                Assert.Equal(expected, await PathAsync());
+            }
+        }
+
+        await UpdateAsync(0, "揽件成功");
+        await ReadOftenAsync("揽件成功");
+
+        await UpdateAsync(1, "到达广州");
+        await ReadOftenAsync("揽件成功", "到达广州");
+
+        await ImportInAnotherProcessAsync("揽件成功", "到达广州", "派件中");
+        await ReadOftenAsync("揽件成功", "到达广州", "派件中");
+
+        await UpdateAsync(3, "已签收");
+        await ReadOftenAsync("揽件成功", "到达广州", "派件中", "已签收");
+    }
+
+    [Fact]
     public async Task Two_stores_on_one_data_directory_each_see_what_the_other_appended()
     {
         var data = TempDirectory.Create();
@@ -130,7 +159,7 @@ public sealed class PathCacheTests : IAsyncLifetime
         Assert.False(cache.TryGet(key, out _, out ticket));
         cache.Keep(key, before, ticket);
         Assert.True(cache.TryGet(key, out var kept, out _));
-        Assert.Same(before, kept);
+        Assert.Same(before, kept.Events);
     }
 
     [Fact]
@@ -235,7 +264,7 @@ public sealed class PathCacheTests : IAsyncLifetime
 
         cache.Keep(key, longPath[..PathCache.MaxEventsPerPath], ticket);
         Assert.True(cache.TryGet(key, out var kept, out _));
-        Assert.Equal(PathCache.MaxEventsPerPath, kept.Count);
+        Assert.Equal(PathCache.MaxEventsPerPath, kept.Events.Count);
     }
 
     static async Task<WaybillKey> AddWaybillAsync(Store store, string waybillId)

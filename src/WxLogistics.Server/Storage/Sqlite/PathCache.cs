@@ -23,7 +23,8 @@ sealed unsafe class PathCache
     public const string FileName = "wxlogistics.db-paths";
 
     /// <summary>
-    /// About 2 KB each for paths of 20 events. 10,000 raised the peak memory of the 10 M-event benchmark, whose reads
+    /// About 2 KB each for paths of 20 events, and as much again for the getPath JSON of a path served from memory
+    /// (<see cref="CachedPath"/>). 10,000 raised the peak memory of the 10 M-event benchmark, whose reads
     /// are spread over 500,000 waybills, from 210 to 267 MB (bench/RESULTS.md).
     /// </summary>
     public const int MaxEntries = 4_096;
@@ -31,7 +32,7 @@ sealed unsafe class PathCache
     /// <summary>Longer paths are read from SQLite each time rather than held.</summary>
     public const int MaxEventsPerPath = 200;
 
-    readonly BoundedMap<WaybillKey, IReadOnlyList<PathEvent>> paths = new(MaxEntries);
+    readonly BoundedMap<WaybillKey, CachedPath> paths = new(MaxEntries);
     readonly Lock gate = new();
     // The count stays mapped as long as the process lives (a few bytes for each store opened), even after its store
     // is disposed: a read that raced the disposal must never touch memory that was unmapped under it.
@@ -79,7 +80,7 @@ sealed unsafe class PathCache
     /// The path, when it is in memory and nothing changed it since it was read; else false, with the ticket to give
     /// <see cref="Keep"/> along with the path read from the store.
     /// </summary>
-    public bool TryGet(WaybillKey key, out IReadOnlyList<PathEvent> path, out long ticket)
+    public bool TryGet(WaybillKey key, out CachedPath path, out long ticket)
     {
         if (Volatile.Read(ref *changes) != Volatile.Read(ref accounted))
         {
@@ -111,7 +112,7 @@ sealed unsafe class PathCache
             // A commit of another process meanwhile needs no check here: the next TryGet sees it and forgets all.
             if (epoch == ticket)
             {
-                paths.Set(key, path);
+                paths.Set(key, new CachedPath(path));
             }
         }
     }
@@ -146,4 +147,18 @@ sealed unsafe class PathCache
         epoch++;
         paths.Clear();
     }
+}
+
+/// <summary>
+/// A path kept in memory, and its getPath JSON once it has been served from memory: a path read once (most of them,
+/// when reads are spread over many waybills) costs no memory for it.
+/// </summary>
+sealed class CachedPath(IReadOnlyList<PathEvent> events)
+{
+    PathJson? json;
+
+    public IReadOnlyList<PathEvent> Events => events;
+
+    /// <summary>Made at its first use; two readers racing may both make it, the same, and either is kept.</summary>
+    public PathJson Json => json ??= PathJson.Of(events);
 }

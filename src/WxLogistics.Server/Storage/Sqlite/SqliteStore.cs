@@ -400,15 +400,29 @@ public sealed class SqliteStore : Store
 
     public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
+        var (cached, read) = await ReadKeptPathAsync(key, cancellationToken);
+        return cached?.Events ?? read!;
+    }
+
+    /// <summary>From memory, JSON included, when the path is kept; the JSON is kept from the path's second read on.</summary>
+    public override async Task<PathJson> ReadPathJsonAsync(WaybillKey key, CancellationToken cancellationToken = default)
+    {
+        var (cached, read) = await ReadKeptPathAsync(key, cancellationToken);
+        return cached?.Json ?? PathJson.Of(read!);
+    }
+
+    /// <summary>The path from memory when it is kept; else read from the store, and kept for the next reads.</summary>
+    async ValueTask<(CachedPath? Cached, IReadOnlyList<PathEvent>? Read)> ReadKeptPathAsync(WaybillKey key, CancellationToken cancellationToken)
+    {
         var ticket = 0L;
         if (pathCache?.TryGet(key, out var cached, out ticket) == true)
         {
-            return cached;
+            return (cached, null);
         }
 
         var path = await OnKeptReaderAsync(reader => reader.ReadPath(key), cancellationToken);
         pathCache?.Keep(key, path, ticket);
-        return path;
+        return (null, path);
     }
 
     /// <summary>Runs a read on a kept reader connection, then keeps it for the next one (or closes it, if enough are kept).</summary>
