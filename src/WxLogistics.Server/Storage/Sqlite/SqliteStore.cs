@@ -404,7 +404,10 @@ public sealed class SqliteStore : Store
         return cached?.Events ?? read!;
     }
 
-    /// <summary>From memory, JSON included, when the path is kept; the JSON is kept from the path's second read on.</summary>
+    /// <summary>
+    /// From memory, JSON included, when the path is kept; its JSON is kept from the first time it is served from
+    /// memory, so a path read only once keeps none.
+    /// </summary>
     public override async Task<PathJson> ReadPathJsonAsync(WaybillKey key, CancellationToken cancellationToken = default)
     {
         var (cached, read) = await ReadKeptPathAsync(key, cancellationToken);
