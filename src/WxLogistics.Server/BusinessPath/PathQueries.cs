@@ -82,40 +82,59 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// The four fields getPath reads, read in one pass over the body (as updatePath's are); any other field is skipped,
+    /// and a field sent twice counts as sent last.
+    /// </summary>
     static bool TryParse(byte[] body, out GetPathRequest request, out string problem)
     {
         request = new GetPathRequest(null, null, null, null);
         try
         {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 problem = "the body must be a JSON object";
                 return false;
             }
 
-            var fields = new Dictionary<string, string?>();
-            foreach (var property in document.RootElement.EnumerateObject())
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (property.Name is not ("order_id" or "openid" or "delivery_id" or "waybill_id"))
+                var name = reader.ValueTextEquals("order_id"u8) ? "order_id"
+                    : reader.ValueTextEquals("openid"u8) ? "openid"
+                    : reader.ValueTextEquals("delivery_id"u8) ? "delivery_id"
+                    : reader.ValueTextEquals("waybill_id"u8) ? "waybill_id"
+                    : null;
+                reader.Read();
+                if (name is null)
                 {
+                    reader.Skip();
                     continue;
                 }
 
-                if (property.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
                 {
-                    problem = $"{property.Name} must be a string";
+                    problem = $"{name} must be a string";
                     return false;
                 }
 
-                fields[property.Name] = property.Value.GetString();
+                var value = reader.GetString();
+                request = name switch
+                {
+                    "order_id" => request with { OrderId = value },
+                    "openid" => request with { OpenId = value },
+                    "delivery_id" => request with { DeliveryId = value },
+                    _ => request with { WaybillId = value },
+                };
             }
 
-            request = new GetPathRequest(
-                fields.GetValueOrDefault("order_id"),
-                fields.GetValueOrDefault("openid"),
-                fields.GetValueOrDefault("delivery_id"),
-                fields.GetValueOrDefault("waybill_id"));
+            // Nothing may follow the object.
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                problem = "the body is not valid JSON";
+                return false;
+            }
+
             problem = "";
             return true;
         }

@@ -79,6 +79,43 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
         WxAssert.Error(47001, await server.GetPathAsync(merchantToken, new { delivery_id = 1, waybill_id = "SF1234567890" }), "delivery_id must be a string");
     }
 
+    [Theory]
+    [InlineData("""{"delivery_id":"SF","waybill_id":""", "the body is not valid JSON")]
+    [InlineData("""{"delivery_id":"SF","waybill_id":"SF1234567890"} {}""", "the body is not valid JSON")]
+    [InlineData("""["SF","SF1234567890"]""", "the body must be a JSON object")]
+    [InlineData("""{"delivery_id":"SF","waybill_id":["SF1234567890"]}""", "waybill_id must be a string")]
+    [InlineData("""{"delivery_id":"SF","waybill_id":"SF1234567890","openid":{"id":"openid-1"}}""", "openid must be a string")]
+    public async Task A_body_that_is_not_a_getPath_request_gets_47001_saying_why(string body, string why)
+    {
+        var reply = await server.PostRawAsync(
+            $"/cgi-bin/express/business/path/get?access_token={merchantToken}", System.Text.Encoding.UTF8.GetBytes(body));
+
+        WxAssert.Error(47001, reply, why);
+    }
+
+    [Fact]
+    public async Task Text_that_is_not_UTF8_in_an_id_gets_47001()
+    {
+        byte[] body = [.. """{"delivery_id":"SF","waybill_id":"SF"""u8, 0xC3, 0x28, .. "\"}"u8];
+
+        var reply = await server.PostRawAsync($"/cgi-bin/express/business/path/get?access_token={merchantToken}", body);
+
+        WxAssert.Error(47001, reply, "not valid UTF-8");
+    }
+
+    [Fact]
+    public async Task Fields_getPath_does_not_know_are_ignored_whatever_they_hold_and_a_later_duplicate_wins()
+    {
+        const string body = """
+            {"extra":{"nested":[1,{"deep":null}],"s":"x"},"delivery_id":"SF","waybill_id":"nope","w\u0061ybill_id":"SF1234567890","flag":true}
+            """;
+
+        var reply = await server.PostRawAsync($"/cgi-bin/express/business/path/get?access_token={merchantToken}", System.Text.Encoding.UTF8.GetBytes(body));
+
+        Assert.Equal("SF1234567890", reply.GetProperty("waybill_id").GetString());
+        Assert.Equal(0, reply.GetProperty("path_item_num").GetInt32());
+    }
+
     [Fact]
     public async Task A_carrier_token_cannot_read_a_merchants_path()
     {
