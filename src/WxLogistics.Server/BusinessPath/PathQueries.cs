@@ -67,7 +67,7 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
     static byte[] Answer(string openId, string deliveryId, string waybillId, PathJson path)
     {
         var buffer = new ArrayBufferWriter<byte>(path.Utf8.Length + 256);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Encoder }))
+        using (var writer = new Utf8JsonWriter(buffer, WireJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("openid"u8, openId);
@@ -89,6 +89,7 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
     static bool TryParse(byte[] body, out GetPathRequest request, out string problem)
     {
         request = new GetPathRequest(null, null, null, null);
+        string? orderId = null, openId = null, deliveryId = null, waybillId = null;
         try
         {
             var reader = new Utf8JsonReader(body);
@@ -118,14 +119,21 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
                     return false;
                 }
 
-                var value = reader.GetString();
-                request = name switch
+                switch (name)
                 {
-                    "order_id" => request with { OrderId = value },
-                    "openid" => request with { OpenId = value },
-                    "delivery_id" => request with { DeliveryId = value },
-                    _ => request with { WaybillId = value },
-                };
+                    case "order_id":
+                        orderId = reader.GetString();
+                        break;
+                    case "openid":
+                        openId = reader.GetString();
+                        break;
+                    case "delivery_id":
+                        deliveryId = reader.GetString();
+                        break;
+                    default:
+                        waybillId = reader.GetString();
+                        break;
+                }
             }
 
             // Nothing may follow the object.
@@ -135,6 +143,7 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
                 return false;
             }
 
+            request = new GetPathRequest(orderId, openId, deliveryId, waybillId);
             problem = "";
             return true;
         }

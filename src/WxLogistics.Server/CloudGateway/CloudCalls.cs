@@ -201,7 +201,7 @@ public sealed class CloudCalls(
         }
 
         var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Encoder }))
+        using (var writer = new Utf8JsonWriter(buffer, WireJson.WriterOptions))
         {
             writer.WriteStartObject();
             var seen = new HashSet<string>(StringComparer.Ordinal);

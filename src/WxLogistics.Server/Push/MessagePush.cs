@@ -37,7 +37,7 @@ public static class MessagePush
     public static byte[] Json(ExpressPathEvent e)
     {
         var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Encoder }))
+        using (var json = new Utf8JsonWriter(buffer, WireJson.WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("ToUserName", e.ToUserName);

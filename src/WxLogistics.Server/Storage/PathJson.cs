@@ -30,7 +30,7 @@ public sealed class PathJson
     public static PathJson Of(IReadOnlyList<PathEvent> path)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + (path.Count * 112));
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = WireJson.Encoder, SkipValidation = true }))
+        using (var writer = new Utf8JsonWriter(buffer, WireJson.WriterOptions))
         {
             writer.WriteStartArray();
             foreach (var e in path)

@@ -9,6 +9,9 @@ public static class WireJson
 {
     public static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
 
+    /// <summary>For JSON written by hand with a <see cref="Utf8JsonWriter"/>: the same text as the serializer's.</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = Encoder };
+
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         Encoder = Encoder,
