@@ -45,4 +45,32 @@ public sealed class FailedCommitTests
         Assert.Equal([pickedUp], await store.ReadPathAsync(key));
         Assert.Equal(1, (await store.FindWaybillAsync(key))!.PathVersion);
     }
+
+    [Fact]
+    public async Task An_append_goes_through_after_PostgreSQL_ends_the_store_s_connections()
+    {
+        var test = TestStore.Create(StoreKind.Postgres);
+        await using var store = await test.OpenAsync();
+        var key = Keys.Sf("LOST-1");
+        Assert.True(await store.AddWaybillAsync(new WaybillRecord(key, [1], null, null, null, 0, 0)));
+        var pickedUp = new PathEvent(1_700_000_000, 100001, "picked up");
+        Assert.Equal([AppendOutcome.Stored], await store.AppendEventsAsync([(key, pickedUp)], receivedAtMs: 0));
+
+        // What a restart of PostgreSQL or an operator's pg_terminate_backend does to the connections the store keeps.
+        await using (var admin = new NpgsqlConnection(test.Connection))
+        {
+            await admin.OpenAsync();
+            await using var terminate = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                admin);
+            Assert.True((long)(await terminate.ExecuteScalarAsync())! >= 1);
+        }
+
+        var inTransit = new PathEvent(1_700_000_100, 200001, "in transit");
+        Assert.Equal([AppendOutcome.Stored], await store.AppendEventsAsync([(key, inTransit)], receivedAtMs: 0));
+
+        await using var reopened = await test.OpenAsync();
+        Assert.Equal([pickedUp, inTransit], await reopened.ReadPathAsync(key));
+        Assert.Equal(2, (await reopened.FindWaybillAsync(key))!.PathVersion);
+    }
 }
