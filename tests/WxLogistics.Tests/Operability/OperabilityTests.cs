@@ -48,6 +48,20 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_made_just_before_the_server_stops_is_in_the_inspector_afterwards()
+    {
+        var errmsg = WxAssert.Error(9300507, await server.UpdatePathAsync(carrierToken, new { token = "WRONG", waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+        var rid = errmsg[(errmsg.LastIndexOf(" rid: ", StringComparison.Ordinal) + 6)..];
+
+        // Sooner than the inspector's next write: stopping writes what it holds.
+        await server.DisposeAsync();
+
+        var calls = (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--rid", rid, "--json")).GetProperty("calls");
+        Assert.Equal(1, calls.GetArrayLength());
+        Assert.Equal(9300507, calls[0].GetProperty("errcode").GetInt32());
+    }
+
+    [Fact]
     public async Task The_inspector_filters_by_waybill_and_errcode_and_prints_a_table_for_people()
     {
         WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
