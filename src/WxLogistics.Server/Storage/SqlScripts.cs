@@ -10,19 +10,21 @@ public static class SqlScripts
     public static string Statement(string provider, string name) => Read($"WxLogistics.Storage.{provider}.Statements.{name}.sql");
 
     /// <summary>The numbered schema scripts of a provider (NNNN_name.sql), in order.</summary>
-    public static IReadOnlyList<(int Version, string Sql)> Load(string provider)
+    public static IReadOnlyList<(int Version, string Sql)> Load(string provider) =>
+        [.. Numbered(provider).Select(s => (s.Version, Read(s.Resource)))];
+
+    /// <summary>The number of the provider's last schema script, which a current schema has applied; no script is read.</summary>
+    public static int LatestVersion(string provider) => Numbered(provider).Max(s => s.Version);
+
+    static IEnumerable<(int Version, string Resource)> Numbered(string provider)
     {
-        var assembly = Assembly.GetExecutingAssembly();
         var prefix = $"WxLogistics.Storage.{provider}.Scripts.";
-        var scripts = new List<(int, string)>();
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        foreach (var name in Assembly.GetExecutingAssembly().GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             var fileName = name[prefix.Length..];
-            var version = int.Parse(fileName[..fileName.IndexOf('_')], CultureInfo.InvariantCulture);
-            scripts.Add((version, Read(name)));
+            yield return (int.Parse(fileName[..fileName.IndexOf('_')], CultureInfo.InvariantCulture), name);
         }
-
-        return scripts;
     }
 
     static string Read(string resource)

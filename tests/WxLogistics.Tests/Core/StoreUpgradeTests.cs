@@ -21,6 +21,7 @@ public abstract class StoreUpgradeTests
     public async Task A_store_of_an_earlier_schema_keeps_its_paths_order_versions_and_duplicates_after_the_upgrade()
     {
         await using var store = await OpenEarlierStoreAsync();
+        Assert.False(await store.IsReadyAsync(), "a store of an earlier schema is not ready before the upgrade");
         await store.MigrateAsync();
         Assert.True(await store.IsReadyAsync());
 

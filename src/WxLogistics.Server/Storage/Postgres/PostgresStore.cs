@@ -15,6 +15,7 @@ public sealed class PostgresStore(string connectionString) : Store
 
     static readonly string AppendLockSql = SqlScripts.Statement("Postgres", "append_lock");
     static readonly string AppendEventsSql = SqlScripts.Statement("Postgres", "append_events");
+    static readonly int LatestSchema = SqlScripts.LatestVersion("Postgres");
 
     readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(Tuned(connectionString));
     readonly SemaphoreSlim writerLock = new(1, 1);
@@ -81,7 +82,7 @@ public sealed class PostgresStore(string connectionString) : Store
         {
             await using var command = dataSource.CreateCommand("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
             var latest = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
-            return latest == SqlScripts.Load("Postgres").Max(s => s.Version);
+            return latest == LatestSchema;
         }
         catch (NpgsqlException)
         {

@@ -91,7 +91,7 @@ public sealed class SqliteStore : Store
         {
             await using var connection = await OpenAsync(cancellationToken);
             var latest = await ScalarAsync(connection, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", cancellationToken);
-            return latest == Scripts().Max(s => s.Version);
+            return latest == LatestSchema;
         }
         catch (SqliteException)
         {
@@ -971,6 +971,8 @@ public sealed class SqliteStore : Store
     static string RoleName(AppRole role) => role == AppRole.Carrier ? "carrier" : "merchant";
 
     static bool IsUniqueViolation(SqliteException e) => e.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
+
+    static readonly int LatestSchema = SqlScripts.LatestVersion("Sqlite");
 
     static IReadOnlyList<(int Version, string Sql)> Scripts() => SqlScripts.Load("Sqlite");
 
