@@ -5,8 +5,9 @@ using WxLogistics.Tests.Infrastructure;
 namespace WxLogistics.Tests.Reliability;
 
 /// <summary>
-/// PostgreSQL reports an append's inserted rows before it commits: the store must still wait for the commit's outcome
-/// before it reports any event stored. A deferred constraint trigger makes PostgreSQL refuse the commit itself.
+/// How PostgreSQL appends fail and recover. PostgreSQL reports an append's inserted rows before it commits: the store
+/// must still wait for the commit's outcome before it reports any event stored (a deferred constraint trigger makes
+/// PostgreSQL refuse the commit itself). And the connection the store keeps for its appends may be ended under it.
 /// </summary>
 public sealed class FailedCommitTests
 {
