@@ -10,6 +10,8 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
     string carrierToken = "";
     string merchantToken = "";
 
+    string GetUrl => $"/cgi-bin/express/business/path/get?access_token={merchantToken}";
+
     public async Task InitializeAsync() =>
         (_, waybill, carrierToken, merchantToken) = await server.AddShipmentAsync("SF1234567890", "order-1", "openid-1");
 
@@ -87,8 +89,7 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
     [InlineData("""{"delivery_id":"SF","waybill_id":"SF1234567890","openid":{"id":"openid-1"}}""", "openid must be a string")]
     public async Task A_body_that_is_not_a_getPath_request_gets_47001_saying_why(string body, string why)
     {
-        var reply = await server.PostRawAsync(
-            $"/cgi-bin/express/business/path/get?access_token={merchantToken}", System.Text.Encoding.UTF8.GetBytes(body));
+        var reply = await server.PostRawAsync(GetUrl, System.Text.Encoding.UTF8.GetBytes(body));
 
         WxAssert.Error(47001, reply, why);
     }
@@ -98,7 +99,7 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
     {
         byte[] body = [.. """{"delivery_id":"SF","waybill_id":"SF"""u8, 0xC3, 0x28, .. "\"}"u8];
 
-        var reply = await server.PostRawAsync($"/cgi-bin/express/business/path/get?access_token={merchantToken}", body);
+        var reply = await server.PostRawAsync(GetUrl, body);
 
         WxAssert.Error(47001, reply, "not valid UTF-8");
     }
@@ -110,7 +111,7 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
             {"extra":{"nested":[1,{"deep":null}],"s":"x"},"delivery_id":"SF","waybill_id":"nope","w\u0061ybill_id":"SF1234567890","flag":true}
             """;
 
-        var reply = await server.PostRawAsync($"/cgi-bin/express/business/path/get?access_token={merchantToken}", System.Text.Encoding.UTF8.GetBytes(body));
+        var reply = await server.PostRawAsync(GetUrl, System.Text.Encoding.UTF8.GetBytes(body));
 
         Assert.Equal("SF1234567890", reply.GetProperty("waybill_id").GetString());
         Assert.Equal(0, reply.GetProperty("path_item_num").GetInt32());

@@ -283,16 +283,14 @@ public sealed class PostgresStore(string connectionString) : Store
         {
             try
             {
-                writerConnection ??= await dataSource.OpenConnectionAsync(cancellationToken);
-                return await AppendAsync(writerConnection, events, receivedAtMs, cancellationToken);
+                return await AppendOnWriterConnectionAsync();
             }
             catch (NpgsqlException) when (writerConnection is { State: not ConnectionState.Open })
             {
                 // The kept connection is gone: PostgreSQL restarted or ended it while it waited. Once more on a new
                 // one. Appending is idempotent, so a batch committed just before the loss comes back as duplicates.
                 await DropWriterConnectionAsync();
-                writerConnection = await dataSource.OpenConnectionAsync(cancellationToken);
-                return await AppendAsync(writerConnection, events, receivedAtMs, cancellationToken);
+                return await AppendOnWriterConnectionAsync();
             }
         }
         catch
@@ -303,6 +301,12 @@ public sealed class PostgresStore(string connectionString) : Store
         finally
         {
             writerLock.Release();
+        }
+
+        async Task<AppendOutcome[]> AppendOnWriterConnectionAsync()
+        {
+            writerConnection ??= await dataSource.OpenConnectionAsync(cancellationToken);
+            return await AppendAsync(writerConnection, events, receivedAtMs, cancellationToken);
         }
     }
 

@@ -11,6 +11,8 @@ public sealed class SqliteStore : Store
 {
     public const string FileName = "wxlogistics.db";
 
+    static readonly int LatestSchema = SqlScripts.LatestVersion("Sqlite");
+
     readonly string connectionString;
     const int CheckpointEveryBatches = 64;
 
@@ -66,7 +68,7 @@ public sealed class SqliteStore : Store
         await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", cancellationToken);
 
-        foreach (var (version, sql) in Scripts())
+        foreach (var (version, sql) in SqlScripts.Load("Sqlite"))
         {
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             var applied = await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM schema_migrations WHERE version = $v", cancellationToken, ("$v", version));
@@ -971,10 +973,6 @@ public sealed class SqliteStore : Store
     static string RoleName(AppRole role) => role == AppRole.Carrier ? "carrier" : "merchant";
 
     static bool IsUniqueViolation(SqliteException e) => e.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
-
-    static readonly int LatestSchema = SqlScripts.LatestVersion("Sqlite");
-
-    static IReadOnlyList<(int Version, string Sql)> Scripts() => SqlScripts.Load("Sqlite");
 
     protected override async Task<List<T>> QueryAsync<T>(
         string sql, (string Name, object Value)[] parameters, Func<System.Data.Common.DbDataReader, T?> map, CancellationToken cancellationToken)
