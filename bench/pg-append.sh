@@ -69,8 +69,8 @@ statements=src/WxLogistics.Server/Storage/Postgres/Statements
   done
 } > "$work/append.sql"
 
-latency() { # DATABASE: milliseconds per batch
-  PGOPTIONS="-c synchronous_commit=off" pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c 1 -T "$duration" \
+latency() { # DATABASE: milliseconds per batch; each statement planned once, as the server's connections do
+  PGOPTIONS="-c synchronous_commit=off -c plan_cache_mode=force_generic_plan" pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c 1 -T "$duration" \
     -f "$work/append.sql" "$1" 2>/dev/null | awk '/^latency average/ {print $4}'
 }
 latency wx_collation >/dev/null; latency wx_byte_order >/dev/null   # warm-up: caches and prepared plans

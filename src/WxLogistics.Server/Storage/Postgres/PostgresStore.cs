@@ -31,6 +31,11 @@ public sealed class PostgresStore(string connectionString) : Store
     /// Defaults for a server that sends the same few statements all day, unless the connection string says otherwise:
     /// prepare them once per connection (planning the append cost PostgreSQL about a third of its time), and hand a
     /// pooled connection back without DISCARD ALL, a round trip per use (no statement here leaves session state).
+    /// Prepared, the statements are also planned once (plan_cache_mode, a server option, so it outlasts any reset;
+    /// an operator who gives server options of their own decides it with them):
+    /// otherwise PostgreSQL plans those that take arrays (the append, the waybill reads) again on every call, as a plan
+    /// for the arrays' actual lengths always looks cheaper than the generic one. That was about a tenth of PostgreSQL's
+    /// time under ingest (bench/RESULTS.md, twelfth session). The generic plans are the same index lookups.
     /// </summary>
     internal static string Tuned(string connectionString)
     {
@@ -41,6 +46,11 @@ public sealed class PostgresStore(string connectionString) : Store
         {
             builder.MaxAutoPrepare = 64;
             builder.AutoPrepareMinUsages = 2;
+        }
+
+        if (builder.MaxAutoPrepare > 0 && !given.Contains("Options"))
+        {
+            builder.Options = "-c plan_cache_mode=force_generic_plan";
         }
 
         if (!given.Contains("NoResetOnClose"))
