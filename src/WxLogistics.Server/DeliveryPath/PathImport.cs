@@ -121,7 +121,7 @@ public sealed class PathImport(Store store, TimeProvider time)
         if (batch.Count > 0)
         {
             // Not cancellable: once read, a batch is stored and counted before the import stops.
-            var outcomes = await store.AppendEventsAsync(batch.Select(b => (b.Key, b.Event)).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
+            var outcomes = await store.AppendEventsAsync(batch.Select(b => (b.Key, b.Event)).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken: CancellationToken.None);
             state.Accepted += outcomes.Count(o => o == AppendOutcome.Stored);
             state.Duplicate += outcomes.Count(o => o == AppendOutcome.Duplicate);
             batch.Clear();

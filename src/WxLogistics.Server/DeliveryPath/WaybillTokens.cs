@@ -14,6 +14,8 @@ namespace WxLogistics.DeliveryPath;
 /// read takes them all (a waybill asked for twice is read once). On a store of 500,000 waybills, about half of
 /// updatePath's requests found their waybill in memory, and each of the others cost a PostgreSQL round trip of its
 /// own, about 0.5 per event. Read together, they took about 0.14 round trips per event (bench/RESULTS.md).
+/// Where the store checks tokens in its append (PostgreSQL), updatePath does not read a waybill at all: it remembers
+/// the token hash that the append found right, for the waybill's next events.
 /// </remarks>
 public sealed class WaybillTokens(Store store)
 {
@@ -29,6 +31,21 @@ public sealed class WaybillTokens(Store store)
     /// <summary>Keys asked for since the read that is out began, each with the answer its callers wait for.</summary>
     Dictionary<WaybillKey, TaskCompletionSource<WaybillRecord?>> waiting = [];
     bool reading;
+
+    /// <summary>
+    /// Token hashes that an append checked (<see cref="Store.ChecksTokensInAppend"/>) for waybills not read, so that
+    /// the waybill's next events are checked here. Bounded as <see cref="known"/>.
+    /// </summary>
+    readonly BoundedMap<WaybillKey, byte[]> checkedTokens = new(MaxEntries);
+
+    /// <summary>The waybill's token hash if it is in memory, read or checked before; never reads the store.</summary>
+    public byte[]? KnownTokenHash(WaybillKey key) =>
+        known.TryGetValue(key, out var waybill) ? waybill.TokenHash
+        : checkedTokens.TryGetValue(key, out var tokenHash) ? tokenHash
+        : null;
+
+    /// <summary>Remembers a token hash that the store found right for the waybill.</summary>
+    public void RememberCheckedToken(WaybillKey key, byte[] tokenHash) => checkedTokens.Set(key, tokenHash);
 
     public ValueTask<WaybillRecord?> FindAsync(WaybillKey key, CancellationToken cancellationToken)
     {

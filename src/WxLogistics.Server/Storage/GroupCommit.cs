@@ -32,10 +32,18 @@ public sealed class GroupCommit : IAsyncDisposable
         loop = finished.Task;
     }
 
-    /// <summary>Completes once the event is committed (or found already stored); throws when the commit failed.</summary>
-    public async Task<AppendOutcome> AppendAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken = default)
+    /// <summary>Whether <see cref="AppendAsync"/> may be given a token hash to check (<see cref="Store.ChecksTokensInAppend"/>).</summary>
+    public bool ChecksTokens => store.ChecksTokensInAppend;
+
+    /// <summary>
+    /// Completes once the event is committed (or found already stored); throws when the commit failed. With
+    /// <paramref name="tokenHash"/> (only where <see cref="ChecksTokens"/>), the event is stored only if its waybill
+    /// exists with that token hash.
+    /// </summary>
+    public async Task<AppendOutcome> AppendAsync(
+        WaybillKey key, PathEvent pathEvent, byte[]? tokenHash = null, CancellationToken cancellationToken = default)
     {
-        var pending = new Pending(key, pathEvent);
+        var pending = new Pending(key, pathEvent, tokenHash);
         if (!queue.Writer.TryWrite(pending))
         {
             await queue.Writer.WriteAsync(pending, cancellationToken);
@@ -70,20 +78,26 @@ public sealed class GroupCommit : IAsyncDisposable
     {
         var batch = new List<Pending>(MaxBatch);
         var events = new List<(WaybillKey, PathEvent)>(MaxBatch);
+        var tokenHashes = new List<byte[]?>(MaxBatch);
         while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             batch.Clear();
             events.Clear();
+            tokenHashes.Clear();
+            var checks = false;
             while (batch.Count < MaxBatch && reader.TryRead(out var pending))
             {
                 batch.Add(pending);
                 events.Add((pending.Key, pending.Event));
+                tokenHashes.Add(pending.TokenHash);
+                checks |= pending.TokenHash is not null;
             }
 
             try
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var outcomes = store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds()).GetAwaiter().GetResult();
+                var outcomes = store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds(), checks ? tokenHashes : null)
+                    .GetAwaiter().GetResult();
                 metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -101,7 +115,7 @@ public sealed class GroupCommit : IAsyncDisposable
         }
     }
 
-    sealed record Pending(WaybillKey Key, PathEvent Event)
+    sealed record Pending(WaybillKey Key, PathEvent Event, byte[]? TokenHash)
     {
         public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -72,6 +72,12 @@ public enum AppendOutcome
 {
     Stored,
     Duplicate,
+
+    /// <summary>Checked in the append (a token hash was given): the waybill does not exist; nothing stored.</summary>
+    WaybillNotFound,
+
+    /// <summary>Checked in the append (a token hash was given): the waybill's token is another; nothing stored.</summary>
+    TokenIncorrect,
 }
 
 /// <summary>A cloud environment: who signs for it, which app it acts as, and which open APIs it may call.</summary>

@@ -59,9 +59,22 @@ public abstract class Store : IAsyncDisposable
     /// <summary>
     /// Appends events in one durable transaction. An event equal to a stored one of the same waybill is not stored
     /// again; every stored one bumps its waybill's path version.
+    /// With <paramref name="tokenHashes"/> (only where <see cref="ChecksTokensInAppend"/>), an event whose hash is not
+    /// null is stored only if its waybill exists with that token hash, else it is answered
+    /// <see cref="AppendOutcome.WaybillNotFound"/> or <see cref="AppendOutcome.TokenIncorrect"/>.
     /// </summary>
     public abstract Task<AppendOutcome[]> AppendEventsAsync(
-        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default);
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events,
+        long receivedAtMs,
+        IReadOnlyList<byte[]?>? tokenHashes = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether the append checks waybill tokens itself (<see cref="AppendEventsAsync"/>), for updatePath to send an
+    /// event whose waybill is not in memory without reading the waybill first. Worth it where a read is a round trip
+    /// to another server (PostgreSQL); SQLite reads beside its one writer, which would otherwise do the reads too.
+    /// </summary>
+    public virtual bool ChecksTokensInAppend => false;
 
     /// <summary>The path of a waybill, sorted by action_time, then by arrival.</summary>
     public abstract Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default);

@@ -141,6 +141,23 @@ public abstract class UpdatePathTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_wrong_token_stores_nothing_whether_or_not_the_server_has_the_waybill_in_memory()
+    {
+        // The server has not read this waybill: on PostgreSQL the append itself checks the token. A request with a field
+        // wrong makes the server read the waybill, which it then keeps in memory and checks the token against.
+        var merchant = await server.AddMerchantAsync();
+        var waybill = await server.AddWaybillAsync("SF", "REMEMBERED-1", "TOKEN-R", merchant);
+
+        WxAssert.Error(9300507, await server.UpdatePathAsync(accessToken, Seed(token: "WRONG", waybillId: waybill.WaybillId, actionMsg: "not in memory")));
+        WxAssert.Error(40097, await server.UpdatePathAsync(accessToken, Seed(token: waybill.Token, waybillId: waybill.WaybillId, actionType: 1)));
+        WxAssert.Error(9300507, await server.UpdatePathAsync(accessToken, Seed(token: "WRONG", waybillId: waybill.WaybillId, actionMsg: "in memory")));
+        WxAssert.Ok(await server.UpdatePathAsync(accessToken, Seed(token: waybill.Token, waybillId: waybill.WaybillId, actionMsg: "the right token")));
+
+        var path = await server.GetPathAsync(await server.AccessTokenAsync(merchant), new { delivery_id = "SF", waybill_id = waybill.WaybillId });
+        Assert.Equal(["the right token"], path.GetProperty("path_item_list").EnumerateArray().Select(e => e.GetProperty("action_msg").GetString()));
+    }
+
+    [Fact]
     public async Task A_wrong_token_comes_before_the_field_checks()
     {
         var reply = await server.UpdatePathAsync(accessToken, Seed(token: "WRONG", actionType: 1));

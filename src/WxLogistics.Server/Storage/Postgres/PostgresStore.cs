@@ -286,7 +286,10 @@ public sealed class PostgresStore(string connectionString) : Store
     /// Appends share one connection, kept open between them (see <see cref="writerConnection"/>).
     /// </summary>
     public override async Task<AppendOutcome[]> AppendEventsAsync(
-        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default)
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events,
+        long receivedAtMs,
+        IReadOnlyList<byte[]?>? tokenHashes = null,
+        CancellationToken cancellationToken = default)
     {
         await writerLock.WaitAsync(cancellationToken);
         try
@@ -316,7 +319,7 @@ public sealed class PostgresStore(string connectionString) : Store
         async Task<AppendOutcome[]> AppendOnWriterConnectionAsync()
         {
             writerConnection ??= await dataSource.OpenConnectionAsync(cancellationToken);
-            return await AppendAsync(writerConnection, events, receivedAtMs, cancellationToken);
+            return await AppendAsync(writerConnection, events, receivedAtMs, tokenHashes, cancellationToken);
         }
     }
 
@@ -329,8 +332,15 @@ public sealed class PostgresStore(string connectionString) : Store
         }
     }
 
+    /// <summary>The waybill reads of updatePath, done by the append instead (see <see cref="Store.AppendEventsAsync"/>).</summary>
+    public override bool ChecksTokensInAppend => true;
+
     static async Task<AppendOutcome[]> AppendAsync(
-        NpgsqlConnection connection, IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken)
+        NpgsqlConnection connection,
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events,
+        long receivedAtMs,
+        IReadOnlyList<byte[]?>? tokenHashes,
+        CancellationToken cancellationToken)
     {
         var deliveryIds = events.Select(e => e.Key.DeliveryId.Value).ToArray();
         var waybillIds = events.Select(e => e.Key.WaybillId.Value).ToArray();
@@ -353,14 +363,22 @@ public sealed class PostgresStore(string connectionString) : Store
                         Param(events.Select(e => e.Event.ActionMsg).ToArray()),
                         Param(receivedAtMs),
                         Param(receivedAtMs / 1000),
+                        Param(tokenHashes?.ToArray() ?? new byte[]?[events.Count]),
                     },
                 },
             },
         };
 
+        // The locked waybills' token hashes: what the insert compared a given hash with, in the same transaction.
+        var locked = new Dictionary<(string, string), byte[]>();
         var stored = new Dictionary<(string, string, long, int, string), int>();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                locked[(reader.GetString(0), reader.GetString(1))] = (byte[])reader[2];
+            }
+
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -374,6 +392,21 @@ public sealed class PostgresStore(string connectionString) : Store
         {
             var (key, e) = events[i];
             var row = (key.DeliveryId.Value, key.WaybillId.Value, e.ActionTime, e.ActionType, e.ActionMsg);
+            if (tokenHashes?[i] is { } tokenHash)
+            {
+                if (!locked.TryGetValue((row.Item1, row.Item2), out var waybillHash))
+                {
+                    outcomes[i] = AppendOutcome.WaybillNotFound;
+                    continue;
+                }
+
+                if (!tokenHash.AsSpan().SequenceEqual(waybillHash))
+                {
+                    outcomes[i] = AppendOutcome.TokenIncorrect;
+                    continue;
+                }
+            }
+
             if (stored.TryGetValue(row, out var left) && left > 0)
             {
                 stored[row] = left - 1;

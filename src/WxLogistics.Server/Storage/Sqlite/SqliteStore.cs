@@ -327,8 +327,13 @@ public sealed class SqliteStore : Store
             cancellationToken);
 
     public override Task<AppendOutcome[]> AppendEventsAsync(
-        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events, long receivedAtMs, CancellationToken cancellationToken = default) =>
-        OnWriterAsync(
+        IReadOnlyList<(WaybillKey Key, PathEvent Event)> events,
+        long receivedAtMs,
+        IReadOnlyList<byte[]?>? tokenHashes = null,
+        CancellationToken cancellationToken = default) =>
+        tokenHashes is not null && tokenHashes.Any(h => h is not null)
+            ? throw new NotSupportedException("the SQLite store does not check tokens in its append (ChecksTokensInAppend)")
+            : OnWriterAsync(
             async connection =>
             {
                 if (++appendsSinceCheckpoint >= CheckpointEveryBatches && checkpoint is not { IsCompleted: false })

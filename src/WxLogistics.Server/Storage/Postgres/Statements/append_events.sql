@@ -1,9 +1,14 @@
 WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[])
-        WITH ORDINALITY AS i (delivery_id, waybill_id, action_time, action_type, action_msg, ord)),
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::integer[], $5::text[], $8::bytea[])
+        WITH ORDINALITY AS i (delivery_id, waybill_id, action_time, action_type, action_msg, token_hash, ord)),
 inserted AS (
     INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at)
-    SELECT delivery_id, waybill_id, action_time, action_type, action_msg, $6 FROM input ORDER BY ord
+    SELECT delivery_id, waybill_id, action_time, action_type, action_msg, $6 FROM input i
+    -- An event with a token hash is stored only if its waybill exists with that token (updatePath, waybill not in memory).
+    WHERE i.token_hash IS NULL OR EXISTS (
+        SELECT 1 FROM waybills w
+        WHERE w.delivery_id = i.delivery_id AND w.waybill_id = i.waybill_id AND w.token_hash = i.token_hash)
+    ORDER BY ord
     ON CONFLICT DO NOTHING
     RETURNING delivery_id, waybill_id, action_time, action_type, action_msg),
 gained AS (
