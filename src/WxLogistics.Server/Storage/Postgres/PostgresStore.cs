@@ -277,7 +277,8 @@ public sealed class PostgresStore(string connectionString) : Store
     /// <summary>
     /// One transaction, one round trip: lock the batch's waybills in key order (so that two nodes appending to the
     /// same waybills queue up instead of deadlocking), insert every event with ON CONFLICT DO NOTHING, and bump each
-    /// waybill's version by the number of events it really gained.
+    /// waybill's version by the number of events it really gained. The lock returns the locked waybills' token hashes:
+    /// an event sent with a token hash is inserted only where its waybill has that hash, and its outcome says why not.
     /// The two statements go without BEGIN or COMMIT: PostgreSQL runs what is sent before one Sync as one implicit
     /// transaction and commits it before it reports ready, so the reader's end (its disposal reads up to that report,
     /// and throws if the commit failed) is the durable commit. An explicit transaction cost a second round trip per
@@ -376,7 +377,7 @@ public sealed class PostgresStore(string connectionString) : Store
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                locked[(reader.GetString(0), reader.GetString(1))] = (byte[])reader[2];
+                locked[(reader.GetString(0), reader.GetString(1))] = reader.GetFieldValue<byte[]>(2);
             }
 
             await reader.NextResultAsync(cancellationToken);
