@@ -34,7 +34,7 @@ public sealed class PostgresStore(string connectionString) : Store
     /// Prepared, the statements are also planned once (plan_cache_mode, a server option, so it outlasts any reset;
     /// an operator who gives server options of their own decides it with them):
     /// otherwise PostgreSQL plans those that take arrays (the append, the waybill reads) again on every call, as a plan
-    /// for the arrays' actual lengths always looks cheaper than the generic one. That was about a tenth of PostgreSQL's
+    /// for the arrays' actual lengths always looks cheaper than the generic one. That was about an eighth of PostgreSQL's
     /// time under ingest (bench/RESULTS.md, twelfth session). The generic plans are the same index lookups.
     /// </summary>
     internal static string Tuned(string connectionString)
@@ -370,12 +370,13 @@ public sealed class PostgresStore(string connectionString) : Store
             },
         };
 
-        // The locked waybills' token hashes: what the insert compared a given hash with, in the same transaction.
+        // The locked waybills' token hashes, what the insert compared the given hashes with in the same transaction;
+        // read only when some were given.
         var locked = new Dictionary<(string, string), byte[]>();
         var stored = new Dictionary<(string, string, long, int, string), int>();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
+            while (tokenHashes is not null && await reader.ReadAsync(cancellationToken))
             {
                 locked[(reader.GetString(0), reader.GetString(1))] = reader.GetFieldValue<byte[]>(2);
             }
