@@ -20,8 +20,18 @@ public sealed class SqliteStore : Store
     SqliteConnection? appendConnection;
 
     /// <summary>The append's statements, prepared once on the writer connection and kept with it.</summary>
-    (SqliteCommand Insert, SqliteCommand Enqueue)? appendStatements;
+    AppendStatements? appendStatements;
     int appendsSinceCheckpoint;
+
+    /// <summary>
+    /// The number of the latest event of recently appended waybills, so that the next event is numbered without
+    /// reading its waybill's events for their largest number (which reads the whole path). Used by the writer only,
+    /// and only while no other connection has committed since its last append (SQLite's data_version): another
+    /// process or connection may have appended too. Forgotten when an append fails.
+    /// </summary>
+    readonly Dictionary<WaybillKey, long> latestNumbers = [];
+    long? latestNumbersDataVersion;
+    const int MaxLatestNumbers = 20_000;
 
     /// <summary>The checkpoint running beside the writer, or finished and not yet caught up with (see AppendEventsAsync).</summary>
     Task? checkpoint;
@@ -351,54 +361,72 @@ public sealed class SqliteStore : Store
                 }
 
                 var outcomes = new AppendOutcome[events.Count];
-                await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-                var (insert, enqueue) = appendStatements ??= AppendStatements(connection);
-                insert.Transaction = enqueue.Transaction = transaction;
-                insert.Parameters["$received"].Value = receivedAtMs;
-                enqueue.Parameters["$now"].Value = receivedAtMs;
-                var versions = new Dictionary<WaybillKey, long>();
 
-                for (var i = 0; i < events.Count; i++)
-                {
-                    var (key, pathEvent) = events[i];
-                    insert.Parameters["$delivery"].Value = key.DeliveryId.Value;
-                    insert.Parameters["$waybill"].Value = key.WaybillId.Value;
-                    insert.Parameters["$time"].Value = pathEvent.ActionTime;
-                    insert.Parameters["$type"].Value = pathEvent.ActionType;
-                    insert.Parameters["$msg"].Value = pathEvent.ActionMsg;
-
-                    // The event's number within its waybill, or nothing when the same event is already stored.
-                    if (await insert.ExecuteScalarAsync(cancellationToken) is not long seq)
-                    {
-                        outcomes[i] = AppendOutcome.Duplicate;
-                        continue;
-                    }
-
-                    outcomes[i] = AppendOutcome.Stored;
-                    versions[key] = seq;
-                }
-
-                // The merchant push of every changed path is queued in the same transaction (the outbox), when the
-                // merchant has a message server.
-                foreach (var (key, version) in versions)
-                {
-                    enqueue.Parameters["$delivery"].Value = key.DeliveryId.Value;
-                    enqueue.Parameters["$waybill"].Value = key.WaybillId.Value;
-                    enqueue.Parameters["$version"].Value = version;
-                    await enqueue.ExecuteNonQueryAsync(cancellationToken);
-                }
-
+                // Immediate: the write lock from the start, so that no other connection commits between the
+                // data_version read below and this commit.
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                var statements = appendStatements ??= new AppendStatements(connection);
+                statements.Use(transaction, receivedAtMs);
                 try
                 {
-                    await transaction.CommitAsync(cancellationToken);
-                }
-                finally
-                {
-                    // Also when the commit reports a failure: it may have reached the disk all the same.
-                    if (versions.Count > 0)
+                    var dataVersion = (long)(await statements.DataVersion.ExecuteScalarAsync(cancellationToken))!;
+                    if (dataVersion != latestNumbersDataVersion)
                     {
-                        pathCache?.Changed(versions.Keys);
+                        latestNumbers.Clear();
+                        latestNumbersDataVersion = dataVersion;
                     }
+
+                    var versions = new Dictionary<WaybillKey, long>();
+                    for (var i = 0; i < events.Count; i++)
+                    {
+                        var (key, pathEvent) = events[i];
+
+                        // The event's number within its waybill, or nothing when the same event is already stored.
+                        var stored = latestNumbers.TryGetValue(key, out var latest)
+                            ? await statements.InsertNumberedAsync(key, pathEvent, latest + 1, cancellationToken)
+                            : await statements.InsertAsync(key, pathEvent, cancellationToken);
+                        if (stored is not long seq)
+                        {
+                            outcomes[i] = AppendOutcome.Duplicate;
+                            continue;
+                        }
+
+                        if (latestNumbers.Count >= MaxLatestNumbers && !latestNumbers.ContainsKey(key))
+                        {
+                            latestNumbers.Clear();
+                        }
+
+                        latestNumbers[key] = seq;
+                        outcomes[i] = AppendOutcome.Stored;
+                        versions[key] = seq;
+                    }
+
+                    // The merchant push of every changed path is queued in the same transaction (the outbox), when the
+                    // merchant has a message server.
+                    foreach (var (key, version) in versions)
+                    {
+                        await statements.EnqueueAsync(key, version, cancellationToken);
+                    }
+
+                    try
+                    {
+                        await transaction.CommitAsync(cancellationToken);
+                    }
+                    finally
+                    {
+                        // Also when the commit reports a failure: it may have reached the disk all the same.
+                        if (versions.Count > 0)
+                        {
+                            pathCache?.Changed(versions.Keys);
+                        }
+                    }
+                }
+                catch
+                {
+                    // Whether the numbers taken here were committed is not known: read them again.
+                    latestNumbers.Clear();
+                    latestNumbersDataVersion = null;
+                    throw;
                 }
 
                 return outcomes;
@@ -850,9 +878,11 @@ public sealed class SqliteStore : Store
         return connection;
     }
 
-    static (SqliteCommand Insert, SqliteCommand Enqueue) AppendStatements(SqliteConnection connection)
+    /// <summary>The append's statements, prepared once on the writer connection and kept with it.</summary>
+    sealed class AppendStatements(SqliteConnection connection) : IDisposable
     {
-        var insert = Command(
+        /// <summary>Inserts an event numbered after its waybill's largest number, read from the path.</summary>
+        readonly SqliteCommand insert = Command(
             connection,
             """
             INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
@@ -862,7 +892,18 @@ public sealed class SqliteStore : Store
             RETURNING seq
             """,
             ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", 0L));
-        var enqueue = Command(
+
+        /// <summary>Inserts an event with the number it is given.</summary>
+        readonly SqliteCommand insertNumbered = Command(
+            connection,
+            """
+            INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
+            VALUES ($delivery, $waybill, $time, $type, $msg, $seq, $received)
+            ON CONFLICT DO NOTHING
+            """,
+            ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$seq", 0L), ("$received", 0L));
+
+        readonly SqliteCommand enqueue = Command(
             connection,
             """
             INSERT INTO push_outbox (delivery_id, waybill_id, merchant_appid, version, status, attempts, next_attempt_at, updated_at)
@@ -877,7 +918,56 @@ public sealed class SqliteStore : Store
                 status = 'pending'
             """,
             ("$delivery", ""), ("$waybill", ""), ("$version", 0L), ("$now", 0L));
-        return (insert, enqueue);
+
+        /// <summary>Changes when another connection has committed since this one last looked.</summary>
+        public SqliteCommand DataVersion { get; } = Command(connection, "PRAGMA data_version");
+
+        public void Use(SqliteTransaction transaction, long receivedAtMs)
+        {
+            insert.Transaction = insertNumbered.Transaction = enqueue.Transaction = DataVersion.Transaction = transaction;
+            insert.Parameters["$received"].Value = insertNumbered.Parameters["$received"].Value = receivedAtMs;
+            enqueue.Parameters["$now"].Value = receivedAtMs;
+        }
+
+        /// <summary>The stored event's number, or null when the same event is already stored.</summary>
+        public async Task<long?> InsertAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
+        {
+            SetEvent(insert, key, pathEvent);
+            return await insert.ExecuteScalarAsync(cancellationToken) as long?;
+        }
+
+        /// <summary><paramref name="seq"/>, or null when the same event is already stored.</summary>
+        public async Task<long?> InsertNumberedAsync(WaybillKey key, PathEvent pathEvent, long seq, CancellationToken cancellationToken)
+        {
+            SetEvent(insertNumbered, key, pathEvent);
+            insertNumbered.Parameters["$seq"].Value = seq;
+            return await insertNumbered.ExecuteNonQueryAsync(cancellationToken) == 1 ? seq : null;
+        }
+
+        public Task EnqueueAsync(WaybillKey key, long version, CancellationToken cancellationToken)
+        {
+            enqueue.Parameters["$delivery"].Value = key.DeliveryId.Value;
+            enqueue.Parameters["$waybill"].Value = key.WaybillId.Value;
+            enqueue.Parameters["$version"].Value = version;
+            return enqueue.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        public void Dispose()
+        {
+            insert.Dispose();
+            insertNumbered.Dispose();
+            enqueue.Dispose();
+            DataVersion.Dispose();
+        }
+
+        static void SetEvent(SqliteCommand command, WaybillKey key, PathEvent pathEvent)
+        {
+            command.Parameters["$delivery"].Value = key.DeliveryId.Value;
+            command.Parameters["$waybill"].Value = key.WaybillId.Value;
+            command.Parameters["$time"].Value = pathEvent.ActionTime;
+            command.Parameters["$type"].Value = pathEvent.ActionType;
+            command.Parameters["$msg"].Value = pathEvent.ActionMsg;
+        }
     }
 
     /// <summary>
@@ -917,12 +1007,10 @@ public sealed class SqliteStore : Store
 
     void DisposeAppendStatements()
     {
-        if (appendStatements is var (insert, enqueue))
-        {
-            insert.Dispose();
-            enqueue.Dispose();
-            appendStatements = null;
-        }
+        appendStatements?.Dispose();
+        appendStatements = null;
+        latestNumbers.Clear();
+        latestNumbersDataVersion = null;
     }
 
     /// <summary>
