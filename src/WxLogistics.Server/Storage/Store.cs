@@ -52,7 +52,12 @@ public abstract class Store : IAsyncDisposable
 
     public abstract Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default);
 
-    /// <summary>The waybills of <paramref name="keys"/> that exist, by key, read together.</summary>
+    /// <summary>
+    /// The waybills of <paramref name="keys"/> that exist, by key, read together, for what updatePath and getPath check
+    /// of them (token hash, merchant, order, openid; <see cref="DeliveryPath.WaybillTokens"/>). A store may leave their
+    /// path version unread (0) where reading it costs a read of the path (SQLite); <see cref="FindWaybillAsync"/>
+    /// reads it.
+    /// </summary>
     public abstract Task<IReadOnlyDictionary<WaybillKey, WaybillRecord>> FindWaybillsAsync(
         IReadOnlyCollection<WaybillKey> keys, CancellationToken cancellationToken = default);
 

@@ -84,6 +84,23 @@ public sealed class EventNumberingTests
         Assert.Equal([1L, 2, 3], await NumbersAsync(test));
     }
 
+    [Fact]
+    public async Task The_waybill_reads_for_token_checks_leave_out_the_path_version_that_would_read_the_whole_path()
+    {
+        var test = TestStore.Create(StoreKind.Sqlite);
+        await using var store = await test.OpenAsync();
+        var waybill = new WaybillRecord(Key, [1, 2, 3], null, "ORDER-1", "OPENID-1", 0, 1_700_000_000);
+        Assert.True(await store.AddWaybillAsync(waybill));
+        await store.AppendEventsAsync([(Key, Event(1, "picked up")), (Key, Event(2, "at the hub"))], receivedAtMs: 0);
+
+        var found = await store.FindWaybillsAsync([Key, Keys.Sf("NO-SUCH-WAYBILL")]);
+
+        Assert.Equal([Key], found.Keys);
+        Assert.Equal(waybill.TokenHash, found[Key].TokenHash);
+        Assert.Equal(waybill with { TokenHash = found[Key].TokenHash }, found[Key]);
+        Assert.Equal(2, (await store.FindWaybillAsync(Key))!.PathVersion);
+    }
+
     static SqliteConnection Open(TestStore test)
     {
         var connection = new SqliteConnection($"Data Source={Path.Combine(test.DataDirectory, SqliteStore.FileName)};Pooling=False");

@@ -72,6 +72,12 @@ public sealed class SqliteStore : Store
         "token_hash, merchant_appid, order_id, openid, " +
         "(SELECT COALESCE(MAX(seq), 0) FROM path_events e WHERE e.delivery_id = waybills.delivery_id AND e.waybill_id = waybills.waybill_id), created_at";
 
+    /// <summary>
+    /// <see cref="WaybillColumns"/> without the path version, which reads every event of the path (see
+    /// <see cref="FindWaybillsAsync"/>).
+    /// </summary>
+    const string WaybillFieldColumns = "token_hash, merchant_appid, order_id, openid, 0, created_at";
+
     public override async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
@@ -318,6 +324,7 @@ public sealed class SqliteStore : Store
     public override Task<WaybillRecord?> FindWaybillAsync(WaybillKey key, CancellationToken cancellationToken = default) =>
         OnKeptReaderAsync(reader => reader.FindWaybill(key), cancellationToken);
 
+    /// <summary>Without their path version (0), as <see cref="Store.FindWaybillsAsync"/> allows: reading it reads the whole path.</summary>
     public override Task<IReadOnlyDictionary<WaybillKey, WaybillRecord>> FindWaybillsAsync(
         IReadOnlyCollection<WaybillKey> keys, CancellationToken cancellationToken = default) =>
         OnKeptReaderAsync<IReadOnlyDictionary<WaybillKey, WaybillRecord>>(
@@ -326,7 +333,7 @@ public sealed class SqliteStore : Store
                 var found = new Dictionary<WaybillKey, WaybillRecord>(keys.Count);
                 foreach (var key in keys)
                 {
-                    if (reader.FindWaybill(key) is { } waybill)
+                    if (reader.FindWaybillFields(key) is { } waybill)
                     {
                         found[key] = waybill;
                     }
@@ -466,7 +473,7 @@ public sealed class SqliteStore : Store
     /// <summary>Runs a read on a kept reader connection, then keeps it for the next one (or closes it, if enough are kept).</summary>
     async Task<T> OnKeptReaderAsync<T>(Func<KeptReader, T> read, CancellationToken cancellationToken)
     {
-        var reader = keptReaders.TryTake(out var kept) ? kept : await KeptReader.OpenAsync(connectionString, WaybillColumns, cancellationToken);
+        var reader = keptReaders.TryTake(out var kept) ? kept : await KeptReader.OpenAsync(connectionString, WaybillColumns, WaybillFieldColumns, cancellationToken);
         try
         {
             var result = read(reader);
@@ -489,9 +496,10 @@ public sealed class SqliteStore : Store
     /// tracking page and updatePath's token check (for a waybill not in the waybill cache) read these on every request,
     /// and taking a pooled connection and preparing the query each time cost more than the read.
     /// </summary>
-    sealed class KeptReader(SqliteConnection connection, SqliteCommand path, SqliteCommand waybill) : IDisposable
+    sealed class KeptReader(SqliteConnection connection, SqliteCommand path, SqliteCommand waybill, SqliteCommand waybillFields) : IDisposable
     {
-        public static async Task<KeptReader> OpenAsync(string connectionString, string waybillColumns, CancellationToken cancellationToken)
+        public static async Task<KeptReader> OpenAsync(
+            string connectionString, string waybillColumns, string waybillFieldColumns, CancellationToken cancellationToken)
         {
             var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
@@ -509,14 +517,25 @@ public sealed class SqliteStore : Store
                 ("$delivery", ""),
                 ("$waybill", ""));
             waybill.Prepare();
-            return new KeptReader(connection, path, waybill);
+            var waybillFields = Command(
+                connection,
+                $"SELECT {waybillFieldColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
+                ("$delivery", ""),
+                ("$waybill", ""));
+            waybillFields.Prepare();
+            return new KeptReader(connection, path, waybill, waybillFields);
         }
 
-        public WaybillRecord? FindWaybill(WaybillKey key)
+        public WaybillRecord? FindWaybill(WaybillKey key) => Find(waybill, key);
+
+        /// <summary>The waybill without its path version (0).</summary>
+        public WaybillRecord? FindWaybillFields(WaybillKey key) => Find(waybillFields, key);
+
+        static WaybillRecord? Find(SqliteCommand query, WaybillKey key)
         {
-            waybill.Parameters["$delivery"].Value = key.DeliveryId.Value;
-            waybill.Parameters["$waybill"].Value = key.WaybillId.Value;
-            using var reader = waybill.ExecuteReader();
+            query.Parameters["$delivery"].Value = key.DeliveryId.Value;
+            query.Parameters["$waybill"].Value = key.WaybillId.Value;
+            using var reader = query.ExecuteReader();
             return reader.Read() ? StoreRows.Waybill(reader, key) : null;
         }
 
@@ -542,6 +561,7 @@ public sealed class SqliteStore : Store
         {
             path.Dispose();
             waybill.Dispose();
+            waybillFields.Dispose();
             connection.Dispose();
         }
     }
