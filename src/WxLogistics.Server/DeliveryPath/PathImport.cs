@@ -233,7 +233,7 @@ public sealed class PathImport(Store store, TimeProvider time)
             return Reject(state, invalid);
         }
 
-        return (new WaybillKey(deliveryId, waybillId), new PathEvent(request.ActionTime!.Value, (int)request.ActionType!.Value, request.ActionMsg!));
+        return (new WaybillKey(deliveryId, waybillId), request.ToEvent());
     }
 
     async Task<bool> ExistsAsync(WaybillKey key)

@@ -65,7 +65,7 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
                 // a read of its own (bench/RESULTS.md, twelfth session). The fields are valid here, so only the
                 // waybill and the token can fail, and they are answered as below.
                 var given = Secrets.Hash(request.Token);
-                switch (await commit.AppendAsync(key, NewEvent(request), given, cancellationToken))
+                switch (await commit.AppendAsync(key, request.ToEvent(), given, cancellationToken))
                 {
                     case AppendOutcome.WaybillNotFound:
                         return WxReply.Error(WxErrors.WaybillNotFound);
@@ -95,12 +95,9 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
             return invalid;
         }
 
-        await commit.AppendAsync(key, NewEvent(request), cancellationToken: cancellationToken);
+        await commit.AppendAsync(key, request.ToEvent(), cancellationToken: cancellationToken);
         return WxReply.Ok;
     }
-
-    static PathEvent NewEvent(UpdatePathRequest request) =>
-        new(request.ActionTime!.Value, (int)request.ActionType!.Value, request.ActionMsg!);
 
     /// <summary>The field checks of an event (40097, 9300526), shared with testUpdateOrder.</summary>
     public WxReply? Validate(UpdatePathRequest request) => Validate(request, time.GetUtcNow().ToUnixTimeSeconds());

@@ -28,6 +28,9 @@ public sealed class UpdatePathRequest
     /// <summary>The body held bytes that are not UTF-8, or an escaped lone surrogate.</summary>
     public bool HasInvalidText { get; private set; }
 
+    /// <summary>The event it sends, once its fields are valid (PathUpdates.Validate).</summary>
+    public Storage.PathEvent ToEvent() => new(ActionTime!.Value, (int)ActionType!.Value, ActionMsg!);
+
     public static bool TryParse(ReadOnlySpan<byte> body, out UpdatePathRequest request, out string problem)
     {
         request = new UpdatePathRequest();

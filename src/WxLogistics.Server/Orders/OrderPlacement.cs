@@ -155,7 +155,7 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             return invalid;
         }
 
-        await commit.AppendAsync(order.Waybill, new PathEvent(request.ActionTime!.Value, (int)request.ActionType!.Value, request.ActionMsg!), cancellationToken: cancellationToken);
+        await commit.AppendAsync(order.Waybill, request.ToEvent(), cancellationToken: cancellationToken);
         return WxReply.Ok;
     }
 

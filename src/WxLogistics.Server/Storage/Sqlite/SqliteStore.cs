@@ -19,19 +19,9 @@ public sealed class SqliteStore : Store
     readonly SemaphoreSlim appendLock = new(1, 1);
     SqliteConnection? appendConnection;
 
-    /// <summary>The append's statements, prepared once on the writer connection and kept with it.</summary>
-    AppendStatements? appendStatements;
+    /// <summary>The append on the writer connection, kept with it (and dropped with it when a write fails).</summary>
+    Appender? appender;
     int appendsSinceCheckpoint;
-
-    /// <summary>
-    /// The number of the latest event of recently appended waybills, so that the next event is numbered without
-    /// reading its waybill's events for their largest number (which reads the whole path). Used by the writer only,
-    /// and only while no other connection has committed since its last append (SQLite's data_version): another
-    /// process or connection may have appended too. Forgotten when an append fails.
-    /// </summary>
-    readonly Dictionary<WaybillKey, long> latestNumbers = [];
-    long? latestNumbersDataVersion;
-    const int MaxLatestNumbers = 20_000;
 
     /// <summary>The checkpoint running beside the writer, or finished and not yet caught up with (see AppendEventsAsync).</summary>
     Task? checkpoint;
@@ -68,15 +58,16 @@ public sealed class SqliteStore : Store
     public string DatabasePath { get; }
 
     /// <summary>The path version is not kept on the waybill: it is the number of the waybill's latest event.</summary>
-    protected override string WaybillColumns =>
+    const string FullWaybillColumns =
         "token_hash, merchant_appid, order_id, openid, " +
         "(SELECT COALESCE(MAX(seq), 0) FROM path_events e WHERE e.delivery_id = waybills.delivery_id AND e.waybill_id = waybills.waybill_id), created_at";
 
     /// <summary>
-    /// <see cref="WaybillColumns"/> without the path version, which reads every event of the path (see
-    /// <see cref="FindWaybillsAsync"/>).
+    /// The same without the path version (0), which reads every event of the path (see <see cref="FindWaybillsAsync"/>).
     /// </summary>
     const string WaybillFieldColumns = "token_hash, merchant_appid, order_id, openid, 0, created_at";
+
+    protected override string WaybillColumns => FullWaybillColumns;
 
     public override async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
@@ -370,70 +361,42 @@ public sealed class SqliteStore : Store
                 var outcomes = new AppendOutcome[events.Count];
 
                 // Immediate: the write lock from the start, so that no other connection commits between the
-                // data_version read below and this commit.
+                // appender's look at data_version and this commit.
                 await using var transaction = connection.BeginTransaction(deferred: false);
-                var statements = appendStatements ??= new AppendStatements(connection);
-                statements.Use(transaction, receivedAtMs);
+                var append = appender ??= new Appender(connection);
+                await append.BeginAsync(transaction, receivedAtMs, cancellationToken);
+                var versions = new Dictionary<WaybillKey, long>();
+                for (var i = 0; i < events.Count; i++)
+                {
+                    var (key, pathEvent) = events[i];
+                    if (await append.InsertAsync(key, pathEvent, cancellationToken) is not long seq)
+                    {
+                        outcomes[i] = AppendOutcome.Duplicate;
+                        continue;
+                    }
+
+                    outcomes[i] = AppendOutcome.Stored;
+                    versions[key] = seq;
+                }
+
+                // The merchant push of every changed path is queued in the same transaction (the outbox), when the
+                // merchant has a message server.
+                foreach (var (key, version) in versions)
+                {
+                    await append.EnqueueAsync(key, version, cancellationToken);
+                }
+
                 try
                 {
-                    var dataVersion = (long)(await statements.DataVersion.ExecuteScalarAsync(cancellationToken))!;
-                    if (dataVersion != latestNumbersDataVersion)
-                    {
-                        latestNumbers.Clear();
-                        latestNumbersDataVersion = dataVersion;
-                    }
-
-                    var versions = new Dictionary<WaybillKey, long>();
-                    for (var i = 0; i < events.Count; i++)
-                    {
-                        var (key, pathEvent) = events[i];
-
-                        // The event's number within its waybill, or nothing when the same event is already stored.
-                        var stored = latestNumbers.TryGetValue(key, out var latest)
-                            ? await statements.InsertNumberedAsync(key, pathEvent, latest + 1, cancellationToken)
-                            : await statements.InsertAsync(key, pathEvent, cancellationToken);
-                        if (stored is not long seq)
-                        {
-                            outcomes[i] = AppendOutcome.Duplicate;
-                            continue;
-                        }
-
-                        if (latestNumbers.Count >= MaxLatestNumbers && !latestNumbers.ContainsKey(key))
-                        {
-                            latestNumbers.Clear();
-                        }
-
-                        latestNumbers[key] = seq;
-                        outcomes[i] = AppendOutcome.Stored;
-                        versions[key] = seq;
-                    }
-
-                    // The merchant push of every changed path is queued in the same transaction (the outbox), when the
-                    // merchant has a message server.
-                    foreach (var (key, version) in versions)
-                    {
-                        await statements.EnqueueAsync(key, version, cancellationToken);
-                    }
-
-                    try
-                    {
-                        await transaction.CommitAsync(cancellationToken);
-                    }
-                    finally
-                    {
-                        // Also when the commit reports a failure: it may have reached the disk all the same.
-                        if (versions.Count > 0)
-                        {
-                            pathCache?.Changed(versions.Keys);
-                        }
-                    }
+                    await transaction.CommitAsync(cancellationToken);
                 }
-                catch
+                finally
                 {
-                    // Whether the numbers taken here were committed is not known: read them again.
-                    latestNumbers.Clear();
-                    latestNumbersDataVersion = null;
-                    throw;
+                    // Also when the commit reports a failure: it may have reached the disk all the same.
+                    if (versions.Count > 0)
+                    {
+                        pathCache?.Changed(versions.Keys);
+                    }
                 }
 
                 return outcomes;
@@ -473,7 +436,7 @@ public sealed class SqliteStore : Store
     /// <summary>Runs a read on a kept reader connection, then keeps it for the next one (or closes it, if enough are kept).</summary>
     async Task<T> OnKeptReaderAsync<T>(Func<KeptReader, T> read, CancellationToken cancellationToken)
     {
-        var reader = keptReaders.TryTake(out var kept) ? kept : await KeptReader.OpenAsync(connectionString, WaybillColumns, WaybillFieldColumns, cancellationToken);
+        var reader = keptReaders.TryTake(out var kept) ? kept : await KeptReader.OpenAsync(connectionString, cancellationToken);
         try
         {
             var result = read(reader);
@@ -498,32 +461,25 @@ public sealed class SqliteStore : Store
     /// </summary>
     sealed class KeptReader(SqliteConnection connection, SqliteCommand path, SqliteCommand waybill, SqliteCommand waybillFields) : IDisposable
     {
-        public static async Task<KeptReader> OpenAsync(
-            string connectionString, string waybillColumns, string waybillFieldColumns, CancellationToken cancellationToken)
+        public static async Task<KeptReader> OpenAsync(string connectionString, CancellationToken cancellationToken)
         {
             var connection = new SqliteConnection(connectionString);
             await connection.OpenAsync(cancellationToken);
+            SqliteCommand Prepared(string sql)
+            {
+                var command = Command(connection, sql, ("$delivery", ""), ("$waybill", ""));
+                command.Prepare();
+                return command;
+            }
 
-            // No ORDER BY: SQLite would sort in a temporary b-tree; the few rows are sorted below instead.
-            var path = Command(
+            const string OfWaybill = "WHERE delivery_id = $delivery AND waybill_id = $waybill";
+            return new KeptReader(
                 connection,
-                "SELECT action_time, action_type, action_msg, seq FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill",
-                ("$delivery", ""),
-                ("$waybill", ""));
-            path.Prepare();
-            var waybill = Command(
-                connection,
-                $"SELECT {waybillColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
-                ("$delivery", ""),
-                ("$waybill", ""));
-            waybill.Prepare();
-            var waybillFields = Command(
-                connection,
-                $"SELECT {waybillFieldColumns} FROM waybills WHERE delivery_id = $delivery AND waybill_id = $waybill",
-                ("$delivery", ""),
-                ("$waybill", ""));
-            waybillFields.Prepare();
-            return new KeptReader(connection, path, waybill, waybillFields);
+
+                // No ORDER BY: SQLite would sort in a temporary b-tree; the few rows are sorted below instead.
+                Prepared($"SELECT action_time, action_type, action_msg, seq FROM path_events {OfWaybill}"),
+                Prepared($"SELECT {FullWaybillColumns} FROM waybills {OfWaybill}"),
+                Prepared($"SELECT {WaybillFieldColumns} FROM waybills {OfWaybill}"));
         }
 
         public WaybillRecord? FindWaybill(WaybillKey key) => Find(waybill, key);
@@ -871,7 +827,7 @@ public sealed class SqliteStore : Store
         {
             if (appendConnection is not null)
             {
-                DisposeAppendStatements();
+                DisposeAppender();
                 await appendConnection.DisposeAsync();
                 appendConnection = null;
             }
@@ -898,9 +854,20 @@ public sealed class SqliteStore : Store
         return connection;
     }
 
-    /// <summary>The append's statements, prepared once on the writer connection and kept with it.</summary>
-    sealed class AppendStatements(SqliteConnection connection) : IDisposable
+    /// <summary>
+    /// The append's statements, prepared once on the writer connection, and the latest number it gave each of up to
+    /// 20,000 waybills, so that the next event is numbered without reading the path for its largest number (seq is
+    /// not in the key, so that reads every event). That memory holds only while no other connection or process has
+    /// committed since this one's last append (SQLite's data_version); and it goes with the appender, which a failed
+    /// write drops with its connection, since the numbers of a failed commit may or may not be on disk.
+    /// </summary>
+    sealed class Appender(SqliteConnection connection) : IDisposable
     {
+        const int MaxLatestNumbers = 20_000;
+
+        readonly Dictionary<WaybillKey, long> latestNumbers = [];
+        long? seenDataVersion;
+
         /// <summary>Inserts an event numbered after its waybill's largest number, read from the path.</summary>
         readonly SqliteCommand insert = Command(
             connection,
@@ -940,28 +907,49 @@ public sealed class SqliteStore : Store
             ("$delivery", ""), ("$waybill", ""), ("$version", 0L), ("$now", 0L));
 
         /// <summary>Changes when another connection has committed since this one last looked.</summary>
-        public SqliteCommand DataVersion { get; } = Command(connection, "PRAGMA data_version");
+        readonly SqliteCommand dataVersion = Command(connection, "PRAGMA data_version");
 
-        public void Use(SqliteTransaction transaction, long receivedAtMs)
+        /// <summary>Starts an append in <paramref name="transaction"/>, which must hold the write lock.</summary>
+        public async Task BeginAsync(SqliteTransaction transaction, long receivedAtMs, CancellationToken cancellationToken)
         {
-            insert.Transaction = insertNumbered.Transaction = enqueue.Transaction = DataVersion.Transaction = transaction;
+            insert.Transaction = insertNumbered.Transaction = enqueue.Transaction = dataVersion.Transaction = transaction;
             insert.Parameters["$received"].Value = insertNumbered.Parameters["$received"].Value = receivedAtMs;
             enqueue.Parameters["$now"].Value = receivedAtMs;
+            var version = (long)(await dataVersion.ExecuteScalarAsync(cancellationToken))!;
+            if (version != seenDataVersion)
+            {
+                latestNumbers.Clear();
+                seenDataVersion = version;
+            }
         }
 
-        /// <summary>The stored event's number, or null when the same event is already stored.</summary>
+        /// <summary>The stored event's number within its waybill, or null when the same event is already stored.</summary>
         public async Task<long?> InsertAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
         {
-            SetEvent(insert, key, pathEvent);
-            return await insert.ExecuteScalarAsync(cancellationToken) as long?;
-        }
+            long? seq;
+            if (latestNumbers.TryGetValue(key, out var latest))
+            {
+                SetEvent(insertNumbered, key, pathEvent);
+                insertNumbered.Parameters["$seq"].Value = latest + 1;
+                seq = await insertNumbered.ExecuteNonQueryAsync(cancellationToken) == 1 ? latest + 1 : null;
+            }
+            else
+            {
+                SetEvent(insert, key, pathEvent);
+                seq = await insert.ExecuteScalarAsync(cancellationToken) as long?;
+            }
 
-        /// <summary><paramref name="seq"/>, or null when the same event is already stored.</summary>
-        public async Task<long?> InsertNumberedAsync(WaybillKey key, PathEvent pathEvent, long seq, CancellationToken cancellationToken)
-        {
-            SetEvent(insertNumbered, key, pathEvent);
-            insertNumbered.Parameters["$seq"].Value = seq;
-            return await insertNumbered.ExecuteNonQueryAsync(cancellationToken) == 1 ? seq : null;
+            if (seq is { } stored)
+            {
+                if (latestNumbers.Count >= MaxLatestNumbers && !latestNumbers.ContainsKey(key))
+                {
+                    latestNumbers.Clear();
+                }
+
+                latestNumbers[key] = stored;
+            }
+
+            return seq;
         }
 
         public Task EnqueueAsync(WaybillKey key, long version, CancellationToken cancellationToken)
@@ -977,7 +965,7 @@ public sealed class SqliteStore : Store
             insert.Dispose();
             insertNumbered.Dispose();
             enqueue.Dispose();
-            DataVersion.Dispose();
+            dataVersion.Dispose();
         }
 
         static void SetEvent(SqliteCommand command, WaybillKey key, PathEvent pathEvent)
@@ -1012,7 +1000,7 @@ public sealed class SqliteStore : Store
         {
             if (appendConnection is not null)
             {
-                DisposeAppendStatements();
+                DisposeAppender();
                 await appendConnection.DisposeAsync();
                 appendConnection = null;
             }
@@ -1025,12 +1013,10 @@ public sealed class SqliteStore : Store
         }
     }
 
-    void DisposeAppendStatements()
+    void DisposeAppender()
     {
-        appendStatements?.Dispose();
-        appendStatements = null;
-        latestNumbers.Clear();
-        latestNumbersDataVersion = null;
+        appender?.Dispose();
+        appender = null;
     }
 
     /// <summary>
