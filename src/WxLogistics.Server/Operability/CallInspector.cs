@@ -16,7 +16,6 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
     public const int KeepPerApp = 1000;
     const int MaxBatch = 20_000;
     static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
-    static readonly TimeSpan TrimInterval = TimeSpan.FromMinutes(1);
 
     readonly Channel<CallRecord> queue = Channel.CreateBounded<CallRecord>(
         new BoundedChannelOptions(MaxBatch) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
@@ -36,7 +35,6 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var lastTrim = DateTime.UtcNow;
         var batch = new List<CallRecord>(MaxBatch);
         var moreWaiting = false;
         while (true)
@@ -65,13 +63,7 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
             {
                 if (batch.Count > 0)
                 {
-                    await store.AddCallsAsync(LatestPerApp(batch), CancellationToken.None);
-                }
-
-                if (DateTime.UtcNow - lastTrim > TrimInterval)
-                {
-                    lastTrim = DateTime.UtcNow;
-                    await store.TrimCallsAsync(KeepPerApp, CancellationToken.None);
+                    await store.AddCallsAsync(LatestPerApp(batch), KeepPerApp, CancellationToken.None);
                 }
             }
             catch (Exception e)

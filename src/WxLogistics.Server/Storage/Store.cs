@@ -129,11 +129,11 @@ public abstract class Store : IAsyncDisposable
     /// <summary>Pushes waiting to be delivered, and the bytes the store takes.</summary>
     public abstract Task<(long PendingPushes, long SizeBytes)> StatisticsAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Adds calls to the call inspector, in one transaction.</summary>
-    public abstract Task AddCallsAsync(IReadOnlyList<CallRecord> calls, CancellationToken cancellationToken = default);
-
-    /// <summary>Keeps only each app's most recent <paramref name="keepPerApp"/> calls.</summary>
-    public abstract Task TrimCallsAsync(int keepPerApp, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Adds calls to the call inspector, in their order, and keeps only the most recent <paramref name="keepPerApp"/>
+    /// calls of each of their apps. Written beside the path appends, this must not hold them up for long.
+    /// </summary>
+    public abstract Task AddCallsAsync(IReadOnlyList<CallRecord> calls, int keepPerApp, CancellationToken cancellationToken = default);
 
     /// <summary>An app's calls, newest first.</summary>
     public abstract Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default);

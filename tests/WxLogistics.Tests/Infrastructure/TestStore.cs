@@ -74,6 +74,24 @@ public sealed record TestStore(StoreKind Kind, string DataDirectory, string? Con
         return dump.ToString();
     }
 
+    /// <summary>The first column of the first row of a query run directly on the store (SQLite file or PostgreSQL database).</summary>
+    public async Task<long> CountAsync(string sql)
+    {
+        if (Kind == StoreKind.Sqlite)
+        {
+            await using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection(
+                $"Data Source={Path.Combine(DataDirectory, WxLogistics.Storage.Sqlite.SqliteStore.FileName)};Pooling=False");
+            await sqlite.OpenAsync();
+            await using var query = new Microsoft.Data.Sqlite.SqliteCommand(sql, sqlite);
+            return Convert.ToInt64(await query.ExecuteScalarAsync());
+        }
+
+        await using var connection = new NpgsqlConnection(Connection);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
     static string CreateDatabase(string options)
     {
         var server = Environment.GetEnvironmentVariable(PostgresVariable);

@@ -108,6 +108,30 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Calls_beyond_the_latest_thousand_leave_the_store_as_new_ones_are_written()
+    {
+        // Two bursts, each written after the other: together more than the inspector keeps for the app.
+        const int Burst = 700;
+        for (var burst = 0; burst < 2; burst++)
+        {
+            for (var i = 0; i < Burst; i++)
+            {
+                WxAssert.Error(40199, await server.UpdatePathAsync(carrierToken, new { token = "T", waybill_id = $"B{burst}-{i:D4}", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+            }
+
+            var last = $"B{burst}-{Burst - 1:D4}";
+            await Eventually.TrueAsync(
+                async () => (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--limit", "1", "--json"))
+                    .GetProperty("calls").EnumerateArray().Any(c => c.GetProperty("waybill_id").GetString() == last),
+                $"the inspector has written burst {burst + 1}");
+        }
+
+        Assert.Equal(
+            WxLogistics.Operability.CallInspector.KeepPerApp,
+            await server.Store.CountAsync($"SELECT COUNT(*) FROM call_log WHERE appid = '{carrier.AppId}'"));
+    }
+
+    [Fact]
     public async Task The_admin_calls_endpoint_needs_the_admin_key()
     {
         var client = server.CreateClient();

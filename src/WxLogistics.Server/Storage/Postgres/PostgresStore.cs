@@ -571,26 +571,40 @@ public sealed class PostgresStore(string connectionString) : Store
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    public override async Task AddCallsAsync(IReadOnlyList<CallRecord> calls, CancellationToken cancellationToken = default)
+    /// <summary>The insert and the trim of the calls' apps, in one round trip and one (implicit) transaction.</summary>
+    public override async Task AddCallsAsync(IReadOnlyList<CallRecord> calls, int keepPerApp, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(
-            "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) " +
-            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])");
-        command.Parameters.Add(Param(calls.Select(c => c.AppId.Value).ToArray()));
-        command.Parameters.Add(Param(calls.Select(c => c.AtMs).ToArray()));
-        command.Parameters.Add(Param(calls.Select(c => c.Api).ToArray()));
-        command.Parameters.Add(Param(calls.Select(c => c.WaybillId).ToArray()));
-        command.Parameters.Add(Param(calls.Select(c => c.ErrCode).ToArray()));
-        command.Parameters.Add(Param(calls.Select(c => c.Reason).ToArray()));
-        command.Parameters.Add(Param(calls.Select(c => c.Rid).ToArray()));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var appIds = calls.Select(c => c.AppId.Value).ToArray();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) " +
+                    "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])")
+                {
+                    Parameters =
+                    {
+                        Param(appIds),
+                        Param(calls.Select(c => c.AtMs).ToArray()),
+                        Param(calls.Select(c => c.Api).ToArray()),
+                        Param(calls.Select(c => c.WaybillId).ToArray()),
+                        Param(calls.Select(c => c.ErrCode).ToArray()),
+                        Param(calls.Select(c => c.Reason).ToArray()),
+                        Param(calls.Select(c => c.Rid).ToArray()),
+                    },
+                },
+                new NpgsqlBatchCommand(
+                    "DELETE FROM call_log c USING (SELECT DISTINCT unnest($1::text[]) AS appid) a " +
+                    "WHERE c.appid = a.appid AND c.id <= (SELECT k.id FROM call_log k WHERE k.appid = a.appid ORDER BY k.id DESC OFFSET $2 LIMIT 1)")
+                {
+                    Parameters = { Param(appIds.Distinct().ToArray()), Param(keepPerApp) },
+                },
+            },
+        };
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
-
-    public override Task TrimCallsAsync(int keepPerApp, CancellationToken cancellationToken = default) =>
-        ExecuteAsync(
-            "DELETE FROM call_log WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY appid ORDER BY id DESC) AS n FROM call_log) t WHERE n > $1)",
-            cancellationToken,
-            keepPerApp);
 
     public override async Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default)
     {
