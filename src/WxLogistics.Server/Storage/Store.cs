@@ -122,7 +122,9 @@ public abstract class Store : IAsyncDisposable
 
     /// <summary>
     /// Sends again: the merchant's parked (dead) pushes, or, with a key, that waybill's latest version whatever its
-    /// state. Returns how many were queued.
+    /// state. Returns how many were queued. They are due at once, whatever the clock of the process that replays
+    /// them (the operator's command may run on another machine than the server that delivers): the next attempt
+    /// becomes the earlier of its own time, which the deliverer's clock has passed, and the replayer's now.
     /// </summary>
     public abstract Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default);
 

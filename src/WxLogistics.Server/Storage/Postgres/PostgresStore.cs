@@ -548,7 +548,7 @@ public sealed class PostgresStore(string connectionString) : Store
     public override Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default) =>
         key is { } k
             ? ExecuteAsync(
-                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0, updated_at = $1 " +
+                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = LEAST(next_attempt_at, $1), claimed_until = 0, updated_at = $1 " +
                 "WHERE merchant_appid = $2 AND delivery_id = $3 AND waybill_id = $4",
                 cancellationToken,
                 nowMs,
@@ -556,7 +556,7 @@ public sealed class PostgresStore(string connectionString) : Store
                 k.DeliveryId.Value,
                 k.WaybillId.Value)
             : ExecuteAsync(
-                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, claimed_until = 0, updated_at = $1 " +
+                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = LEAST(next_attempt_at, $1), claimed_until = 0, updated_at = $1 " +
                 "WHERE merchant_appid = $2 AND status = 'dead'",
                 cancellationToken,
                 nowMs,

@@ -672,7 +672,7 @@ public sealed class SqliteStore : Store
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
             connection,
-            "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = $now, claimed_until = 0, updated_at = $now " +
+            "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = MIN(next_attempt_at, $now), claimed_until = 0, updated_at = $now " +
             "WHERE merchant_appid = $merchant AND " +
             (key is null ? "status = 'dead'" : "delivery_id = $delivery AND waybill_id = $waybill"),
             ("$now", nowMs),
