@@ -575,34 +575,28 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task AddCallsAsync(IReadOnlyList<CallRecord> calls, int keepPerApp, CancellationToken cancellationToken = default)
     {
         var appIds = calls.Select(c => c.AppId.Value).ToArray();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection)
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) " +
+            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])")
         {
-            BatchCommands =
+            Parameters =
             {
-                new NpgsqlBatchCommand(
-                    "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) " +
-                    "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[])")
-                {
-                    Parameters =
-                    {
-                        Param(appIds),
-                        Param(calls.Select(c => c.AtMs).ToArray()),
-                        Param(calls.Select(c => c.Api).ToArray()),
-                        Param(calls.Select(c => c.WaybillId).ToArray()),
-                        Param(calls.Select(c => c.ErrCode).ToArray()),
-                        Param(calls.Select(c => c.Reason).ToArray()),
-                        Param(calls.Select(c => c.Rid).ToArray()),
-                    },
-                },
-                new NpgsqlBatchCommand(
-                    "DELETE FROM call_log c USING (SELECT DISTINCT unnest($1::text[]) AS appid) a " +
-                    "WHERE c.appid = a.appid AND c.id <= (SELECT k.id FROM call_log k WHERE k.appid = a.appid ORDER BY k.id DESC OFFSET $2 LIMIT 1)")
-                {
-                    Parameters = { Param(appIds.Distinct().ToArray()), Param(keepPerApp) },
-                },
+                Param(appIds),
+                Param(calls.Select(c => c.AtMs).ToArray()),
+                Param(calls.Select(c => c.Api).ToArray()),
+                Param(calls.Select(c => c.WaybillId).ToArray()),
+                Param(calls.Select(c => c.ErrCode).ToArray()),
+                Param(calls.Select(c => c.Reason).ToArray()),
+                Param(calls.Select(c => c.Rid).ToArray()),
             },
-        };
+        });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            "DELETE FROM call_log c USING unnest($1::text[]) AS a (appid) " +
+            "WHERE c.appid = a.appid AND c.id <= (SELECT k.id FROM call_log k WHERE k.appid = a.appid ORDER BY k.id DESC OFFSET $2 LIMIT 1)")
+        {
+            Parameters = { Param(appIds.Distinct().ToArray()), Param(keepPerApp) },
+        });
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -699,45 +699,43 @@ public sealed class SqliteStore : Store
     /// </summary>
     public override async Task AddCallsAsync(IReadOnlyList<CallRecord> calls, int keepPerApp, CancellationToken cancellationToken = default)
     {
-        foreach (var appCalls in calls.GroupBy(c => c.AppId))
+        foreach (var chunk in calls.GroupBy(c => c.AppId).SelectMany(appCalls => appCalls.Chunk(CallsPerWrite)))
         {
-            foreach (var chunk in appCalls.Chunk(CallsPerWrite))
-            {
-                await OnWriterAsync(
-                    async connection =>
-                    {
-                        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-                        await using var insert = Command(
-                            connection,
-                            "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) VALUES ($appid, $at, $api, $waybill, $errcode, $reason, $rid)",
-                            ("$appid", appCalls.Key.Value), ("$at", 0L), ("$api", ""), ("$waybill", null), ("$errcode", 0), ("$reason", null), ("$rid", null));
-                        insert.Transaction = transaction;
-                        foreach (var call in chunk)
-                        {
-                            insert.Parameters["$at"].Value = call.AtMs;
-                            insert.Parameters["$api"].Value = call.Api;
-                            insert.Parameters["$waybill"].Value = (object?)call.WaybillId ?? DBNull.Value;
-                            insert.Parameters["$errcode"].Value = call.ErrCode;
-                            insert.Parameters["$reason"].Value = (object?)call.Reason ?? DBNull.Value;
-                            insert.Parameters["$rid"].Value = (object?)call.Rid ?? DBNull.Value;
-                            await insert.ExecuteNonQueryAsync(cancellationToken);
-                        }
-
-                        // Through call_log_by_app: the app's calls from its (keepPerApp + 1)th newest back.
-                        await ExecuteCountAsync(
-                            connection,
-                            transaction,
-                            "DELETE FROM call_log WHERE appid = $appid AND id <= " +
-                            "(SELECT id FROM call_log WHERE appid = $appid ORDER BY id DESC LIMIT 1 OFFSET $keep)",
-                            cancellationToken,
-                            ("$appid", appCalls.Key.Value),
-                            ("$keep", keepPerApp));
-                        await transaction.CommitAsync(cancellationToken);
-                        return true;
-                    },
-                    cancellationToken);
-            }
+            await OnWriterAsync(connection => WriteCallsAsync(connection, chunk, keepPerApp, cancellationToken), cancellationToken);
         }
+    }
+
+    /// <summary>Calls of one app in one transaction, and the delete of that app's calls older than its newest kept.</summary>
+    static async Task<bool> WriteCallsAsync(SqliteConnection connection, CallRecord[] calls, int keepPerApp, CancellationToken cancellationToken)
+    {
+        var appId = calls[0].AppId.Value;
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var insert = Command(
+            connection,
+            "INSERT INTO call_log (appid, at, api, waybill_id, errcode, reason, rid) VALUES ($appid, $at, $api, $waybill, $errcode, $reason, $rid)",
+            ("$appid", appId), ("$at", 0L), ("$api", ""), ("$waybill", null), ("$errcode", 0), ("$reason", null), ("$rid", null));
+        insert.Transaction = transaction;
+        foreach (var call in calls)
+        {
+            insert.Parameters["$at"].Value = call.AtMs;
+            insert.Parameters["$api"].Value = call.Api;
+            insert.Parameters["$waybill"].Value = (object?)call.WaybillId ?? DBNull.Value;
+            insert.Parameters["$errcode"].Value = call.ErrCode;
+            insert.Parameters["$reason"].Value = (object?)call.Reason ?? DBNull.Value;
+            insert.Parameters["$rid"].Value = (object?)call.Rid ?? DBNull.Value;
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // Through call_log_by_app: the app's calls from its (keepPerApp + 1)th newest back.
+        await ExecuteCountAsync(
+            connection,
+            transaction,
+            "DELETE FROM call_log WHERE appid = $appid AND id <= (SELECT id FROM call_log WHERE appid = $appid ORDER BY id DESC LIMIT 1 OFFSET $keep)",
+            cancellationToken,
+            ("$appid", appId),
+            ("$keep", keepPerApp));
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public override async Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default)
@@ -1053,8 +1051,7 @@ public sealed class SqliteStore : Store
         try
         {
             await using var connection = await OpenReadAsync(CancellationToken.None);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            await using var command = Command(connection, "PRAGMA wal_checkpoint(PASSIVE);");
             long? walFramesBefore = null;
             for (var pass = 0; pass < MaxCheckpointPasses; pass++)
             {
