@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Compares the durable ingest of two revisions of the server in alternating runs, so that a change is judged against
+# the machine's noise of the same minutes rather than against a figure from another hour:
+#   - each revision is built (Release) from a detached worktree, or from the working tree as it is for ".";
+#   - each revision seeds a store of its own once (2,000 waybills of 20 events, with its own schema);
+#   - then, PAIRS times, A and B run in turn (B first in every other pair), each on a fresh copy of its seeded store:
+#     the server starts, wrk loads updatePath for --warmup unmeasured, then for --duration measured;
+#   - every run prints requests/s, p50, p99, the server's CPU per request (and PostgreSQL's, with --store postgres)
+#     and the mean number of events the group commit wrote per batch;
+#     the end prints each side's medians and B's ratio to A.
+# A long --warmup puts what a server does only after minutes (the call inspector's trim, checkpoints of a grown WAL)
+# inside the measured window.
+#
+# Usage: bench/ab.sh [--store sqlite|postgres] [--pairs 3] [--warmup 10s] [--duration 10s] REV_A REV_B
+#   REV is anything git rev-parse accepts (main, HEAD~1, a commit), or "." for the working tree with its changes.
+# With --store postgres it starts a throwaway local PostgreSQL (tests/scripts/postgres.sh) unless
+# WXLOGISTICS_TEST_POSTGRES names one already running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+store=sqlite pairs=3 warmup=10s duration=10s connections=32 waybills=2000
+revs=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --store) store=$2; shift 2 ;;
+    --pairs) pairs=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) revs+=("$1"); shift ;;
+  esac
+done
+[ "${#revs[@]}" = 2 ] || { sed -n '/^# Usage/,/^# With/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+case "$store" in sqlite | postgres) ;; *) echo "--store is sqlite or postgres" >&2; exit 2 ;; esac
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+work=$(mktemp -d -t wxlogistics-ab.XXXXXX)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  for side in a b; do [ -d "$work/src-$side" ] && git worktree remove --force "$work/src-$side" 2>/dev/null; done
+  [ -n "${stop_pg:-}" ] && stop_test_postgres
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ "$store" = postgres ] && [ -z "${WXLOGISTICS_TEST_POSTGRES:-}" ]; then
+  source tests/scripts/postgres.sh
+  stop_pg=1
+  trap cleanup EXIT
+fi
+pg_psql() { psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$1")" -q -X "${@:2}"; }
+pg_db() { sed -E "s/Database=[^;]*/Database=$2/" <<<"$1"; }
+
+# build SIDE REV: the server and the bench tool of REV into $work/bin-SIDE.
+build() {
+  local side=$1 rev=$2 src
+  if [ "$rev" = . ]; then
+    src=.
+    echo "$side: the working tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with changes'))"
+  else
+    src="$work/src-$side"
+    git worktree add --quiet --detach "$src" "$rev"
+    echo "$side: $rev ($(git -C "$src" log -1 --format='%h %s' | cut -c1-100))"
+  fi
+  for project in src/WxLogistics.Server bench/WxLogistics.Bench; do
+    dotnet build "$src/$project" -c Release --verbosity quiet -nologo -o "$work/bin-$side/$(basename "$project")" >/dev/null
+  done
+}
+
+# seed SIDE: a store of the side's own schema, seeded once; each run starts from a copy of it.
+seed() {
+  local side=$1 args
+  args=(--data "$work/seed-$side/data")
+  if [ "$store" = postgres ]; then
+    pg_psql "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS ab_seed_$side" -c "CREATE DATABASE ab_seed_$side"
+    args+=(--store postgres --connection "$(pg_db "$WXLOGISTICS_TEST_POSTGRES" "ab_seed_$side")")
+  fi
+  dotnet "$work/bin-$side/WxLogistics.Bench/WxLogistics.Bench.dll" seed "${args[@]}" --waybills "$waybills" --events 20 \
+    --out "$work/seed-$side" 2>/dev/null
+  if [ "$store" = postgres ]; then
+    pg_psql "$(pg_db "$WXLOGISTICS_TEST_POSTGRES" "ab_seed_$side")" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+  fi
+}
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_ticks() { for p in $(pgrep -u postgres 2>/dev/null); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'; }
+# "EVENTS BATCHES" committed so far, from the server's metrics.
+batches() {
+  curl -s "http://127.0.0.1:$1/metrics" | awk '/^wxlogistics_ingest_batch_size_sum/ {s = $2} /^wxlogistics_ingest_batch_size_count/ {c = $2} END {print s + 0, c + 0}'
+}
+per_request_us() { awk -v t="$1" -v r="$2" -v d="${duration%s}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r * d) }'; }
+
+# run SIDE: one measured ingest on a fresh copy of the side's seeded store; appends its figures to $work/runs.
+run() {
+  local side=$1 seed data="$work/run/data" args port token result t0 t1 pg0 pg1 b0 b1 rps pg_us=-
+  seed="$work/seed-$side"
+  rm -rf "$work/run"; mkdir -p "$work/run"; cp -r "$seed/data" "$data"
+  args=(--data "$data")
+  if [ "$store" = postgres ]; then
+    pg_psql "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS ab_run" -c "CREATE DATABASE ab_run TEMPLATE ab_seed_$side"
+    args+=(--store postgres --connection "$(pg_db "$WXLOGISTICS_TEST_POSTGRES" ab_run)")
+  fi
+  port=$(free_port)
+  dotnet "$work/bin-$side/WxLogistics.Server/WxLogistics.Server.dll" --urls "http://127.0.0.1:$port" "${args[@]}" \
+    >"$work/run/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 400); do curl -s -o /dev/null "http://127.0.0.1:$port/cgi-bin/token" && break; sleep 0.025; done
+  json() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$seed/apps.json" "$1"; }
+  token=$(curl -s "http://127.0.0.1:$port/cgi-bin/token?grant_type=client_credential&appid=$(json carrier_appid)&secret=$(json carrier_secret)" \
+    | python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])")
+  export BENCH_WAYBILLS="$seed/waybills.tsv" BENCH_PAGES="$seed/pages.txt" BENCH_ACCESS_TOKEN=$token
+  BENCH_RUN=1 wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
+  b0=$(batches "$port"); t0=$(cpu_ticks "$server_pid"); pg0=$(pg_ticks)
+  result=$(BENCH_RUN=2 wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | grep '^RESULT' | tail -n 1)
+  t1=$(cpu_ticks "$server_pid"); pg1=$(pg_ticks); b1=$(batches "$port")
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  server_pid=
+  rps=$(field requests_per_s "$result")
+  [ "$store" = postgres ] && pg_us=$(per_request_us $((pg1 - pg0)) "$rps")
+  printf "%s %s %s %s %s %s %s %s\n" "$side" "$rps" "$(field p50_ms "$result")" "$(field p99_ms "$result")" \
+    "$(per_request_us $((t1 - t0)) "$rps")" "$pg_us" "$(field errors "$result")" \
+    "$(awk -v b0="$b0" -v b1="$b1" 'BEGIN { split(b0, x, " "); split(b1, y, " "); printf "%.1f", (y[1] - x[1]) / (y[2] - x[2]) }')" >> "$work/runs"
+  printf "  %-3s %8s req/s  p50 %6s ms  p99 %7s ms  server %4s us/req  postgres %4s us/req  errors %s  batch %s\n" \
+    $(tail -n 1 "$work/runs")
+  if [ "$store" = postgres ]; then pg_psql "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE ab_run"; fi
+}
+
+echo "WxLogistics A/B ingest: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, store $store, $pairs pairs, warm-up $warmup, measured $duration"
+echo "reproduce: bench/ab.sh --store $store --pairs $pairs --warmup $warmup --duration $duration ${revs[0]} ${revs[1]}"
+build a "${revs[0]}"
+build b "${revs[1]}"
+seed a
+seed b
+echo
+for pair in $(seq 1 "$pairs"); do
+  echo "pair $pair"
+  if [ $((pair % 2)) = 1 ]; then run a; run b; else run b; run a; fi
+done
+
+echo
+python3 - "$work/runs" <<'EOF'
+import statistics, sys
+runs = [line.split() for line in open(sys.argv[1])]
+def med(side, column):
+    values = [float(r[column]) for r in runs if r[0] == side and r[column] != "-"]
+    return statistics.median(values) if values else None
+columns = ((1, "req/s", 10, ".0f"), (2, "p50 ms", 10, ".2f"), (3, "p99 ms", 10, ".2f"), (4, "server us", 11, ".0f"),
+           (5, "postgres us", 13, ".0f"), (7, "batch", 8, ".1f"))
+print(f"{'median':<8}" + "".join(f"{name:>{width}}" for _, name, width, _ in columns))
+for side in "ab":
+    cells = ((med(side, c), width, form) for c, _, width, form in columns)
+    print(f"{side:<8}" + "".join(f"{'-' if v is None else format(v, form):>{width}}" for v, width, form in cells))
+ratios = [f"{name} {med('b', c) / med('a', c):.2f}" for name, c in (("req/s", 1), ("p99", 3), ("server us/req", 4), ("batch", 7))]
+print("b / a: " + ", ".join(ratios))
+if any(r[6] != "0" for r in runs):
+    print("some runs had wrk errors (last column above)")
+EOF
