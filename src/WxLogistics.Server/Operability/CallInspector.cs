@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using WxLogistics.Storage;
 using WxLogistics.Wire;
 
@@ -8,96 +7,105 @@ namespace WxLogistics.Operability;
 /// <summary>
 /// Keeps, per app, its most recent calls (the last 1000): time, API, waybill, errcode, the specific reason and the
 /// rid of the errmsg, so that an integrator can see why a call was rejected. Never secrets, tokens or bodies.
-/// Calls are queued in memory and written in batches off the request path; when the queue is full, the newest
-/// records are dropped rather than slowing calls down.
+/// Calls wait in memory, at most each app's last 1000, and are written off the request path every half second; when
+/// an app made more calls than that since the last write (under load), every two seconds, since most of what each
+/// write adds would be deleted by the next.
 /// </summary>
 public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallInspector> logger) : BackgroundService
 {
     public const int KeepPerApp = 1000;
-    const int MaxBatch = 20_000;
+
+    /// <summary>Calls waiting, all apps together, at most: beyond that a new call is not kept.</summary>
+    const int MaxWaiting = 20_000;
+
     static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
 
-    readonly Channel<CallRecord> queue = Channel.CreateBounded<CallRecord>(
-        new BoundedChannelOptions(MaxBatch) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    /// <summary>
+    /// The interval after a write that had dropped some app's older calls: under load the inspector lags by up to
+    /// this, and writes (and deletes) a quarter of the rows. On PostgreSQL, writing each app's last thousand calls
+    /// every half second cost a fifth as much as the appends themselves (bench/RESULTS.md, fifteenth session).
+    /// </summary>
+    static readonly TimeSpan BusyFlushInterval = TimeSpan.FromSeconds(2);
+
+    readonly Lock gate = new();
+    Dictionary<Apps.AppId, Queue<CallRecord>> waiting = [];
+    int waitingCount;
+    bool dropped;
 
     public void Record(WxApi api, AppRecord caller, byte[]? body, WxReply reply)
     {
         var ridAt = reply.ErrMsg.LastIndexOf(" rid: ", StringComparison.Ordinal);
-        queue.Writer.TryWrite(new CallRecord(
+        var call = new CallRecord(
             caller.AppId,
             time.GetUtcNow().ToUnixTimeMilliseconds(),
             api.Name,
             WaybillOf(body),
             reply.ErrCode,
             reply.Reason,
-            ridAt < 0 ? null : reply.ErrMsg[(ridAt + 6)..]));
+            ridAt < 0 ? null : reply.ErrMsg[(ridAt + 6)..]);
+        lock (gate)
+        {
+            if (!waiting.TryGetValue(call.AppId, out var calls))
+            {
+                waiting[call.AppId] = calls = new Queue<CallRecord>();
+            }
+
+            if (calls.Count == KeepPerApp)
+            {
+                // Older than the app's last thousand: it would be deleted as soon as written.
+                calls.Dequeue();
+                dropped = true;
+            }
+            else if (waitingCount == MaxWaiting)
+            {
+                return;
+            }
+            else
+            {
+                waitingCount++;
+            }
+
+            calls.Enqueue(call);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<CallRecord>(MaxBatch);
-        var moreWaiting = false;
-        while (true)
+        var busy = false;
+        while (!stoppingToken.IsCancellationRequested)
         {
-            // After a full batch more is waiting: write it at once rather than after the interval.
-            if (!moreWaiting)
-            {
-                try
-                {
-                    await Task.Delay(FlushInterval, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Stopping: write what is queued, then end.
-                }
-            }
-
-            batch.Clear();
-            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var call))
-            {
-                batch.Add(call);
-            }
-
-            moreWaiting = batch.Count == MaxBatch;
             try
             {
-                if (batch.Count > 0)
+                await Task.Delay(busy ? BusyFlushInterval : FlushInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: write what is waiting, then end.
+            }
+
+            Dictionary<Apps.AppId, Queue<CallRecord>> taken;
+            lock (gate)
+            {
+                taken = waiting;
+                waiting = [];
+                waitingCount = 0;
+                busy = dropped;
+                dropped = false;
+            }
+
+            var calls = taken.Values.SelectMany(appCalls => appCalls).ToList();
+            try
+            {
+                if (calls.Count > 0)
                 {
-                    await store.AddCallsAsync(LatestPerApp(batch), KeepPerApp, CancellationToken.None);
+                    await store.AddCallsAsync(calls, KeepPerApp, CancellationToken.None);
                 }
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "Writing {Count} calls to the call inspector failed; they are dropped", batch.Count);
-            }
-
-            if (stoppingToken.IsCancellationRequested && !moreWaiting)
-            {
-                return;
+                logger.LogWarning(e, "Writing {Count} calls to the call inspector failed; they are dropped", calls.Count);
             }
         }
-    }
-
-    /// <summary>
-    /// The calls of a batch worth writing: only each app's last <see cref="KeepPerApp"/> (older ones would be trimmed
-    /// at once), in their order. Under load this is most of the inspector's write work saved.
-    /// </summary>
-    static List<CallRecord> LatestPerApp(List<CallRecord> batch)
-    {
-        var seen = new Dictionary<Apps.AppId, int>();
-        var kept = new List<CallRecord>(Math.Min(batch.Count, KeepPerApp));
-        for (var i = batch.Count - 1; i >= 0; i--)
-        {
-            var appId = batch[i].AppId;
-            seen[appId] = seen.GetValueOrDefault(appId) + 1;
-            if (seen[appId] <= KeepPerApp)
-            {
-                kept.Add(batch[i]);
-            }
-        }
-
-        kept.Reverse();
-        return kept;
     }
 
     /// <summary>The top-level waybill_id of a JSON body, when there is one (at most 128 characters).</summary>

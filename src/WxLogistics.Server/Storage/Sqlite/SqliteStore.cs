@@ -692,8 +692,8 @@ public sealed class SqliteStore : Store
 
     /// <summary>
     /// One app's calls at a time, at most <see cref="CallsPerWrite"/> in each transaction, each its own turn of the
-    /// writer: the group commit waits for one short transaction, never for the whole batch (every 500 ms under load
-    /// the inspector writes a thousand calls, which took the writer 5 ms on average and up to 32; and trimming the
+    /// writer: the group commit waits for one short transaction, never for the whole batch (under load the inspector
+    /// writes a thousand calls at a time, which took the writer 5 ms on average and up to 32; and trimming the
     /// log once a minute took 255 ms, while it held all that had come in since; bench/RESULTS.md, fourteenth
     /// session). Each transaction also drops the app's calls older than its <paramref name="keepPerApp"/> newest.
     /// </summary>
