@@ -51,8 +51,7 @@ if [ "$store" = postgres ] && [ -z "${WXLOGISTICS_TEST_POSTGRES:-}" ]; then
   stop_pg=1
   trap cleanup EXIT
 fi
-pg_psql() { psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$1")" -q -X "${@:2}"; }
-pg_db() { sed -E "s/Database=[^;]*/Database=$2/" <<<"$1"; }
+source bench/lib.sh
 
 # build SIDE REV: the server and the bench tool of REV into $work/bin-SIDE.
 build() {
@@ -75,18 +74,16 @@ seed() {
   local side=$1 args
   args=(--data "$work/seed-$side/data")
   if [ "$store" = postgres ]; then
-    pg_psql "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS ab_seed_$side" -c "CREATE DATABASE ab_seed_$side"
-    args+=(--store postgres --connection "$(pg_db "$WXLOGISTICS_TEST_POSTGRES" "ab_seed_$side")")
+    psql_at "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS ab_seed_$side" -c "CREATE DATABASE ab_seed_$side"
+    args+=(--store postgres --connection "$(with_database "$WXLOGISTICS_TEST_POSTGRES" "ab_seed_$side")")
   fi
   dotnet "$work/bin-$side/WxLogistics.Bench/WxLogistics.Bench.dll" seed "${args[@]}" --waybills "$waybills" --events 20 \
     --out "$work/seed-$side" 2>/dev/null
   if [ "$store" = postgres ]; then
-    pg_psql "$(pg_db "$WXLOGISTICS_TEST_POSTGRES" "ab_seed_$side")" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+    psql_at "$(with_database "$WXLOGISTICS_TEST_POSTGRES" "ab_seed_$side")" -c "VACUUM ANALYZE" -c "CHECKPOINT"
   fi
 }
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pg_ticks() { for p in $(pgrep -u postgres 2>/dev/null); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'; }
 # "EVENTS BATCHES" committed so far, from the server's metrics.
@@ -102,17 +99,15 @@ run() {
   rm -rf "$work/run"; mkdir -p "$work/run"; cp -r "$seed/data" "$data"
   args=(--data "$data")
   if [ "$store" = postgres ]; then
-    pg_psql "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS ab_run" -c "CREATE DATABASE ab_run TEMPLATE ab_seed_$side"
-    args+=(--store postgres --connection "$(pg_db "$WXLOGISTICS_TEST_POSTGRES" ab_run)")
+    psql_at "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE IF EXISTS ab_run" -c "CREATE DATABASE ab_run TEMPLATE ab_seed_$side"
+    args+=(--store postgres --connection "$(with_database "$WXLOGISTICS_TEST_POSTGRES" ab_run)")
   fi
   port=$(free_port)
   dotnet "$work/bin-$side/WxLogistics.Server/WxLogistics.Server.dll" --urls "http://127.0.0.1:$port" "${args[@]}" \
     >"$work/run/server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 400); do curl -s -o /dev/null "http://127.0.0.1:$port/cgi-bin/token" && break; sleep 0.025; done
-  json() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$seed/apps.json" "$1"; }
-  token=$(curl -s "http://127.0.0.1:$port/cgi-bin/token?grant_type=client_credential&appid=$(json carrier_appid)&secret=$(json carrier_secret)" \
-    | python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])")
+  wait_http "http://127.0.0.1:$port/cgi-bin/token"
+  token=$(access_token "$port" "$seed/apps.json" carrier)
   export BENCH_WAYBILLS="$seed/waybills.tsv" BENCH_PAGES="$seed/pages.txt" BENCH_ACCESS_TOKEN=$token
   BENCH_RUN=1 wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
   b0=$(batches "$port"); t0=$(cpu_ticks "$server_pid"); pg0=$(pg_ticks)
@@ -127,7 +122,7 @@ run() {
     "$(awk -v b0="$b0" -v b1="$b1" 'BEGIN { split(b0, x, " "); split(b1, y, " "); printf "%.1f", (y[1] - x[1]) / (y[2] - x[2]) }')" >> "$work/runs"
   printf "  %-3s %8s req/s  p50 %6s ms  p99 %7s ms  server %4s us/req  postgres %4s us/req  errors %s  batch %s\n" \
     $(tail -n 1 "$work/runs")
-  if [ "$store" = postgres ]; then pg_psql "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE ab_run"; fi
+  if [ "$store" = postgres ]; then psql_at "$WXLOGISTICS_TEST_POSTGRES" -c "DROP DATABASE ab_run"; fi
 }
 
 echo "WxLogistics A/B ingest: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, store $store, $pairs pairs, warm-up $warmup, measured $duration"

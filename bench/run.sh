@@ -54,10 +54,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; sleep 0.025; done; echo "no answer from $1" >&2; return 1; }
+source bench/lib.sh
 result() { grep '^RESULT' | tail -n 1; }
-field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rps() { field requests_per_s "$1"; }
 line() { # LABEL RESULT [RATIO-TEXT]: one load's figures
@@ -77,7 +75,7 @@ echo "reproduce: ${WXLOGISTICS_TEST_POSTGRES_OPTIONS:+WXLOGISTICS_TEST_POSTGRES_
 echo
 
 # psql on the bench's PostgreSQL, from an Npgsql connection string (the bench's own by default).
-bench_psql() { psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"${BENCH_PSQL_CONNECTION:-$WXLOGISTICS_TEST_POSTGRES}")" -q "$@"; }
+bench_psql() { psql_at "${BENCH_PSQL_CONNECTION:-$WXLOGISTICS_TEST_POSTGRES}" "$@"; }
 
 # Seeds a store (seed DIR WAYBILLS STORE_ARGS...). On PostgreSQL it then vacuums and checkpoints the new database, as
 # a store that grew over weeks would have been. Measured right after a bulk load of 10 M events, PostgreSQL would
@@ -101,7 +99,7 @@ if [ "$waybills" -gt "$small_waybills" ]; then
   small_args=(--data "$work/small")
   if [ "$store" = postgres ]; then
     bench_psql -c "CREATE DATABASE bench_small"
-    small_args+=(--store postgres --connection "${WXLOGISTICS_TEST_POSTGRES/Database=postgres/Database=bench_small}")
+    small_args+=(--store postgres --connection "$(with_database "$WXLOGISTICS_TEST_POSTGRES" bench_small)")
   fi
   seed "$work/small-seed" "$small_waybills" "${small_args[@]}"
 fi
@@ -152,9 +150,7 @@ fi
 # The server on a seeded store: start_server SEED_DIR STORE_ARGS... starts it, times its start to the first answer
 # and takes both apps' access_tokens; getpath_run, page_run and ingest_run measure, leaving wrk's RESULT line in
 # $getpath, $page and $ingest; stop_and_verify SEED_DIR WAYBILLS STORE_ARGS... stops it and checks that every acknowledged event is stored.
-json() { python3 -c "import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
-token_of() { curl -s "http://127.0.0.1:$port/cgi-bin/token?grant_type=client_credential&appid=$(json "$apps" "$1_appid")&secret=$(json "$apps" "$1_secret")" \
-  | python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])"; }
+token_of() { access_token "$port" "$apps" "$1"; }
 start_server() {
   local seed=$1; shift
   port=$(free_port)
