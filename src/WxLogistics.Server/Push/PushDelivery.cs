@@ -82,6 +82,12 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
         {
             var (delivered, version, error) = await SendAsync(job, stoppingToken);
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+
+            // Out of the in-flight set before the outcome is recorded, which ends the lease: a claim made right after
+            // that (an event appended meanwhile makes the push due again at once) must find the waybill free, or the
+            // claiming loop would skip it while the new lease kept every node from delivering it for two minutes.
+            // Until the outcome is recorded, the lease keeps this waybill from being claimed again.
+            inFlight.TryRemove(job.Key, out _);
             if (delivered)
             {
                 await store.CompletePushAsync(job.Key, version, now, CancellationToken.None);

@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
+using Microsoft.Extensions.DependencyInjection;
 using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.Push;
@@ -143,6 +145,63 @@ public abstract class MerchantPushTests(StoreKind storeKind) : IAsyncLifetime
         _ = server.Server; // start it
 
         await UntilVersionAsync(receiver, 2);
+    }
+
+    [Fact]
+    public async Task An_event_stored_while_a_push_is_out_is_pushed_as_soon_as_that_push_is_recorded()
+    {
+        // The first push waits at the merchant until the second event is stored; once the server has recorded it as
+        // delivered, the deliverer is held for a second (in the metric it counts then), while the claims go on. The
+        // clock does not move, so a claim of version 2 that nobody delivered would hold its lease for good.
+        using var secondStored = new ManualResetEventSlim();
+        var answers = 0;
+        receiver.Answer = () =>
+        {
+            if (Interlocked.Increment(ref answers) == 1)
+            {
+                secondStored.Wait(TimeSpan.FromSeconds(10));
+            }
+
+            return (200, "success");
+        };
+        using var hold = HoldAfterFirstDelivery(TimeSpan.FromSeconds(1));
+
+        await UpdateAsync(1546924840, 100001, "揽件");
+        await Eventually.TrueAsync(() => !receiver.Pushes.IsEmpty, "version 1 is being pushed");
+        await UpdateAsync(1546924841, 200001, "运输");
+        secondStored.Set();
+
+        await UntilVersionAsync(receiver, 2);
+        Assert.Equal([1L, 2L], receiver.Pushes.Select(p => Json(p).GetProperty("Version").GetInt64()));
+    }
+
+    /// <summary>Blocks the first "delivered" count of this server's push metric for <paramref name="hold"/>.</summary>
+    MeterListener HoldAfterFirstDelivery(TimeSpan hold)
+    {
+        var meters = server.Services.GetRequiredService<IMeterFactory>();
+        var held = 0;
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listening) =>
+            {
+                if (instrument.Meter.Scope == meters && instrument.Name == "wxlogistics.push.deliveries")
+                {
+                    listening.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "outcome", Value: "delivered" } && Interlocked.Exchange(ref held, 1) == 0)
+                {
+                    Thread.Sleep(hold);
+                }
+            }
+        });
+        listener.Start();
+        return listener;
     }
 
     [Fact]
