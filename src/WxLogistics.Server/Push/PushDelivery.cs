@@ -80,14 +80,23 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
     {
         try
         {
-            var (delivered, version, error) = await SendAsync(job, stoppingToken);
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            (bool Delivered, long Version, string Error) sent;
+            try
+            {
+                sent = await SendAsync(job, stoppingToken);
+            }
+            finally
+            {
+                // Out of the in-flight set before the outcome is recorded, which ends the lease: a claim made right
+                // after that (an event appended meanwhile makes the push due again at once) must find the waybill
+                // free, or the claiming loop would skip it while the new lease kept every node from delivering it for
+                // two minutes. Until the outcome is recorded, the lease keeps this waybill from being claimed again;
+                // after that, the entry may be the next delivery's, so it is removed here and nowhere else.
+                inFlight.TryRemove(job.Key, out _);
+            }
 
-            // Out of the in-flight set before the outcome is recorded, which ends the lease: a claim made right after
-            // that (an event appended meanwhile makes the push due again at once) must find the waybill free, or the
-            // claiming loop would skip it while the new lease kept every node from delivering it for two minutes.
-            // Until the outcome is recorded, the lease keeps this waybill from being claimed again.
-            inFlight.TryRemove(job.Key, out _);
+            var (delivered, version, error) = sent;
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             if (delivered)
             {
                 await store.CompletePushAsync(job.Key, version, now, CancellationToken.None);
@@ -113,7 +122,6 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
         }
         finally
         {
-            inFlight.TryRemove(job.Key, out _);
             slots.Release();
         }
     }
