@@ -45,12 +45,8 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
             ridAt < 0 ? null : reply.ErrMsg[(ridAt + 6)..]);
         lock (gate)
         {
-            if (!waiting.TryGetValue(call.AppId, out var calls))
-            {
-                waiting[call.AppId] = calls = new Queue<CallRecord>();
-            }
-
-            if (calls.Count == KeepPerApp)
+            waiting.TryGetValue(call.AppId, out var calls);
+            if (calls?.Count == KeepPerApp)
             {
                 // Older than the app's last thousand: it would be deleted as soon as written.
                 calls.Dequeue();
@@ -63,6 +59,7 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
             else
             {
                 waitingCount++;
+                calls ??= waiting[call.AppId] = new Queue<CallRecord>();
             }
 
             calls.Enqueue(call);

@@ -545,22 +545,15 @@ public sealed class PostgresStore(string connectionString) : Store
             key.DeliveryId.Value,
             key.WaybillId.Value);
 
-    public override Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default) =>
-        key is { } k
-            ? ExecuteAsync(
-                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = LEAST(next_attempt_at, $1), claimed_until = 0, updated_at = $1 " +
-                "WHERE merchant_appid = $2 AND delivery_id = $3 AND waybill_id = $4",
-                cancellationToken,
-                nowMs,
-                merchant.Value,
-                k.DeliveryId.Value,
-                k.WaybillId.Value)
-            : ExecuteAsync(
-                "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = LEAST(next_attempt_at, $1), claimed_until = 0, updated_at = $1 " +
-                "WHERE merchant_appid = $2 AND status = 'dead'",
-                cancellationToken,
-                nowMs,
-                merchant.Value);
+    public override Task<int> ReplayPushesAsync(AppId merchant, WaybillKey? key, long nowMs, CancellationToken cancellationToken = default)
+    {
+        object?[] parameters = key is { } k ? [nowMs, merchant.Value, k.DeliveryId.Value, k.WaybillId.Value] : [nowMs, merchant.Value];
+        return ExecuteAsync(
+            "UPDATE push_outbox SET status = 'pending', attempts = 0, next_attempt_at = LEAST(next_attempt_at, $1), claimed_until = 0, updated_at = $1 " +
+            "WHERE merchant_appid = $2 AND " + (key is null ? "status = 'dead'" : "delivery_id = $3 AND waybill_id = $4"),
+            cancellationToken,
+            parameters);
+    }
 
     public override async Task<(long PendingPushes, long SizeBytes)> StatisticsAsync(CancellationToken cancellationToken = default)
     {

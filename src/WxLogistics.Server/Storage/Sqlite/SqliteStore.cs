@@ -637,7 +637,6 @@ public sealed class SqliteStore : Store
                     ("$delivery", key.DeliveryId.Value),
                     ("$waybill", key.WaybillId.Value));
                 await command.ExecuteNonQueryAsync(cancellationToken);
-                return true;
             },
             cancellationToken);
     }
@@ -662,7 +661,6 @@ public sealed class SqliteStore : Store
                     ("$delivery", key.DeliveryId.Value),
                     ("$waybill", key.WaybillId.Value));
                 await command.ExecuteNonQueryAsync(cancellationToken);
-                return true;
             },
             cancellationToken);
     }
@@ -706,7 +704,7 @@ public sealed class SqliteStore : Store
     }
 
     /// <summary>Calls of one app in one transaction, and the delete of that app's calls older than its newest kept.</summary>
-    static async Task<bool> WriteCallsAsync(SqliteConnection connection, CallRecord[] calls, int keepPerApp, CancellationToken cancellationToken)
+    static async Task WriteCallsAsync(SqliteConnection connection, CallRecord[] calls, int keepPerApp, CancellationToken cancellationToken)
     {
         var appId = calls[0].AppId.Value;
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
@@ -735,7 +733,6 @@ public sealed class SqliteStore : Store
             ("$appid", appId),
             ("$keep", keepPerApp));
         await transaction.CommitAsync(cancellationToken);
-        return true;
     }
 
     public override async Task<IReadOnlyList<CallRecord>> ListCallsAsync(CallFilter filter, CancellationToken cancellationToken = default)
@@ -1032,6 +1029,16 @@ public sealed class SqliteStore : Store
             appendLock.Release();
         }
     }
+
+    /// <summary>A write without a result on the one writer connection (see the overload above).</summary>
+    Task OnWriterAsync(Func<SqliteConnection, Task> write, CancellationToken cancellationToken) =>
+        OnWriterAsync(
+            async connection =>
+            {
+                await write(connection);
+                return true;
+            },
+            cancellationToken);
 
     void DisposeAppender()
     {
