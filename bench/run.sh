@@ -2,8 +2,9 @@
 # WxLogistics benchmarks, all in one run so that every figure is compared with a ceiling measured on the same machine
 # at the same time:
 #   1. ceiling  - a bare Kestrel app that parses the updatePath body and answers ok (bench/WxLogistics.Bench.Ceiling)
-#      and the durable ceiling: the same app answering once the body is appended to a file and flushed to disk, one
-#      write and one fsync per batch of waiting requests (what any durable server could do at most here)
+#      and the durable ceiling: the same app answering once the body is written to a file and flushed to disk, one
+#      write and one fsync per batch of waiting requests, over blocks written before as a restarted write-ahead log
+#      is (what any durable server could do at most here)
 #   2. ingest   - durable updatePath against the real server, 32 connections, then a check that every event
 #                 acknowledged with errcode 0 is in the store
 #   3. read     - getPath on waybills with 20 events each, and the tracking page
@@ -122,8 +123,8 @@ ceiling=$measured
 ceiling_rps=$(rps "$ceiling")
 line "ceiling (parse, answer ok)" "$ceiling"
 
-# 1b. The durable ceiling: the same app appending each body to a file, one write and one flush to disk per batch of
-# waiting requests, answering after the flush. Any server that answers only once the event is on disk is below it.
+# 1b. The durable ceiling: the same app writing each body to a file made beforehand, one write and one flush to disk
+# per batch of waiting requests, answering after the flush. Any server that answers only once the event is on disk is below it.
 measure_ceiling --durable "$work/durable-ceiling.log"
 durable=$measured
 rm -f "$work/durable-ceiling.log"

@@ -4,7 +4,7 @@ using WxLogistics.Wire;
 
 // The HTTP ceiling: Kestrel with the server's own limits reads and parses the updatePath body exactly as the server
 // does, and answers ok without checking or storing anything. What the HTTP stack alone can do on this machine.
-// With --durable FILE it also appends each parsed body to FILE and answers once it is on disk, one write and one
+// With --durable FILE it also writes each parsed body to FILE and answers once it is on disk, one write and one
 // flush shared by every body waiting (DurableLog): the durable ceiling, what any durable server could do at most here.
 // With --postgres CONNECTION it instead inserts the events waiting into a table without index, one INSERT committed
 // per batch (PostgresLog): the PostgreSQL ceiling, what any server storing each event as a PostgreSQL row could do.
