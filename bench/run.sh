@@ -6,7 +6,8 @@
 #      write and one fsync per batch of waiting requests, over blocks written before as a restarted write-ahead log
 #      is (what any durable server could do at most here)
 #   2. ingest   - durable updatePath against the real server, 32 connections, then a check that every event
-#                 acknowledged with errcode 0 is in the store
+#                 acknowledged with errcode 0 is in the store; and again at a fixed rate of half what it just did
+#                 (bench/WxLogistics.Bench load, an open loop), for the latency at a load the store keeps up with
 #   3. read     - getPath on waybills with 20 events each, and the tracking page
 #   4. memory and start-up - peak resident memory of the server under that load; start to first served request
 #   5. with sqlite, the bytes on disk per event
@@ -177,16 +178,23 @@ ingest_run() {
   BENCH_RUN=1 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" > "$work/warmup.txt"
   ingest=$(BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
 }
+# fixed_rate_run: updatePath at half the rate of $ingest, whatever the answers take (wrk's connections each wait for
+# their answer, so wrk always loads the server as much as it takes): the RESULT line, with p99.9, in $fixed.
+fixed_rate_run() {
+  fixed_rate=$(awk -v r="$(rps "$ingest")" 'BEGIN { printf "%.0f", r / 2 }')
+  fixed=$(dotnet "$TOOL" load --url "http://127.0.0.1:$port" --access-token "$carrier_token" --waybills "$BENCH_WAYBILLS" \
+    --rate "$fixed_rate" --duration "${duration%s}" --warmup 5 | result)
+}
 stop_and_verify() {
   local seed=$1 seeded=$2; shift 2
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  # Warm-up and measured runs, plus what was seeded.
-  acked=$(( $(field acked "$(result < "$work/warmup.txt")") + $(field acked "$ingest") + seeded * 20 ))
+  # Warm-up and measured runs, at most and at a fixed rate, plus what was seeded.
+  acked=$(( $(field acked "$(result < "$work/warmup.txt")") + $(field acked "$ingest") + $(field acked "$fixed") + seeded * 20 ))
   dotnet "$TOOL" verify "$@" --waybills "$seed/waybills.tsv" --expect "$acked"
 }
 
 # The reads first, while every seeded waybill has its 20 events (the ingest run adds about a hundred to each), then
-# ingest: measure_loads LABEL-PREFIX leaves wrk's RESULT lines in $getpath, $page and $ingest.
+# ingest: measure_loads LABEL-PREFIX leaves the RESULT lines in $getpath, $page, $ingest and $fixed.
 measure_loads() {
   getpath_run
   line "${1}getPath (20 events)" "$getpath" "$(ratio "$(rps "$getpath")" "$ceiling_rps") x ceiling"
@@ -194,6 +202,8 @@ measure_loads() {
   line "${1}tracking page" "$page" "$(ratio "$(rps "$page")" "$ceiling_rps") x ceiling"
   ingest_run
   line "${1}ingest (durable, $store)" "$ingest" "$(ratio "$(rps "$ingest")" "$ceiling_rps") x ceiling"
+  fixed_rate_run
+  line "${1}ingest at a fixed half rate" "$fixed" "p99.9 $(field p999_ms "$fixed") ms, errors $(field errors "$fixed"), sending behind by up to $(field behind_ms "$fixed") ms"
 }
 
 if [ -n "${small_args:-}" ]; then

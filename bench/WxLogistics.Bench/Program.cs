@@ -5,10 +5,11 @@ using WxLogistics.Apps;
 using WxLogistics.Storage;
 using WxLogistics.Tracking;
 
-// The benchmarks' helper: fills a store through the storage seam (as the server would), and checks afterwards that
-// every acknowledged event is there.
+// The benchmarks' helper: fills a store through the storage seam (as the server would), checks afterwards that
+// every acknowledged event is there, and loads a server at a fixed rate.
 //   seed   --store sqlite|postgres --data DIR [--connection CS] --waybills N --events K --out DIR
 //   verify --store … --data DIR [--connection CS] --waybills FILE --expect N
+//   load   --url URL --access-token T --waybills FILE --rate R --duration S [--warmup S] [--run N]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
@@ -17,6 +18,18 @@ for (var i = 1; i + 1 < args.Length; i += 2)
 
 string Option(string name, string? fallback = null) =>
     options.TryGetValue(name, out var value) ? value : fallback ?? throw new ArgumentException($"--{name} is required");
+
+if (args.FirstOrDefault() == "load")
+{
+    return await WxLogistics.Bench.FixedRateLoad.RunAsync(
+        new Uri(Option("url")),
+        Option("access-token"),
+        Option("waybills"),
+        double.Parse(Option("rate"), CultureInfo.InvariantCulture),
+        TimeSpan.FromSeconds(double.Parse(Option("duration"), CultureInfo.InvariantCulture)),
+        TimeSpan.FromSeconds(double.Parse(Option("warmup", "5"), CultureInfo.InvariantCulture)),
+        int.Parse(Option("run", "3"), CultureInfo.InvariantCulture));
+}
 
 var store = StoreFactory.Create(Option("store", StoreFactory.Sqlite), Option("data"), options.GetValueOrDefault("connection"));
 await using (store)
@@ -112,6 +125,6 @@ async Task<int> VerifyAsync(Store store)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: seed|verify --store sqlite|postgres --data DIR [--connection CS] …");
+    Console.Error.WriteLine("usage: seed|verify --store sqlite|postgres --data DIR [--connection CS] …, or load --url URL …");
     return 2;
 }
