@@ -7,7 +7,8 @@
 #      is (what any durable server could do at most here)
 #   2. ingest   - durable updatePath against the real server, 32 connections, then a check that every event
 #                 acknowledged with errcode 0 is in the store; and again at a fixed rate of half what it just did
-#                 (bench/WxLogistics.Bench load, an open loop), for the latency at a load the store keeps up with
+#                 (bench/WxLogistics.Bench load, an open loop), for the latency at a load the store keeps up with,
+#                 next to the durable ceiling's at that same rate
 #   3. read     - getPath on waybills with 20 events each, and the tracking page
 #   4. memory and start-up - peak resident memory of the server under that load; start to first served request
 #   5. with sqlite, the bytes on disk per event
@@ -60,6 +61,10 @@ source bench/lib.sh
 result() { grep '^RESULT' | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rps() { field requests_per_s "$1"; }
+fixed_line() { # LABEL RESULT: the figures of a fixed-rate load (bench/WxLogistics.Bench load)
+  printf "%-40s %10s req/s  p50 %6s ms  p99 %6s ms  p99.9 %6s ms  (errors %s; sending fell behind by up to %s ms)\n" "$1" \
+    "$(rps "$2")" "$(field p50_ms "$2")" "$(field p99_ms "$2")" "$(field p999_ms "$2")" "$(field errors "$2")" "$(field behind_ms "$2")"
+}
 line() { # LABEL RESULT [RATIO-TEXT]: one load's figures
   printf "%-40s %10s req/s  p50 %6s ms  p99 %6s ms%s\n" "$1" "$(rps "$2")" "$(field p50_ms "$2")" "$(field p99_ms "$2")" "${3:+  = $3}"
 }
@@ -116,6 +121,18 @@ measure_ceiling() {
   BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
   measured=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+}
+
+# The durable ceiling under the load of fixed_rate_run (below), at RATE: leaves the load's RESULT line in $measured.
+measure_durable_ceiling_at() {
+  local port
+  port=$(free_port)
+  dotnet "$CEILING" --urls "http://127.0.0.1:$port" --durable "$work/durable-ceiling.log" >/dev/null 2>&1 & pids+=($!)
+  wait_http "http://127.0.0.1:$port/"
+  measured=$(dotnet "$TOOL" load --url "http://127.0.0.1:$port" --access-token none --waybills "$BENCH_WAYBILLS" \
+    --rate "$1" --duration "${duration%s}" --warmup 5 | result)
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  rm -f "$work/durable-ceiling.log"
 }
 
 # 1. The ceiling.
@@ -203,7 +220,7 @@ measure_loads() {
   ingest_run
   line "${1}ingest (durable, $store)" "$ingest" "$(ratio "$(rps "$ingest")" "$ceiling_rps") x ceiling"
   fixed_rate_run
-  line "${1}ingest at a fixed half rate" "$fixed" "p99.9 $(field p999_ms "$fixed") ms, errors $(field errors "$fixed"), sending behind by up to $(field behind_ms "$fixed") ms"
+  fixed_line "${1}ingest at a fixed half rate" "$fixed"
 }
 
 if [ -n "${small_args:-}" ]; then
@@ -238,11 +255,16 @@ fi
 
 # Every acknowledged event must be in the store.
 stop_and_verify "$work/seed" "$waybills" "${store_args[@]}"
+
 if [ "$store" = sqlite ]; then
   # Bytes on disk per acknowledged event: the database and its WAL, everything included (waybills, indexes, tokens).
   bytes=$(cat "$work/data"/wxlogistics.db* | wc -c)
   printf "%-40s %10s bytes (%s per event)\n" "store on disk" "$bytes" "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.0f", b / n }')"
 fi
+
+# What the fixed rate's latency is compared with: the durable ceiling at the same rate, on the same load generator.
+measure_durable_ceiling_at "$fixed_rate"
+fixed_line "durable ceiling at the same fixed rate" "$measured"
 
 # The performance issue's targets for this run, as ratios measured above.
 verdict() { # NAME VALUE at-least|at-most LIMIT

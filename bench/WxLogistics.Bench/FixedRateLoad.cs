@@ -59,7 +59,9 @@ static class FixedRateLoad
         var requests = (int)(rate * duration.TotalSeconds);
         var outcome = new Outcome(requests);
         var ticksApart = Stopwatch.Frequency / rate;
-        var sending = new List<Task>(requests);
+        // Requests not answered yet, plus one until the last is sent. Their tasks are not kept: tens of thousands of
+        // them alive only give the collector more to go through while the schedule waits.
+        using var pending = new CountdownEvent(1);
 
         // The schedule is kept by a thread of its own, which sleeps between sends, so that answers being read on the
         // thread pool do not delay it.
@@ -72,20 +74,27 @@ static class FixedRateLoad
                 for (; sent < requests && start + (long)(sent * ticksApart) <= now; sent++)
                 {
                     outcome.MostBehind = Math.Max(outcome.MostBehind, now - (start + (long)(sent * ticksApart)));
-                    sending.Add(SendOneAsync(client, path, waybills, firstEvent + sent + 1, outcome, sent));
+                    pending.AddCount();
+                    _ = SendOneAsync(client, path, waybills, firstEvent + sent + 1, outcome, sent, pending);
                 }
 
                 Thread.Sleep(1);
             }
+
+            pending.Signal();
         })
-        { Name = "schedule", Priority = ThreadPriority.AboveNormal };
+        { Name = "schedule" };
         scheduler.Start();
-        await Task.Run(scheduler.Join);
-        await Task.WhenAll(sending);
+        await Task.Run(() =>
+        {
+            scheduler.Join();
+            pending.Wait();
+        });
         return outcome;
     }
 
-    static async Task SendOneAsync(HttpClient client, string path, (string Id, string Token)[] waybills, long n, Outcome outcome, int index)
+    static async Task SendOneAsync(
+        HttpClient client, string path, (string Id, string Token)[] waybills, long n, Outcome outcome, int index, CountdownEvent pending)
     {
         var (id, token) = waybills[n % waybills.Length];
         var body = string.Create(
@@ -104,6 +113,10 @@ static class FixedRateLoad
         {
             outcome.Latencies[index] = -1;
             Interlocked.Increment(ref outcome.Errors);
+        }
+        finally
+        {
+            pending.Signal();
         }
     }
 }
