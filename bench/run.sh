@@ -111,28 +111,30 @@ if [ "$waybills" -gt "$small_waybills" ]; then
   seed "$work/small-seed" "$small_waybills" "${small_args[@]}"
 fi
 
-# Runs the ceiling app with ARGS under the ingest load (warm-up, then measured) and stops it; wrk's RESULT line is
-# left in $measured (a variable, not printed into $(...), so that the app's pid stays in this shell's cleanup list).
+# fixed_load PORT ACCESS_TOKEN RATE: updatePath at RATE requests/s, whatever the answers take (bench/WxLogistics.Bench
+# load, an open loop; wrk's connections each wait for their answer, so wrk always loads a server as much as it takes),
+# for --duration after 5 s unmeasured: its RESULT line, with p99.9.
+fixed_load() {
+  dotnet "$TOOL" load --url "http://127.0.0.1:$1" --access-token "$2" --waybills "$BENCH_WAYBILLS" --rate "$3" \
+    --duration "${duration%s}" --warmup 5 | result
+}
+
+# measure_ceiling [--at RATE] ARGS...: runs the ceiling app with ARGS under the ingest load (wrk, warm-up then
+# measured; with --at, fixed_load at RATE instead) and stops it; the load's RESULT line is left in $measured (a
+# variable, not printed into $(...), so that the app's pid stays in this shell's cleanup list).
 measure_ceiling() {
-  local port
+  local port rate=
+  if [ "${1:-}" = --at ]; then rate=$2; shift 2; fi
   port=$(free_port)
   dotnet "$CEILING" --urls "http://127.0.0.1:$port" "$@" >/dev/null 2>&1 & pids+=($!)
   wait_http "http://127.0.0.1:$port/"
-  BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
-  measured=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+  if [ -n "$rate" ]; then
+    measured=$(fixed_load "$port" none "$rate")
+  else
+    BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
+    measured=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+  fi
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-}
-
-# The durable ceiling under the load of fixed_rate_run (below), at RATE: leaves the load's RESULT line in $measured.
-measure_durable_ceiling_at() {
-  local port
-  port=$(free_port)
-  dotnet "$CEILING" --urls "http://127.0.0.1:$port" --durable "$work/durable-ceiling.log" >/dev/null 2>&1 & pids+=($!)
-  wait_http "http://127.0.0.1:$port/"
-  measured=$(dotnet "$TOOL" load --url "http://127.0.0.1:$port" --access-token none --waybills "$BENCH_WAYBILLS" \
-    --rate "$1" --duration "${duration%s}" --warmup 5 | result)
-  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-  rm -f "$work/durable-ceiling.log"
 }
 
 # 1. The ceiling.
@@ -195,12 +197,10 @@ ingest_run() {
   BENCH_RUN=1 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" > "$work/warmup.txt"
   ingest=$(BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
 }
-# fixed_rate_run: updatePath at half the rate of $ingest, whatever the answers take (wrk's connections each wait for
-# their answer, so wrk always loads the server as much as it takes): the RESULT line, with p99.9, in $fixed.
+# fixed_rate_run: fixed_load at half the rate of $ingest; its RESULT line in $fixed.
 fixed_rate_run() {
   fixed_rate=$(awk -v r="$(rps "$ingest")" 'BEGIN { printf "%.0f", r / 2 }')
-  fixed=$(dotnet "$TOOL" load --url "http://127.0.0.1:$port" --access-token "$carrier_token" --waybills "$BENCH_WAYBILLS" \
-    --rate "$fixed_rate" --duration "${duration%s}" --warmup 5 | result)
+  fixed=$(fixed_load "$port" "$carrier_token" "$fixed_rate")
 }
 stop_and_verify() {
   local seed=$1 seeded=$2; shift 2
@@ -263,7 +263,8 @@ if [ "$store" = sqlite ]; then
 fi
 
 # What the fixed rate's latency is compared with: the durable ceiling at the same rate, on the same load generator.
-measure_durable_ceiling_at "$fixed_rate"
+measure_ceiling --at "$fixed_rate" --durable "$work/durable-ceiling.log"
+rm -f "$work/durable-ceiling.log"
 fixed_line "durable ceiling at the same fixed rate" "$measured"
 
 # The performance issue's targets for this run, as ratios measured above.

@@ -5,9 +5,9 @@ using System.Text;
 namespace WxLogistics.Bench;
 
 /// <summary>
-/// updatePath at a fixed rate, however long the answers take: an open loop, where each of wrk's connections waits for
-/// its answer before it sends again and so always loads the server as much as it can take. This measures the
-/// latency a carrier sees at a given load. Requests leave on a schedule of one every 1/rate seconds, checked every
+/// updatePath at a fixed rate, however long the answers take: an open loop. wrk's connections each wait for their
+/// answer before they send again, so wrk always loads the server as much as it can take; this measures the latency a
+/// carrier sees at a given load. Requests leave on a schedule of one every 1/rate seconds, checked every
 /// millisecond or so (the timer's resolution), so several may leave together; each one's latency runs from when it
 /// was sent to when its answer was read. Each request carries a new event, as bench/update.lua's do, numbered in a
 /// range of its own: --run N, from N × 10⁹ for the warm-up and N × 10⁹ + 10⁸ for the measured part (wrk's runs 1 and
