@@ -14,6 +14,10 @@ public sealed class SqliteStore : Store
     static readonly int LatestSchema = SqlScripts.LatestVersion("Sqlite");
 
     readonly string connectionString;
+
+    /// <summary>The writer's: the same file, through <see cref="WalWriteGathering"/> when it could be registered.</summary>
+    readonly string writerConnectionString;
+
     const int CheckpointEveryBatches = 64;
 
     /// <summary>Calls of the call inspector written in one transaction, at most (see AddCallsAsync).</summary>
@@ -54,17 +58,21 @@ public sealed class SqliteStore : Store
     {
         Directory.CreateDirectory(dataDirectory);
         DatabasePath = Path.Combine(dataDirectory, FileName);
-        connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = DatabasePath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        connectionString = ConnectionString(DatabasePath);
+        writerConnectionString = WalWriteGathering.IsRegistered ? ConnectionString(WalWriteGathering.UriFor(DatabasePath)) : connectionString;
         pathCache = PathCache.Open(dataDirectory);
     }
 
     public string DatabasePath { get; }
+
+    static string ConnectionString(string dataSource) =>
+        new SqliteConnectionStringBuilder
+        {
+            DataSource = dataSource,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
 
     /// <summary>The path version is not kept on the waybill: it is the number of the waybill's latest event.</summary>
     const string FullWaybillColumns =
@@ -862,9 +870,12 @@ public sealed class SqliteStore : Store
         SqliteConnection.ClearAllPools();
     }
 
-    async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(connectionString, cancellationToken);
+
+    static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {
-        var connection = await OpenReadAsync(cancellationToken);
+        var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
 
         // Not persistent: every connection that may write must say it again.
         await ExecuteAsync(connection, "PRAGMA synchronous=FULL;", cancellationToken);
@@ -1007,7 +1018,8 @@ public sealed class SqliteStore : Store
         {
             if (appendConnection is null)
             {
-                appendConnection = await OpenAsync(cancellationToken);
+                // Its WAL writes are gathered until the commit's sync, which synchronous=FULL makes at every commit.
+                appendConnection = await OpenAsync(writerConnectionString, cancellationToken);
                 await ExecuteAsync(appendConnection, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
             }
 
