@@ -26,6 +26,12 @@ public sealed class SqliteStore : Store
     /// <summary>How many WAL frames (pages) the writer is left to copy itself, at most, unless the checkpointer gives up.</summary>
     const int CatchUpFrames = 40;
 
+    /// <summary>
+    /// The writer's page cache: each waybill's latest page is where its next event goes, and with SQLite's default of
+    /// 2 MB a store of a few thousand busy waybills read most of them back from the file, one system call each.
+    /// </summary>
+    const int WriterCacheKiB = 16 * 1024;
+
     /// <summary>Passes of one checkpoint: when the disk cannot keep up, the writer copies what is left.</summary>
     const int MaxCheckpointPasses = 10;
 
@@ -1020,7 +1026,7 @@ public sealed class SqliteStore : Store
             {
                 // Its WAL writes are gathered until the commit's sync, which synchronous=FULL makes at every commit.
                 appendConnection = await OpenAsync(writerConnectionString, cancellationToken);
-                await ExecuteAsync(appendConnection, "PRAGMA wal_autocheckpoint=0;", cancellationToken);
+                await ExecuteAsync(appendConnection, $"PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-{WriterCacheKiB};", cancellationToken);
             }
 
             return await write(appendConnection);
