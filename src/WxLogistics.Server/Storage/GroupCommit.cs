@@ -21,12 +21,17 @@ public sealed class GroupCommit : IAsyncDisposable
 
     readonly Operability.WxMetrics metrics;
 
+    /// <summary>Set when what the writer waits for completes (see <see cref="WaitFor"/>); it never spins.</summary>
+    readonly ManualResetEventSlim wake = new(false, spinCount: 0);
+    readonly Action setWake;
+
     public GroupCommit(Store store, TimeProvider time, Operability.WxMetrics metrics, ILogger<GroupCommit> logger)
     {
         this.metrics = metrics;
         this.store = store;
         this.time = time;
         this.logger = logger;
+        setWake = wake.Set;
         var thread = new Thread(Run) { IsBackground = true, Name = "wxlogistics-group-commit" };
         thread.Start();
         loop = finished.Task;
@@ -79,7 +84,7 @@ public sealed class GroupCommit : IAsyncDisposable
         var batch = new List<Pending>(MaxBatch);
         var events = new List<(WaybillKey, PathEvent)>(MaxBatch);
         var tokenHashes = new List<byte[]?>(MaxBatch);
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        while (WaitFor(reader.WaitToReadAsync()))
         {
             batch.Clear();
             events.Clear();
@@ -96,8 +101,8 @@ public sealed class GroupCommit : IAsyncDisposable
             try
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var outcomes = store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds(), checks ? tokenHashes : null)
-                    .GetAwaiter().GetResult();
+                var outcomes = WaitFor(new ValueTask<AppendOutcome[]>(
+                    store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds(), checks ? tokenHashes : null)));
                 metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -113,6 +118,24 @@ public sealed class GroupCommit : IAsyncDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Blocks the writer's thread until <paramref name="pending"/> completes, without spinning first: Task.Wait and
+    /// GetResult spin and call sched_yield before they block, and the writer waits for the next request after nearly
+    /// every commit, so that spinning cost CPU the request path needed (a system call is dear on this project's
+    /// machines; bench/RESULTS.md, eighteenth session).
+    /// </summary>
+    T WaitFor<T>(ValueTask<T> pending)
+    {
+        if (!pending.IsCompleted)
+        {
+            wake.Reset();
+            pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(setWake);
+            wake.Wait();
+        }
+
+        return pending.GetAwaiter().GetResult();
     }
 
     sealed record Pending(WaybillKey Key, PathEvent Event, byte[]? TokenHash)
