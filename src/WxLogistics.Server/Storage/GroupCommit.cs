@@ -101,8 +101,10 @@ public sealed class GroupCommit : IAsyncDisposable
             try
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var outcomes = WaitFor(new ValueTask<AppendOutcome[]>(
-                    store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds(), checks ? tokenHashes : null)));
+                // Waited for as before: SQLite's append has completed when it returns, and PostgreSQL's was not
+                // measured with WaitFor.
+                var outcomes = store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds(), checks ? tokenHashes : null)
+                    .GetAwaiter().GetResult();
                 metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -121,10 +123,10 @@ public sealed class GroupCommit : IAsyncDisposable
     }
 
     /// <summary>
-    /// Blocks the writer's thread until <paramref name="pending"/> completes, without spinning first: Task.Wait and
-    /// GetResult spin and call sched_yield before they block, and the writer waits for the next request after nearly
-    /// every commit, so that spinning cost CPU the request path needed (a system call is dear on this project's
-    /// machines; bench/RESULTS.md, eighteenth session).
+    /// Blocks the writer's thread until the next request comes (<paramref name="pending"/> completes), without
+    /// spinning first: Task.Wait and GetResult spin and call sched_yield before they block, and the writer waits for
+    /// the next request after nearly every commit, so that spinning cost CPU the request path needed (a system call
+    /// is dear on this project's machines; bench/RESULTS.md, eighteenth session).
     /// </summary>
     T WaitFor<T>(ValueTask<T> pending)
     {
