@@ -63,11 +63,14 @@ static unsafe partial class WalWriteGathering
 
     static bool Register()
     {
+        // SqliteStore configures SQLite before anything initializes it; finding a VFS would initialize it.
+        RuntimeHelpers.RunClassConstructor(typeof(SqliteStore).TypeHandle);
         try
         {
             var found = sqlite3_vfs_find(null);
 
-            // Version 3 is the layout declared below, that of every platform VFS SQLite has shipped since 3.7.
+            // Version 3 is the layout declared below, that of every platform VFS SQLite has shipped since 3.7; a later
+            // version's further members are not copied, so ours says 3.
             if (found is null || found->iVersion < 3)
             {
                 return false;
@@ -78,6 +81,7 @@ static unsafe partial class WalWriteGathering
 
             var vfs = (Vfs*)NativeMemory.AllocZeroed((nuint)sizeof(Vfs));
             *vfs = *found;
+            vfs->iVersion = 3;
             vfs->pNext = null;
             vfs->zName = (byte*)Marshal.StringToCoTaskMemUTF8(VfsName);
             vfs->szOsFile = stateOffset + sizeof(Gathered);
