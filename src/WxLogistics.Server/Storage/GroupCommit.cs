@@ -21,7 +21,7 @@ public sealed class GroupCommit : IAsyncDisposable
 
     readonly Operability.WxMetrics metrics;
 
-    /// <summary>Set when what the writer waits for completes (see <see cref="WaitFor"/>); it never spins.</summary>
+    /// <summary>Set when requests are waiting (see <see cref="WaitForRequests"/>); waiting on it never spins.</summary>
     readonly ManualResetEventSlim wake = new(false, spinCount: 0);
     readonly Action setWake;
 
@@ -84,7 +84,7 @@ public sealed class GroupCommit : IAsyncDisposable
         var batch = new List<Pending>(MaxBatch);
         var events = new List<(WaybillKey, PathEvent)>(MaxBatch);
         var tokenHashes = new List<byte[]?>(MaxBatch);
-        while (WaitFor(reader.WaitToReadAsync()))
+        while (WaitForRequests(reader.WaitToReadAsync()))
         {
             batch.Clear();
             events.Clear();
@@ -102,7 +102,7 @@ public sealed class GroupCommit : IAsyncDisposable
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 // Waited for as before: SQLite's append has completed when it returns, and PostgreSQL's was not
-                // measured with WaitFor.
+                // measured with the wait of WaitForRequests.
                 var outcomes = store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds(), checks ? tokenHashes : null)
                     .GetAwaiter().GetResult();
                 metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
@@ -123,21 +123,21 @@ public sealed class GroupCommit : IAsyncDisposable
     }
 
     /// <summary>
-    /// Blocks the writer's thread until the next request comes (<paramref name="pending"/> completes), without
-    /// spinning first: Task.Wait and GetResult spin and call sched_yield before they block, and the writer waits for
-    /// the next request after nearly every commit, so that spinning cost CPU the request path needed (a system call
-    /// is dear on this project's machines; bench/RESULTS.md, eighteenth session).
+    /// Blocks the writer's thread until requests are waiting or the queue is completed (<paramref name="waiting"/>,
+    /// the queue's WaitToReadAsync), without spinning first: Task.Wait and GetResult spin and call sched_yield before
+    /// they block, and the writer waits for the next request after nearly every commit, so that spinning cost CPU the
+    /// request path needed (a system call is dear on this project's machines; bench/RESULTS.md, eighteenth session).
     /// </summary>
-    T WaitFor<T>(ValueTask<T> pending)
+    bool WaitForRequests(ValueTask<bool> waiting)
     {
-        if (!pending.IsCompleted)
+        if (!waiting.IsCompleted)
         {
             wake.Reset();
-            pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(setWake);
+            waiting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(setWake);
             wake.Wait();
         }
 
-        return pending.GetAwaiter().GetResult();
+        return waiting.GetAwaiter().GetResult();
     }
 
     sealed record Pending(WaybillKey Key, PathEvent Event, byte[]? TokenHash)

@@ -880,8 +880,7 @@ public sealed class SqliteStore : Store
 
     static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        var connection = await OpenReadAsync(connectionString, cancellationToken);
 
         // Not persistent: every connection that may write must say it again.
         await ExecuteAsync(connection, "PRAGMA synchronous=FULL;", cancellationToken);
@@ -1104,7 +1103,9 @@ public sealed class SqliteStore : Store
     }
 
     /// <summary>A pooled connection for reads only (no write, so no synchronous setting to make).</summary>
-    async Task<SqliteConnection> OpenReadAsync(CancellationToken cancellationToken)
+    Task<SqliteConnection> OpenReadAsync(CancellationToken cancellationToken) => OpenReadAsync(connectionString, cancellationToken);
+
+    static async Task<SqliteConnection> OpenReadAsync(string connectionString, CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);

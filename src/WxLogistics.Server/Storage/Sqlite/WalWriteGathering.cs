@@ -176,13 +176,19 @@ static unsafe partial class WalWriteGathering
             return SqliteOk;
         }
 
-        var rc = ((delegate* unmanaged[Cdecl]<File*, byte*, int, long, int>)platformMethods->xWrite)(file, state->buffer, state->length, state->start);
-        Interlocked.Increment(ref fileWrites);
+        var rc = PlatformWrite(file, state->buffer, state->length, state->start);
 
         // Written or failed, it is no longer held: after a failed write SQLite abandons the transaction, and the next
         // one writes its frames again from the last commit.
         state->length = 0;
         return rc;
+    }
+
+    /// <summary>A write of the file itself, through the platform's method.</summary>
+    static int PlatformWrite(File* file, byte* data, int amount, long offset)
+    {
+        Interlocked.Increment(ref fileWrites);
+        return ((delegate* unmanaged[Cdecl]<File*, byte*, int, long, int>)platformMethods->xWrite)(file, data, amount, offset);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -201,8 +207,7 @@ static unsafe partial class WalWriteGathering
 
         if (amount > GatherBytes)
         {
-            Interlocked.Increment(ref fileWrites);
-            return ((delegate* unmanaged[Cdecl]<File*, byte*, int, long, int>)platformMethods->xWrite)(file, data, amount, offset);
+            return PlatformWrite(file, data, amount, offset);
         }
 
         if (state->length == 0)
