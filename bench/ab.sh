@@ -84,13 +84,10 @@ seed() {
   fi
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-pg_ticks() { for p in $(pgrep -u postgres 2>/dev/null); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'; }
 # "EVENTS BATCHES" committed so far, from the server's metrics.
 batches() {
   curl -s "http://127.0.0.1:$1/metrics" | awk '/^wxlogistics_ingest_batch_size_sum/ {s = $2} /^wxlogistics_ingest_batch_size_count/ {c = $2} END {print s + 0, c + 0}'
 }
-per_request_us() { awk -v t="$1" -v r="$2" -v d="${duration%s}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r * d) }'; }
 
 # run SIDE: one measured ingest on a fresh copy of the side's seeded store; appends its figures to $work/runs.
 run() {

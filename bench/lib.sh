@@ -22,3 +22,21 @@ access_token() {
   curl -s "http://127.0.0.1:$1/cgi-bin/token?grant_type=client_credential&appid=$(python3 -c "$json" "$2" "$3_appid")&secret=$(python3 -c "$json" "$2" "$3_secret")" \
     | python3 -c "import json, sys; print(json.load(sys.stdin)['access_token'])"
 }
+
+# CPU time used so far, user and system, in clock ticks: cpu_ticks PID for a process, pg_ticks for every PostgreSQL
+# process on the machine, thread_ticks PID NAME for a process's threads named NAME (at most 15 characters, as the
+# kernel keeps them), children_ticks FILE for the children in the output of bash's `times` saved in FILE.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_ticks() { for p in $(pgrep -u postgres 2>/dev/null); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'; }
+thread_ticks() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    if [ "$(cat "$task/comm" 2>/dev/null)" = "$2" ]; then sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{print $12 + $13}'; fi
+  done | awk '{s += $1} END {print s + 0}'
+}
+children_ticks() {
+  awk -v hz="$(getconf CLK_TCK)" 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' "$1"
+}
+
+# per_request_us TICKS RATE: CPU microseconds per request, for TICKS used over --duration at RATE requests/s.
+per_request_us() { awk -v t="$1" -v r="$2" -v d="${duration%s}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r * d) }'; }

@@ -121,7 +121,8 @@ fixed_load() {
 
 # measure_ceiling [--at RATE] ARGS...: runs the ceiling app with ARGS under the ingest load (wrk, warm-up then
 # measured; with --at, fixed_load at RATE instead) and stops it; the load's RESULT line is left in $measured (a
-# variable, not printed into $(...), so that the app's pid stays in this shell's cleanup list).
+# variable, not printed into $(...), so that the app's pid stays in this shell's cleanup list), and without --at the
+# CPU the app and wrk used in the measured run in $app_ticks and $wrk_ticks.
 measure_ceiling() {
   local port rate=
   if [ "${1:-}" = --at ]; then rate=$2; shift 2; fi
@@ -132,7 +133,9 @@ measure_ceiling() {
     measured=$(fixed_load "$port" none "$rate")
   else
     BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
-    measured=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+    app_ticks=$(cpu_ticks "${pids[-1]}")
+    measured=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result; times > "$work/wrk-times")
+    app_ticks=$(( $(cpu_ticks "${pids[-1]}") - app_ticks )) wrk_ticks=$(children_ticks "$work/wrk-times")
   fi
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 }
@@ -141,6 +144,7 @@ measure_ceiling() {
 measure_ceiling
 ceiling=$measured
 ceiling_rps=$(rps "$ceiling")
+ceiling_app_us=$(per_request_us "$app_ticks" "$ceiling_rps") ceiling_wrk_us=$(per_request_us "$wrk_ticks" "$ceiling_rps")
 line "ceiling (parse, answer ok)" "$ceiling"
 
 # 1b. The durable ceiling: the same app writing each body to a file made beforehand, one write and one flush to disk
@@ -193,9 +197,14 @@ page_run() {
   wrk -t2 -c"$connections" -d"$warmup" -s bench/page.lua "http://127.0.0.1:$port" >/dev/null
   page=$(wrk -t2 -c"$connections" -d"$duration" --latency -s bench/page.lua "http://127.0.0.1:$port" | result)
 }
+# ingest_run also leaves the CPU used during the measured load in $server_ticks, $writer_ticks (the server's group
+# commit thread, its part), $postgres_ticks (every PostgreSQL process) and $wrk_ticks.
 ingest_run() {
   BENCH_RUN=1 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" > "$work/warmup.txt"
-  ingest=$(BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result)
+  server_ticks=$(cpu_ticks "$server_pid") writer_ticks=$(thread_ticks "$server_pid" wxlogistics-gro) postgres_ticks=$(pg_ticks)
+  ingest=$(BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result; times > "$work/wrk-times")
+  server_ticks=$(( $(cpu_ticks "$server_pid") - server_ticks )) writer_ticks=$(( $(thread_ticks "$server_pid" wxlogistics-gro) - writer_ticks ))
+  postgres_ticks=$(( $(pg_ticks) - postgres_ticks )) wrk_ticks=$(children_ticks "$work/wrk-times")
 }
 # fixed_rate_run: fixed_load at half the rate of $ingest; its RESULT line in $fixed.
 fixed_rate_run() {
@@ -236,6 +245,20 @@ start_server "$work/seed" "${store_args[@]}"
 measure_loads ""
 ingest_rps=$(rps "$ingest")
 printf "%-40s %10s x durable ceiling\n" "ingest" "$(ratio "$ingest_rps" "$durable_rps")"
+
+# Where the machine's CPU went, per request of the measured loads: the server (or the ceiling app), wrk and, with
+# --store postgres, PostgreSQL share the same cores. Next to it, what the cores would allow per request in all at the
+# rate the ingest target asks for: when the measured sum is larger, the target is out of reach at this CPU cost.
+server_us=$(per_request_us "$server_ticks" "$ingest_rps") wrk_us=$(per_request_us "$wrk_ticks" "$ingest_rps")
+writer_us=$(per_request_us "$writer_ticks" "$ingest_rps") pg_us=0
+[ "$store" = postgres ] && pg_us=$(per_request_us "$postgres_ticks" "$ingest_rps")
+printf "%-40s %10s us  (app %s, wrk %s)\n" "CPU per request, ceiling" $((ceiling_app_us + ceiling_wrk_us)) "$ceiling_app_us" "$ceiling_wrk_us"
+printf "%-40s %10s us  (server %s, of which its writer thread %s; %swrk %s)\n" "CPU per request, ingest" \
+  $((server_us + pg_us + wrk_us)) "$server_us" "$writer_us" "$([ "$store" = postgres ] && echo "PostgreSQL $pg_us, ")" "$wrk_us"
+if [ "$store" = sqlite ]; then target_rps=$(awk -v c="$ceiling_rps" 'BEGIN { print 0.6 * c }') target_text="0.6 x ceiling"
+else target_rps=$(awk -v p="$pgbench_tps" 'BEGIN { print 1.5 * p }') target_text="1.5 x pgbench"; fi
+printf "%-40s %10s us  (%s cores at %s requests/s)\n" "CPU per request allowed at $target_text" \
+  "$(awk -v n="$(nproc)" -v r="$target_rps" 'BEGIN { printf "%.0f", n * 1e6 / r }')" "$(nproc)" "$(printf "%.0f" "$target_rps")"
 
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 printf "%-40s %10s MB\n" "peak resident memory" "$((peak_kb / 1024))"
