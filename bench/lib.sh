@@ -25,7 +25,8 @@ access_token() {
 
 # CPU time used so far, user and system, in clock ticks: cpu_ticks PID for a process, pg_ticks for every PostgreSQL
 # process on the machine, thread_ticks PID NAME for a process's threads named NAME (at most 15 characters, as the
-# kernel keeps them), children_ticks FILE for the children in the output of bash's `times` saved in FILE.
+# kernel keeps them), task_ticks PID TID for one of its threads, children_ticks FILE for the children in the output
+# of bash's `times` saved in FILE.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pg_ticks() { for p in $(pgrep -u postgres 2>/dev/null); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'; }
 thread_ticks() {
@@ -34,6 +35,7 @@ thread_ticks() {
     if [ "$(cat "$task/comm" 2>/dev/null)" = "$2" ]; then sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{print $12 + $13}'; fi
   done | awk '{s += $1} END {print s + 0}'
 }
+task_ticks() { sed 's/^.*) //' "/proc/$1/task/$2/stat" | awk '{print $12 + $13}'; }
 children_ticks() {
   awk -v hz="$(getconf CLK_TCK)" 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.0f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * hz }' "$1"
 }

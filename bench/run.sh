@@ -119,10 +119,36 @@ fixed_load() {
     --duration "${duration%s}" --warmup 5 | result
 }
 
+# measured_wrk APP_PID SCRIPT: wrk's measured load (--duration, with latencies) on the app at $port, with the
+# environment the script reads; leaves its RESULT line in $wrk_result and the CPU per request while it loaded in
+# $app_us (the app, whole), $writer_us (the app's group commit thread), $postgres_us (every PostgreSQL process) and
+# $wrk_us. wrk runs each thread's script init, which reads the seed's files (seconds with 500,000 waybills), on its
+# main thread before it starts that thread, and times the load from when both have started: wrk's figure leaves its
+# main thread's part out, and the others are measured from then on.
+measured_wrk() {
+  local app=$1 script=$2 runner wrk_pid= init=0 before after rate ticks
+  (wrk -t2 -c"$connections" -d"$duration" --latency -s "$script" "http://127.0.0.1:$port" > "$work/wrk.out"; times > "$work/wrk-times") &
+  runner=$!
+  until wrk_pid=$(pgrep -P "$runner" -x wrk) && [ "$(ls "/proc/$wrk_pid/task" 2>/dev/null | wc -l)" -gt 2 ]; do
+    kill -0 "$runner" 2>/dev/null || break
+    sleep 0.02
+  done
+  [ -n "$wrk_pid" ] && init=$(task_ticks "$wrk_pid" "$wrk_pid" 2>/dev/null || echo 0)
+  before="$(cpu_ticks "$app") $(thread_ticks "$app" wxlogistics-gro) $(pg_ticks)"
+  wait "$runner"
+  after="$(cpu_ticks "$app") $(thread_ticks "$app" wxlogistics-gro) $(pg_ticks)"
+  wrk_result=$(result < "$work/wrk.out")
+  rate=$(rps "$wrk_result")
+  read -r -a ticks <<<"$(awk -v a="$before" -v b="$after" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2], y[3] - x[3] }')"
+  app_us=$(per_request_us "${ticks[0]}" "$rate") writer_us=$(per_request_us "${ticks[1]}" "$rate")
+  postgres_us=$(per_request_us "${ticks[2]}" "$rate")
+  wrk_us=$(per_request_us $(( $(children_ticks "$work/wrk-times") - init )) "$rate")
+}
+
 # measure_ceiling [--at RATE] ARGS...: runs the ceiling app with ARGS under the ingest load (wrk, warm-up then
 # measured; with --at, fixed_load at RATE instead) and stops it; the load's RESULT line is left in $measured (a
 # variable, not printed into $(...), so that the app's pid stays in this shell's cleanup list), and without --at the
-# CPU the app and wrk used in the measured run in $app_ticks and $wrk_ticks.
+# CPU per request of the app and wrk in $app_us and $wrk_us (see measured_wrk).
 measure_ceiling() {
   local port rate=
   if [ "${1:-}" = --at ]; then rate=$2; shift 2; fi
@@ -133,9 +159,8 @@ measure_ceiling() {
     measured=$(fixed_load "$port" none "$rate")
   else
     BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
-    app_ticks=$(cpu_ticks "${pids[-1]}")
-    measured=$(BENCH_ACCESS_TOKEN=none wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result; times > "$work/wrk-times")
-    app_ticks=$(( $(cpu_ticks "${pids[-1]}") - app_ticks )) wrk_ticks=$(children_ticks "$work/wrk-times")
+    BENCH_ACCESS_TOKEN=none measured_wrk "${pids[-1]}" bench/update.lua
+    measured=$wrk_result
   fi
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 }
@@ -144,7 +169,7 @@ measure_ceiling() {
 measure_ceiling
 ceiling=$measured
 ceiling_rps=$(rps "$ceiling")
-ceiling_app_us=$(per_request_us "$app_ticks" "$ceiling_rps") ceiling_wrk_us=$(per_request_us "$wrk_ticks" "$ceiling_rps")
+ceiling_app_us=$app_us ceiling_wrk_us=$wrk_us
 line "ceiling (parse, answer ok)" "$ceiling"
 
 # 1b. The durable ceiling: the same app writing each body to a file made beforehand, one write and one flush to disk
@@ -197,14 +222,11 @@ page_run() {
   wrk -t2 -c"$connections" -d"$warmup" -s bench/page.lua "http://127.0.0.1:$port" >/dev/null
   page=$(wrk -t2 -c"$connections" -d"$duration" --latency -s bench/page.lua "http://127.0.0.1:$port" | result)
 }
-# ingest_run also leaves the CPU used during the measured load in $server_ticks, $writer_ticks (the server's group
-# commit thread, its part), $postgres_ticks (every PostgreSQL process) and $wrk_ticks.
+# ingest_run also leaves the CPU per request of the measured load in $app_us, $writer_us, $postgres_us and $wrk_us.
 ingest_run() {
   BENCH_RUN=1 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" > "$work/warmup.txt"
-  server_ticks=$(cpu_ticks "$server_pid") writer_ticks=$(thread_ticks "$server_pid" wxlogistics-gro) postgres_ticks=$(pg_ticks)
-  ingest=$(BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | result; times > "$work/wrk-times")
-  server_ticks=$(( $(cpu_ticks "$server_pid") - server_ticks )) writer_ticks=$(( $(thread_ticks "$server_pid" wxlogistics-gro) - writer_ticks ))
-  postgres_ticks=$(( $(pg_ticks) - postgres_ticks )) wrk_ticks=$(children_ticks "$work/wrk-times")
+  BENCH_RUN=2 BENCH_ACCESS_TOKEN=$carrier_token measured_wrk "$server_pid" bench/update.lua
+  ingest=$wrk_result
 }
 # fixed_rate_run: fixed_load at half the rate of $ingest; its RESULT line in $fixed.
 fixed_rate_run() {
@@ -249,9 +271,8 @@ printf "%-40s %10s x durable ceiling\n" "ingest" "$(ratio "$ingest_rps" "$durabl
 # Where the machine's CPU went, per request of the measured loads: the server (or the ceiling app), wrk and, with
 # --store postgres, PostgreSQL share the same cores. Next to it, what the cores would allow per request in all at the
 # rate the ingest target asks for: when the measured sum is larger, the target is out of reach at this CPU cost.
-server_us=$(per_request_us "$server_ticks" "$ingest_rps") wrk_us=$(per_request_us "$wrk_ticks" "$ingest_rps")
-writer_us=$(per_request_us "$writer_ticks" "$ingest_rps") pg_us=0
-[ "$store" = postgres ] && pg_us=$(per_request_us "$postgres_ticks" "$ingest_rps")
+server_us=$app_us pg_us=0
+[ "$store" = postgres ] && pg_us=$postgres_us
 printf "%-40s %10s us  (app %s, wrk %s)\n" "CPU per request, ceiling" $((ceiling_app_us + ceiling_wrk_us)) "$ceiling_app_us" "$ceiling_wrk_us"
 printf "%-40s %10s us  (server %s, of which its writer thread %s; %swrk %s)\n" "CPU per request, ingest" \
   $((server_us + pg_us + wrk_us)) "$server_us" "$writer_us" "$([ "$store" = postgres ] && echo "PostgreSQL $pg_us, ")" "$wrk_us"
