@@ -1,13 +1,8 @@
--- wrk: getPath by the merchant on random seeded waybills (each with its seeded events).
+-- wrk: getPath by the merchant on the seeded waybills in turn (each with its seeded events).
 dofile("bench/common.lua")
 
 function init(args)
-  bodies = {}
-  for line in io.lines(os.getenv("BENCH_WAYBILLS")) do
-    local waybill, _, order, openid = line:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)")
-    table.insert(bodies, string.format('{"order_id":"%s","openid":"%s","delivery_id":"BENCH","waybill_id":"%s"}', order, openid, waybill))
-  end
-  math.randomseed(id + 7)
+  next_waybill = seed_lines(os.getenv("BENCH_WAYBILLS"))
   ok = 0
   path = "/cgi-bin/express/business/path/get?access_token=" .. os.getenv("BENCH_ACCESS_TOKEN")
   wrk.method = "POST"
@@ -15,7 +10,9 @@ function init(args)
 end
 
 function request()
-  return wrk.format(nil, path, nil, bodies[math.random(#bodies)])
+  local waybill, _, order, openid = next_waybill():match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)")
+  return wrk.format(nil, path, nil,
+    string.format('{"order_id":"%s","openid":"%s","delivery_id":"BENCH","waybill_id":"%s"}', order, openid, waybill))
 end
 
 function response(status, headers, body)

@@ -1,17 +1,13 @@
--- wrk: the tracking page of random seeded waybills, through their signed links.
+-- wrk: the tracking page of the seeded waybills in turn, through their signed links.
 dofile("bench/common.lua")
 
 function init(args)
-  pages = {}
-  for line in io.lines(os.getenv("BENCH_PAGES")) do
-    table.insert(pages, line)
-  end
-  math.randomseed(id + 11)
+  next_page = seed_lines(os.getenv("BENCH_PAGES"))
   ok = 0
 end
 
 function request()
-  return wrk.format("GET", pages[math.random(#pages)])
+  return wrk.format("GET", next_page())
 end
 
 function response(status, headers, body)

@@ -3,12 +3,7 @@
 dofile("bench/common.lua")
 
 function init(args)
-  waybills, tokens = {}, {}
-  for line in io.lines(os.getenv("BENCH_WAYBILLS")) do
-    local waybill, token = line:match("^([^\t]+)\t([^\t]+)")
-    table.insert(waybills, waybill)
-    table.insert(tokens, token)
-  end
+  next_waybill = seed_lines(os.getenv("BENCH_WAYBILLS"))
   -- Each run (warm-up, measured) and each thread has a counter range of its own, so that no two requests of a
   -- benchmark send the same event.
   counter = (tonumber(os.getenv("BENCH_RUN") or "0") * 10 + id) * 100000000
@@ -20,10 +15,10 @@ end
 
 function request()
   counter = counter + 1
-  local i = (counter % #waybills) + 1
+  local waybill, token = next_waybill():match("^([^\t]+)\t([^\t]+)")
   local body = string.format(
     '{"token":"%s","waybill_id":"%s","action_time":%d,"action_type":200001,"action_msg":"快件已到达第%d站，联系电话18666666666"}',
-    tokens[i], waybills[i], 1600000000 + (counter % 100000000), counter)
+    token, waybill, 1600000000 + (counter % 100000000), counter)
   return wrk.format(nil, path, nil, body)
 end
 
