@@ -22,9 +22,10 @@ end
 -- the file as the requests need it. Each thread starts at its own point in the file (the thread after the first at
 -- 0.618 of it, the next at 0.236, ...), so that the threads send different waybills at the same time.
 -- Why not read it all in init: wrk runs each thread's init on its main thread before it starts that thread, and
--- times the load from when the last one has started. Reading 500,000 waybills into tables took about 1.6 s a
--- thread, during which the threads already started loaded alone and counted (a tenth more requests/s than sent in
--- the 10 s measured); and the tables' million strings made each request dearer for wrk.
+-- times the load from when the last one has started. Reading 500,000 waybills into tables took seconds (the second
+-- thread started 3.5 s after the first), during which the first loaded alone and counted in a rate divided by the
+-- measured time only; and the tables' million strings made each request dearer for wrk (bench/RESULTS.md,
+-- nineteenth session).
 function seed_lines(path)
   local file = assert(io.open(path, "rb"))
   local size = file:seek("end")

@@ -122,9 +122,8 @@ fixed_load() {
 # measured_wrk APP_PID SCRIPT: wrk's measured load (--duration, with latencies) on the app at $port, with the
 # environment the script reads; leaves its RESULT line in $wrk_result and the CPU per request while it loaded in
 # $app_us (the app, whole), $writer_us (the app's group commit thread), $postgres_us (every PostgreSQL process) and
-# $wrk_us. wrk runs each thread's script init, which reads the seed's files (seconds with 500,000 waybills), on its
-# main thread before it starts that thread, and times the load from when both have started: wrk's figure leaves its
-# main thread's part out, and the others are measured from then on.
+# $wrk_us. wrk runs each thread's script init on its main thread before it starts that thread, and times the load
+# from when both have started: wrk's figure leaves its main thread out, and the others are measured from then on.
 measured_wrk() {
   local app=$1 script=$2 runner wrk_pid= init=0 before after rate ticks
   (wrk -t2 -c"$connections" -d"$duration" --latency -s "$script" "http://127.0.0.1:$port" > "$work/wrk.out"; times > "$work/wrk-times") &
