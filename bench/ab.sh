@@ -91,7 +91,7 @@ batches() {
 
 # run SIDE: one measured ingest on a fresh copy of the side's seeded store; appends its figures to $work/runs.
 run() {
-  local side=$1 seed data="$work/run/data" args port token result t0 t1 pg0 pg1 b0 b1 rps pg_us=-
+  local side=$1 seed data="$work/run/data" args port token result b0 b1 rps pg_us=-
   seed="$work/seed-$side"
   rm -rf "$work/run"; mkdir -p "$work/run"; cp -r "$seed/data" "$data"
   args=(--data "$data")
@@ -107,15 +107,15 @@ run() {
   token=$(access_token "$port" "$seed/apps.json" carrier)
   export BENCH_WAYBILLS="$seed/waybills.tsv" BENCH_PAGES="$seed/pages.txt" BENCH_ACCESS_TOKEN=$token
   BENCH_RUN=1 wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
-  b0=$(batches "$port"); t0=$(cpu_ticks "$server_pid"); pg0=$(pg_ticks)
-  result=$(BENCH_RUN=2 wrk -t2 -c"$connections" -d"$duration" --latency -s bench/update.lua "http://127.0.0.1:$port" | grep '^RESULT' | tail -n 1)
-  t1=$(cpu_ticks "$server_pid"); pg1=$(pg_ticks); b1=$(batches "$port")
+  b0=$(batches "$port")
+  BENCH_RUN=2 measured_wrk "$server_pid" bench/update.lua
+  result=$wrk_result b1=$(batches "$port")
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
   server_pid=
   rps=$(field requests_per_s "$result")
-  [ "$store" = postgres ] && pg_us=$(per_request_us $((pg1 - pg0)) "$rps")
+  [ "$store" = postgres ] && pg_us=$postgres_us
   printf "%s %s %s %s %s %s %s %s\n" "$side" "$rps" "$(field p50_ms "$result")" "$(field p99_ms "$result")" \
-    "$(per_request_us $((t1 - t0)) "$rps")" "$pg_us" "$(field errors "$result")" \
+    "$app_us" "$pg_us" "$(field errors "$result")" \
     "$(awk -v b0="$b0" -v b1="$b1" 'BEGIN { split(b0, x, " "); split(b1, y, " "); printf "%.1f", (y[1] - x[1]) / (y[2] - x[2]) }')" >> "$work/runs"
   printf "  %-3s %8s req/s  p50 %6s ms  p99 %7s ms  server %4s us/req  postgres %4s us/req  errors %s  batch %s\n" \
     $(tail -n 1 "$work/runs")

@@ -6,8 +6,11 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # Waits up to 10 s for URL to answer at all.
 wait_http() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; sleep 0.025; done; echo "no answer from $1" >&2; return 1; }
 
-# field NAME LINE: the number after NAME= in a wrk RESULT line (bench/common.lua).
+# field NAME LINE: the number after NAME= in a wrk RESULT line (bench/common.lua); result: that line, from wrk's
+# output on stdin; rps LINE: its requests/s.
 field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
+result() { grep '^RESULT' | tail -n 1; }
+rps() { field requests_per_s "$1"; }
 
 # psql_at CONNECTION ARGS...: psql on the database an Npgsql connection string names.
 psql_at() { psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$1")" -q -X "${@:2}"; }
@@ -42,3 +45,28 @@ children_ticks() {
 
 # per_request_us TICKS RATE: CPU microseconds per request, for TICKS used over --duration at RATE requests/s.
 per_request_us() { awk -v t="$1" -v r="$2" -v d="${duration%s}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r * d) }'; }
+
+# measured_wrk APP_PID SCRIPT: wrk's measured load (--duration, $connections, with latencies) on the app at $port,
+# with the environment the script reads; leaves its RESULT line in $wrk_result and the CPU per request while it
+# loaded in $app_us (the app, whole), $writer_us (the app's group commit thread), $postgres_us (every PostgreSQL
+# process) and $wrk_us. wrk runs each thread's script init on its main thread before it starts that thread, and
+# times the load from when both have started: wrk's figure leaves its main thread out, and the others are measured
+# from then on.
+measured_wrk() {
+  local app=$1 script=$2 runner wrk_pid= init=0 app0 writer0 pg0 rate
+  (wrk -t2 -c"$connections" -d"$duration" --latency -s "$script" "http://127.0.0.1:$port" > "$work/wrk.out"; times > "$work/wrk-times") &
+  runner=$!
+  until wrk_pid=$(pgrep -P "$runner" -x wrk) && [ "$(ls "/proc/$wrk_pid/task" 2>/dev/null | wc -l)" -gt 2 ]; do
+    kill -0 "$runner" 2>/dev/null || break
+    sleep 0.02
+  done
+  [ -n "$wrk_pid" ] && init=$(task_ticks "$wrk_pid" "$wrk_pid" 2>/dev/null || echo 0)
+  app0=$(cpu_ticks "$app") writer0=$(thread_ticks "$app" wxlogistics-gro) pg0=$(pg_ticks)
+  wait "$runner"
+  wrk_result=$(result < "$work/wrk.out")
+  rate=$(rps "$wrk_result")
+  app_us=$(per_request_us $(( $(cpu_ticks "$app") - app0 )) "$rate")
+  writer_us=$(per_request_us $(( $(thread_ticks "$app" wxlogistics-gro) - writer0 )) "$rate")
+  postgres_us=$(per_request_us $(( $(pg_ticks) - pg0 )) "$rate")
+  wrk_us=$(per_request_us $(( $(children_ticks "$work/wrk-times") - init )) "$rate")
+}

@@ -58,9 +58,7 @@ cleanup() {
 trap cleanup EXIT
 
 source bench/lib.sh
-result() { grep '^RESULT' | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-rps() { field requests_per_s "$1"; }
 fixed_line() { # LABEL RESULT: the figures of a fixed-rate load (bench/WxLogistics.Bench load)
   printf "%-40s %10s req/s  p50 %6s ms  p99 %6s ms  p99.9 %6s ms  (errors %s; sending fell behind by up to %s ms)\n" "$1" \
     "$(rps "$2")" "$(field p50_ms "$2")" "$(field p99_ms "$2")" "$(field p999_ms "$2")" "$(field errors "$2")" "$(field behind_ms "$2")"
@@ -117,31 +115,6 @@ fi
 fixed_load() {
   dotnet "$TOOL" load --url "http://127.0.0.1:$1" --access-token "$2" --waybills "$BENCH_WAYBILLS" --rate "$3" \
     --duration "${duration%s}" --warmup 5 | result
-}
-
-# measured_wrk APP_PID SCRIPT: wrk's measured load (--duration, with latencies) on the app at $port, with the
-# environment the script reads; leaves its RESULT line in $wrk_result and the CPU per request while it loaded in
-# $app_us (the app, whole), $writer_us (the app's group commit thread), $postgres_us (every PostgreSQL process) and
-# $wrk_us. wrk runs each thread's script init on its main thread before it starts that thread, and times the load
-# from when both have started: wrk's figure leaves its main thread out, and the others are measured from then on.
-measured_wrk() {
-  local app=$1 script=$2 runner wrk_pid= init=0 before after rate ticks
-  (wrk -t2 -c"$connections" -d"$duration" --latency -s "$script" "http://127.0.0.1:$port" > "$work/wrk.out"; times > "$work/wrk-times") &
-  runner=$!
-  until wrk_pid=$(pgrep -P "$runner" -x wrk) && [ "$(ls "/proc/$wrk_pid/task" 2>/dev/null | wc -l)" -gt 2 ]; do
-    kill -0 "$runner" 2>/dev/null || break
-    sleep 0.02
-  done
-  [ -n "$wrk_pid" ] && init=$(task_ticks "$wrk_pid" "$wrk_pid" 2>/dev/null || echo 0)
-  before="$(cpu_ticks "$app") $(thread_ticks "$app" wxlogistics-gro) $(pg_ticks)"
-  wait "$runner"
-  after="$(cpu_ticks "$app") $(thread_ticks "$app" wxlogistics-gro) $(pg_ticks)"
-  wrk_result=$(result < "$work/wrk.out")
-  rate=$(rps "$wrk_result")
-  read -r -a ticks <<<"$(awk -v a="$before" -v b="$after" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1], y[2] - x[2], y[3] - x[3] }')"
-  app_us=$(per_request_us "${ticks[0]}" "$rate") writer_us=$(per_request_us "${ticks[1]}" "$rate")
-  postgres_us=$(per_request_us "${ticks[2]}" "$rate")
-  wrk_us=$(per_request_us $(( $(children_ticks "$work/wrk-times") - init )) "$rate")
 }
 
 # measure_ceiling [--at RATE] ARGS...: runs the ceiling app with ARGS under the ingest load (wrk, warm-up then
@@ -270,11 +243,11 @@ printf "%-40s %10s x durable ceiling\n" "ingest" "$(ratio "$ingest_rps" "$durabl
 # Where the machine's CPU went, per request of the measured loads: the server (or the ceiling app), wrk and, with
 # --store postgres, PostgreSQL share the same cores. Next to it, what the cores would allow per request in all at the
 # rate the ingest target asks for: when the measured sum is larger, the target is out of reach at this CPU cost.
-server_us=$app_us pg_us=0
+pg_us=0
 [ "$store" = postgres ] && pg_us=$postgres_us
 printf "%-40s %10s us  (app %s, wrk %s)\n" "CPU per request, ceiling" $((ceiling_app_us + ceiling_wrk_us)) "$ceiling_app_us" "$ceiling_wrk_us"
 printf "%-40s %10s us  (server %s, of which its writer thread %s; %swrk %s)\n" "CPU per request, ingest" \
-  $((server_us + pg_us + wrk_us)) "$server_us" "$writer_us" "$([ "$store" = postgres ] && echo "PostgreSQL $pg_us, ")" "$wrk_us"
+  $((app_us + pg_us + wrk_us)) "$app_us" "$writer_us" "$([ "$store" = postgres ] && echo "PostgreSQL $pg_us, ")" "$wrk_us"
 if [ "$store" = sqlite ]; then target_rps=$(awk -v c="$ceiling_rps" 'BEGIN { print 0.6 * c }') target_text="0.6 x ceiling"
 else target_rps=$(awk -v p="$pgbench_tps" 'BEGIN { print 1.5 * p }') target_text="1.5 x pgbench"; fi
 printf "%-40s %10s us  (%s cores at %s requests/s)\n" "CPU per request allowed at $target_text" \
