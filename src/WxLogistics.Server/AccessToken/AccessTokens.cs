@@ -11,7 +11,8 @@ namespace WxLogistics.AccessToken;
 /// <summary>
 /// Issues and checks access_tokens (../shared/spec/wechat-logistics.md §5). Checks are answered from memory; an
 /// entry is read again from the store at least every 5 seconds, so a token retired by another node stops working
-/// there too, well inside the 5-minute overlap.
+/// there too, well inside the 5-minute overlap. One read at a time per token: the calls that find it due while it is
+/// read wait for that read instead of each reading it again.
 /// </summary>
 public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider time, IOptions<WxLogisticsOptions> options)
 {
@@ -26,6 +27,15 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
     const int MaxTokenLength = 512;
 
     readonly ConcurrentDictionary<TokenHash, CachedToken> cache = new();
+
+    /// <summary>
+    /// The read out for each token due to be read again. Under load every call with the token finds it due at once: at
+    /// 6,900 updatePath calls a second on PostgreSQL, each reading it for itself put about 1 % of the calls over 25 ms,
+    /// every 5 seconds (bench/RESULTS.md, twentieth session).
+    /// </summary>
+    readonly ConcurrentDictionary<TokenHash, Task<CachedToken?>> reading = new();
+
+    long storeReads;
     readonly int overlapSeconds = options.Value.AccessTokenOverlapSeconds;
 
     // Shorter than the overlap, so a retired token never outlives its overlap on a node that cached it.
@@ -49,14 +59,11 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         var now = Now();
         if (!cache.TryGetValue(key, out var entry) || now - entry.CheckedAt >= recheckSeconds)
         {
-            entry = await LoadAsync(hash, now, cancellationToken);
+            entry = await ReadOnceAsync(key, hash, now).WaitAsync(cancellationToken);
             if (entry is null)
             {
-                cache.TryRemove(key, out _);
                 return (null, WxReply.Error(WxErrors.InvalidCredential));
             }
-
-            Remember(key, entry);
         }
 
         if (entry.RevokedAt is { } revokedAt && now >= revokedAt)
@@ -196,6 +203,54 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         return (app, null);
     }
 
+    /// <summary>The token read from the store and remembered (or forgotten), by the read already out if there is one.</summary>
+    Task<CachedToken?> ReadOnceAsync(TokenHash key, byte[] hash, long now)
+    {
+        while (true)
+        {
+            // A read out began once the entry was due, so its answer is older than this call by that read's time at most.
+            if (reading.TryGetValue(key, out var readOut))
+            {
+                return readOut;
+            }
+
+            var read = new TaskCompletionSource<CachedToken?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (reading.TryAdd(key, read.Task))
+            {
+                _ = ReadAsync(key, hash, now, read);
+                return read.Task;
+            }
+        }
+    }
+
+    async Task ReadAsync(TokenHash key, byte[] hash, long now, TaskCompletionSource<CachedToken?> read)
+    {
+        try
+        {
+            // Not a caller's cancellation: the read is shared, and a caller that gives up only stops waiting.
+            Interlocked.Increment(ref storeReads);
+            var entry = await LoadAsync(hash, now, CancellationToken.None);
+            if (entry is null)
+            {
+                cache.TryRemove(key, out _);
+            }
+            else
+            {
+                Remember(key, entry);
+            }
+
+            read.TrySetResult(entry);
+        }
+        catch (Exception e)
+        {
+            read.TrySetException(e);
+        }
+        finally
+        {
+            reading.TryRemove(new KeyValuePair<TokenHash, Task<CachedToken?>>(key, read.Task));
+        }
+    }
+
     async Task<CachedToken?> LoadAsync(byte[] hash, long now, CancellationToken cancellationToken)
     {
         var record = await store.FindAccessTokenAsync(hash, cancellationToken);
@@ -206,6 +261,9 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
 
         return new CachedToken(app, record.Kind, record.ExpiresAt, record.RevokedAt, now);
     }
+
+    /// <summary>How many times a token was read from the store to check a call (for tests).</summary>
+    internal long StoreReads => Interlocked.Read(ref storeReads);
 
     void Remember(TokenHash key, CachedToken entry)
     {

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using WxLogistics.AccessToken;
 using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.Core;
@@ -61,6 +63,21 @@ public abstract class AccessTokenTests(StoreKind storeKind) : IAsyncLifetime
         server.Clock.Advance(TimeSpan.FromSeconds(1));
         WxAssert.Error(40001, await UseAsync(first), "not latest");
         WxAssert.Ok(await UseAsync(second));
+    }
+
+    [Fact]
+    public async Task Calls_that_find_their_access_token_due_for_a_recheck_share_one_read_of_the_store()
+    {
+        var token = await server.AccessTokenAsync(carrier);
+        WxAssert.Ok(await UseAsync(token));
+        var tokens = server.Services.GetRequiredService<AccessTokens>();
+        var readsBefore = tokens.StoreReads;
+
+        server.Clock!.Advance(TimeSpan.FromSeconds(6));
+        var replies = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => UseAsync(token)));
+
+        Assert.All(replies, reply => WxAssert.Ok(reply));
+        Assert.Equal(1, tokens.StoreReads - readsBefore);
     }
 
     [Fact]
