@@ -46,6 +46,14 @@ children_ticks() {
 # per_request_us TICKS RATE: CPU microseconds per request, for TICKS used over --duration at RATE requests/s.
 per_request_us() { awk -v t="$1" -v r="$2" -v d="${duration%s}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", t * 1e6 / hz / (r * d) }'; }
 
+# fixed_load PORT ACCESS_TOKEN RATE: updatePath at RATE requests/s, whatever the answers take ($TOOL load, the bench
+# tool's open loop; wrk's connections each wait for their answer, so wrk always loads a server as much as it takes),
+# for --duration after 5 s unmeasured: its RESULT line, with p99.9.
+fixed_load() {
+  dotnet "$TOOL" load --url "http://127.0.0.1:$1" --access-token "$2" --waybills "$BENCH_WAYBILLS" --rate "$3" \
+    --duration "${duration%s}" --warmup 5 | result
+}
+
 # measured_wrk APP_PID SCRIPT: wrk's measured load (--duration, $connections, with latencies) on the app at $port,
 # with the environment the script reads; leaves its RESULT line in $wrk_result and the CPU per request while it
 # loaded in $app_us (the app, whole), $writer_us (the app's group commit thread), $postgres_us (every PostgreSQL

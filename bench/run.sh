@@ -109,14 +109,6 @@ if [ "$waybills" -gt "$small_waybills" ]; then
   seed "$work/small-seed" "$small_waybills" "${small_args[@]}"
 fi
 
-# fixed_load PORT ACCESS_TOKEN RATE: updatePath at RATE requests/s, whatever the answers take (bench/WxLogistics.Bench
-# load, an open loop; wrk's connections each wait for their answer, so wrk always loads a server as much as it takes),
-# for --duration after 5 s unmeasured: its RESULT line, with p99.9.
-fixed_load() {
-  dotnet "$TOOL" load --url "http://127.0.0.1:$1" --access-token "$2" --waybills "$BENCH_WAYBILLS" --rate "$3" \
-    --duration "${duration%s}" --warmup 5 | result
-}
-
 # measure_ceiling [--at RATE] ARGS...: runs the ceiling app with ARGS under the ingest load (wrk, warm-up then
 # measured; with --at, fixed_load at RATE instead) and stops it; the load's RESULT line is left in $measured (a
 # variable, not printed into $(...), so that the app's pid stays in this shell's cleanup list), and without --at the

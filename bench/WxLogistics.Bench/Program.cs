@@ -1,15 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using WxLogistics.Apps;
 using WxLogistics.Storage;
 using WxLogistics.Tracking;
 
 // The benchmarks' helper: fills a store through the storage seam (as the server would), checks afterwards that
-// every acknowledged event is there, and loads a server at a fixed rate.
-//   seed   --store sqlite|postgres --data DIR [--connection CS] --waybills N --events K --out DIR
-//   verify --store … --data DIR [--connection CS] --waybills FILE --expect N
-//   load   --url URL --access-token T --waybills FILE --rate R --duration S [--warmup S] [--run N]
+// every acknowledged event is there, and loads a server at a fixed rate. Its commands and options: Usage below.
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
@@ -17,36 +15,65 @@ for (var i = 1; i + 1 < args.Length; i += 2)
 }
 
 string Option(string name, string? fallback = null) =>
-    options.TryGetValue(name, out var value) ? value : fallback ?? throw new ArgumentException($"--{name} is required");
+    options.TryGetValue(name, out var value) ? value : fallback ?? throw new UsageException($"--{name} is required");
 
-if (args.FirstOrDefault() == "load")
+T Number<T>(string name, string? fallback = null)
+    where T : INumber<T>
 {
-    return await WxLogistics.Bench.FixedRateLoad.RunAsync(
-        new Uri(Option("url")),
-        Option("access-token"),
-        Option("waybills"),
-        double.Parse(Option("rate"), CultureInfo.InvariantCulture),
-        TimeSpan.FromSeconds(double.Parse(Option("duration"), CultureInfo.InvariantCulture)),
-        TimeSpan.FromSeconds(double.Parse(Option("warmup", "5"), CultureInfo.InvariantCulture)),
-        int.Parse(Option("run", "3"), CultureInfo.InvariantCulture));
+    var text = Option(name, fallback);
+    return T.TryParse(text, CultureInfo.InvariantCulture, out var value) ? value : throw new UsageException($"--{name} takes a number, not '{text}'");
 }
 
-var store = StoreFactory.Create(Option("store", StoreFactory.Sqlite), Option("data"), options.GetValueOrDefault("connection"));
-await using (store)
+var command = args.FirstOrDefault();
+if (command is not ("seed" or "verify" or "load") || args.Contains("--help") || args.Contains("-h"))
 {
-    await store.MigrateAsync();
-    return args.FirstOrDefault() switch
+    return Usage(null);
+}
+
+try
+{
+    if (command == "load")
     {
-        "seed" => await SeedAsync(store),
-        "verify" => await VerifyAsync(store),
-        _ => Usage(),
-    };
+        return await WxLogistics.Bench.FixedRateLoad.RunAsync(
+            Uri.TryCreate(Option("url"), UriKind.Absolute, out var url) ? url : throw new UsageException("--url takes an absolute URL"),
+            Option("access-token"),
+            Option("waybills"),
+            Number<double>("rate"),
+            TimeSpan.FromSeconds(Number<double>("duration")),
+            TimeSpan.FromSeconds(Number<double>("warmup", "5")),
+            Number<int>("run", "3"));
+    }
+
+    Store store;
+    try
+    {
+        store = StoreFactory.Create(Option("store", StoreFactory.Sqlite), Option("data"), options.GetValueOrDefault("connection"));
+    }
+    catch (ArgumentException e)
+    {
+        throw new UsageException(e.Message);
+    }
+
+    await using (store)
+    {
+        await store.MigrateAsync();
+        return command == "seed" ? await SeedAsync(store) : await VerifyAsync(store);
+    }
+}
+catch (UsageException e)
+{
+    return Usage(e.Message);
+}
+catch (IOException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
 }
 
 async Task<int> SeedAsync(Store store)
 {
-    var waybills = int.Parse(Option("waybills"), CultureInfo.InvariantCulture);
-    var eventsPerWaybill = int.Parse(Option("events", "0"), CultureInfo.InvariantCulture);
+    var waybills = Number<int>("waybills");
+    var eventsPerWaybill = Number<int>("events", "0");
     var output = Option("out");
     Directory.CreateDirectory(output);
     var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -102,7 +129,7 @@ async Task<int> SeedAsync(Store store)
 
 async Task<int> VerifyAsync(Store store)
 {
-    var expect = long.Parse(Option("expect"), CultureInfo.InvariantCulture);
+    var expect = Number<long>("expect");
     long stored = 0;
     foreach (var line in await File.ReadAllLinesAsync(Option("waybills")))
     {
@@ -123,8 +150,21 @@ async Task<int> VerifyAsync(Store store)
     return 0;
 }
 
-static int Usage()
+static int Usage(string? error)
 {
-    Console.Error.WriteLine("usage: seed|verify --store sqlite|postgres --data DIR [--connection CS] …, or load --url URL …");
+    if (error is not null)
+    {
+        Console.Error.WriteLine($"error: {error}");
+    }
+
+    Console.Error.WriteLine("""
+        usage:
+          seed   --store sqlite|postgres --data DIR [--connection CS] --waybills N [--events K] --out DIR
+          verify --store sqlite|postgres --data DIR [--connection CS] --waybills FILE --expect N
+          load   --url URL --access-token T --waybills FILE --rate R --duration S [--warmup S] [--run N]
+        """);
     return 2;
 }
+
+/// <summary>A command line the helper cannot run: missing or malformed options.</summary>
+sealed class UsageException(string message) : Exception(message);
