@@ -11,8 +11,9 @@ namespace WxLogistics.AccessToken;
 /// <summary>
 /// Issues and checks access_tokens (../shared/spec/wechat-logistics.md §5). Checks are answered from memory; an
 /// entry is read again from the store at least every 5 seconds, so a token retired by another node stops working
-/// there too, well inside the 5-minute overlap. One read at a time per token: the calls that find it due while it is
-/// read wait for that read instead of each reading it again.
+/// there too, well inside the 5-minute overlap. A token in use is read again in the background once half of that has
+/// passed, so its calls do not wait for the store; and there is one read at a time per token: the calls that find it
+/// due while it is read wait for that read instead of each reading it again.
 /// </summary>
 public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider time, IOptions<WxLogisticsOptions> options)
 {
@@ -64,6 +65,11 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
             {
                 return (null, WxReply.Error(WxErrors.InvalidCredential));
             }
+        }
+        else if (2 * (now - entry.CheckedAt) >= recheckSeconds && !reading.ContainsKey(key))
+        {
+            // Read again before it is due; this call goes on with what is in memory, still within the recheck interval.
+            ObserveFailure(ReadOnceAsync(key, hash, now));
         }
 
         if (entry.RevokedAt is { } revokedAt && now >= revokedAt)
@@ -264,6 +270,13 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
 
     /// <summary>How many times a token was read from the store to check a call (for tests).</summary>
     internal long StoreReads => Interlocked.Read(ref storeReads);
+
+    /// <summary>When the reads out now have finished (for tests).</summary>
+    internal Task ReadsDoneAsync() => Task.WhenAll(reading.Values.Select(read => read.ContinueWith(_ => { }, TaskScheduler.Default)));
+
+    /// <summary>A background read's failure is left for the next call that finds the token due to meet again.</summary>
+    static void ObserveFailure(Task read) =>
+        read.ContinueWith(static done => _ = done.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     void Remember(TokenHash key, CachedToken entry)
     {

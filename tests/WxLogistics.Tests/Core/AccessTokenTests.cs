@@ -81,6 +81,25 @@ public abstract class AccessTokenTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_in_steady_use_is_read_again_in_the_background_before_its_calls_would_wait_for_the_store()
+    {
+        var token = await server.AccessTokenAsync(carrier);
+        WxAssert.Ok(await UseAsync(token));
+        var tokens = server.Services.GetRequiredService<AccessTokens>();
+        var readsBefore = tokens.StoreReads;
+
+        server.Clock!.Advance(TimeSpan.FromSeconds(3));
+        WxAssert.Ok(await UseAsync(token));
+        await tokens.ReadsDoneAsync();
+        Assert.Equal(1, tokens.StoreReads - readsBefore);
+
+        // Five seconds after the first read, when it would be due, and two after the background one: no read.
+        server.Clock.Advance(TimeSpan.FromSeconds(2));
+        WxAssert.Ok(await UseAsync(token));
+        Assert.Equal(1, tokens.StoreReads - readsBefore);
+    }
+
+    [Fact]
     public async Task A_new_token_for_one_app_does_not_retire_another_apps_token()
     {
         var merchant = await server.AddMerchantAsync();
