@@ -12,8 +12,9 @@ field() { sed -E "s/.*$1=([0-9.]+).*/\1/" <<<"$2"; }
 result() { grep '^RESULT' | tail -n 1; }
 rps() { field requests_per_s "$1"; }
 
-# psql_at CONNECTION ARGS...: psql on the database an Npgsql connection string names.
-psql_at() { psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$1")" -q -X "${@:2}"; }
+# psql_at CONNECTION ARGS...: psql on the database an Npgsql connection string names, without its notices
+# ("database ... does not exist, skipping").
+psql_at() { PGOPTIONS="-c client_min_messages=warning" psql "$(sed 's/;/ /g; s/Host=/host=/; s/Port=/port=/; s/Username=/user=/; s/Database=/dbname=/' <<<"$1")" -q -X "${@:2}"; }
 
 # with_database CONNECTION NAME: the same Npgsql connection string for another database on that server.
 with_database() { sed -E "s/Database=[^;]*/Database=$2/" <<<"$1"; }
