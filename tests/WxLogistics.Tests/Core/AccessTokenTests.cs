@@ -68,35 +68,39 @@ public abstract class AccessTokenTests(StoreKind storeKind) : IAsyncLifetime
     [Fact]
     public async Task Calls_that_find_their_access_token_due_for_a_recheck_share_one_read_of_the_store()
     {
-        var token = await server.AccessTokenAsync(carrier);
-        WxAssert.Ok(await UseAsync(token));
-        var tokens = server.Services.GetRequiredService<AccessTokens>();
-        var readsBefore = tokens.StoreReads;
+        var (token, readsSince) = await TokenInUseAsync();
 
         server.Clock!.Advance(TimeSpan.FromSeconds(6));
         var replies = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => UseAsync(token)));
 
         Assert.All(replies, reply => WxAssert.Ok(reply));
-        Assert.Equal(1, tokens.StoreReads - readsBefore);
+        Assert.Equal(1, readsSince());
     }
 
     [Fact]
     public async Task A_token_in_steady_use_is_read_again_in_the_background_before_its_calls_would_wait_for_the_store()
     {
-        var token = await server.AccessTokenAsync(carrier);
-        WxAssert.Ok(await UseAsync(token));
-        var tokens = server.Services.GetRequiredService<AccessTokens>();
-        var readsBefore = tokens.StoreReads;
+        var (token, readsSince) = await TokenInUseAsync();
 
         server.Clock!.Advance(TimeSpan.FromSeconds(3));
         WxAssert.Ok(await UseAsync(token));
-        await tokens.ReadsDoneAsync();
-        Assert.Equal(1, tokens.StoreReads - readsBefore);
+        await server.Services.GetRequiredService<AccessTokens>().ReadsDoneAsync();
+        Assert.Equal(1, readsSince());
 
         // Five seconds after the first read, when it would be due, and two after the background one: no read.
         server.Clock.Advance(TimeSpan.FromSeconds(2));
         WxAssert.Ok(await UseAsync(token));
-        Assert.Equal(1, tokens.StoreReads - readsBefore);
+        Assert.Equal(1, readsSince());
+    }
+
+    /// <summary>A token checked once, and how many times the server has read it from the store since.</summary>
+    async Task<(string Token, Func<long> ReadsSince)> TokenInUseAsync()
+    {
+        var token = await server.AccessTokenAsync(carrier);
+        WxAssert.Ok(await UseAsync(token));
+        var tokens = server.Services.GetRequiredService<AccessTokens>();
+        var before = tokens.StoreReads;
+        return (token, () => tokens.StoreReads - before);
     }
 
     [Fact]
