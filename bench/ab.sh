@@ -5,10 +5,10 @@
 #   - each revision seeds a store of its own once (2,000 waybills of 20 events, with its own schema);
 #   - then, PAIRS times, A and B run in turn (B first in every other pair), each on a fresh copy of its seeded store:
 #     the server starts, wrk loads updatePath for --warmup unmeasured, then for --duration measured;
-#   - every run prints requests/s, p50, p99, the server's CPU per request (and PostgreSQL's, with --store postgres)
-#     and the mean number of events the group commit wrote per batch;
 #   - with --rate R, the measured load is the bench tool's fixed rate of R requests/s instead (an open loop, after
 #     wrk's warm-up and 5 s of its own), for the latency at a load both revisions keep up with, with p99.9 as well;
+#   - every run prints requests/s, p50, p99, the server's CPU per request (and PostgreSQL's, with --store postgres)
+#     and the mean number of events the group commit wrote per batch;
 #     the end prints each side's medians and B's ratio to A.
 # A long --warmup puts what a server does only after minutes (the call inspector's trim, checkpoints of a grown WAL)
 # inside the measured window.
@@ -95,7 +95,7 @@ batches() {
 
 # run SIDE: one measured ingest on a fresh copy of the side's seeded store; appends its figures to $work/runs.
 run() {
-  local side=$1 seed data="$work/run/data" args port token result b0 b1 rps pg_us=- p999=- app0 pg0
+  local side=$1 seed data="$work/run/data" args port token result b0 b1 rps pg_us=- p999=- app0 pg0 window
   seed="$work/seed-$side"
   rm -rf "$work/run"; mkdir -p "$work/run"; cp -r "$seed/data" "$data"
   args=(--data "$data")
@@ -113,11 +113,12 @@ run() {
   BENCH_RUN=1 wrk -t2 -c"$connections" -d"$warmup" -s bench/update.lua "http://127.0.0.1:$port" >/dev/null
   b0=$(batches "$port")
   if [ -n "$rate" ]; then
-    # The CPU over the fixed load's 5 s warm-up and --duration together.
+    # The CPU over the fixed load's warm-up and --duration together.
     app0=$(cpu_ticks "$server_pid") pg0=$(pg_ticks)
     result=$(TOOL="$work/bin-$side/WxLogistics.Bench/WxLogistics.Bench.dll" fixed_load "$port" "$token" "$rate")
-    app_us=$(duration=$((${duration%s} + 5))s per_request_us $(($(cpu_ticks "$server_pid") - app0)) "$rate")
-    postgres_us=$(duration=$((${duration%s} + 5))s per_request_us $(($(pg_ticks) - pg0)) "$rate")
+    window=$((${duration%s} + fixed_warmup_s))s
+    app_us=$(duration=$window per_request_us $(($(cpu_ticks "$server_pid") - app0)) "$rate")
+    postgres_us=$(duration=$window per_request_us $(($(pg_ticks) - pg0)) "$rate")
     p999=$(field p999_ms "$result")
   else
     BENCH_RUN=2 measured_wrk "$server_pid" bench/update.lua

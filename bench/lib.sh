@@ -49,10 +49,11 @@ per_request_us() { awk -v t="$1" -v r="$2" -v d="${duration%s}" -v hz="$(getconf
 
 # fixed_load PORT ACCESS_TOKEN RATE: updatePath at RATE requests/s, whatever the answers take ($TOOL load, the bench
 # tool's open loop; wrk's connections each wait for their answer, so wrk always loads a server as much as it takes),
-# for --duration after 5 s unmeasured: its RESULT line, with p99.9.
+# for --duration after $fixed_warmup_s seconds unmeasured: its RESULT line, with p99.9.
+fixed_warmup_s=5
 fixed_load() {
   dotnet "$TOOL" load --url "http://127.0.0.1:$1" --access-token "$2" --waybills "$BENCH_WAYBILLS" --rate "$3" \
-    --duration "${duration%s}" --warmup 5 | result
+    --duration "${duration%s}" --warmup "$fixed_warmup_s" | result
 }
 
 # measured_wrk APP_PID SCRIPT: wrk's measured load (--duration, $connections, with latencies) on the app at $port,
