@@ -1,4 +1,5 @@
 using System.Text.Json;
+using WxLogistics.Operability;
 using WxLogistics.Wire;
 
 namespace WxLogistics.AccessToken;
@@ -13,14 +14,14 @@ public static class AccessTokenApi
             .WithSummary("access_token: a new token for an app (7200 s; earlier ones keep working 300 s more)")
             .WithDescription("Query: grant_type=client_credential, appid, secret. Answers {access_token, expires_in}. Errors: 40002 invalid grant_type, " +
                 "41002 appid missing, 41004 appsecret missing, 40013 invalid appid, 40125 invalid appsecret, 45009 more than 2000 a day.")
-            .Produces<Operability.ApiBodies.IssuedToken>(StatusCodes.Status200OK, "application/json");
+            .Produces<ApiBodies.IssuedToken>(StatusCodes.Status200OK, "application/json");
         app.MapMethods("/cgi-bin/stable_token", WxGateway.OtherMethods, GetStableTokenAsync).ExcludeFromDescription();
         app.MapPost("/cgi-bin/stable_token", GetStableTokenAsync)
             .WithSummary("stable_token: the same token while it is fresh; force_refresh replaces it")
             .WithDescription("POST JSON: grant_type, appid, secret, force_refresh. Answers {access_token, expires_in}. Errors as /cgi-bin/token, " +
                 "plus 43002 require POST method, 44002 empty post data, 47001 data format error, 45009 more than 20 force_refresh a day.")
-            .Accepts<Operability.ApiBodies.StableToken>("application/json")
-            .Produces<Operability.ApiBodies.IssuedToken>(StatusCodes.Status200OK, "application/json");
+            .DocumentsJsonBody(typeof(ApiBodies.StableToken))
+            .Produces<ApiBodies.IssuedToken>(StatusCodes.Status200OK, "application/json");
         return app;
     }
 

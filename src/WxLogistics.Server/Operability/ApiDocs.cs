@@ -1,7 +1,46 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
 namespace WxLogistics.Operability;
 
 /// <summary>The documented shape of an API for the OpenAPI document: its body, its answer, and its error codes.</summary>
 public sealed record ApiDoc(string Summary, string Description, Type Request, Type Response);
+
+/// <summary>
+/// The JSON body of a POST endpoint, for the OpenAPI document only. WeChat reads a body as JSON whatever Content-Type
+/// the client labels it with (curl -d says a form, many clients say nothing), so the routes must not match on it, as
+/// <c>Accepts</c> metadata would make them do: with it, a body not labelled JSON found no route and got 40066.
+/// </summary>
+public sealed record JsonBodyDoc(Type Request);
+
+public static class JsonBodyDocs
+{
+    public static TBuilder DocumentsJsonBody<TBuilder>(this TBuilder endpoint, Type request)
+        where TBuilder : IEndpointConventionBuilder => endpoint.WithMetadata(new JsonBodyDoc(request));
+
+    /// <summary>Writes each <see cref="JsonBodyDoc"/> into its operation as an application/json request body.</summary>
+    public static OpenApiOptions AddJsonBodies(this OpenApiOptions options) => options.AddOperationTransformer(async (operation, context, cancellationToken) =>
+    {
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<JsonBodyDoc>().LastOrDefault() is not { } body
+            || context.Document is not { } document)
+        {
+            return;
+        }
+
+        // Under components/schemas by the type's name, referred to from the operation, as the framework does for the
+        // types it finds itself.
+        var id = body.Request.Name;
+        document.AddComponent(id, await context.GetOrCreateSchemaAsync(body.Request, null, cancellationToken));
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/json"] = new() { Schema = new OpenApiSchemaReference(id, document) },
+            },
+        };
+    });
+}
 
 /// <summary>The bodies of the WeChat APIs, for the OpenAPI document (snake_case, as on the wire).</summary>
 public static class ApiBodies

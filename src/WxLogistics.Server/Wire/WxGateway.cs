@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using WxLogistics.AccessToken;
 using WxLogistics.Apps;
+using WxLogistics.Operability;
 using WxLogistics.Storage;
 
 namespace WxLogistics.Wire;
@@ -12,7 +13,7 @@ public sealed record WxApi(string Name, AppRole Role, int MaxBodyBytes = 64 * 10
     public bool IsGet { get; init; }
 
     /// <summary>What the OpenAPI document says of it.</summary>
-    public Operability.ApiDoc? Doc { get; init; }
+    public ApiDoc? Doc { get; init; }
 
     /// <summary>48001 when the caller is not the kind of app this API is for.</summary>
     public WxReply? Refuse(AppRecord caller) => caller.Role == Role
@@ -58,10 +59,10 @@ public static class WxGateway
             var (refusal, caller) = await AcceptAsync(http, api);
             if (refusal is not null)
             {
-                http.RequestServices.GetRequiredService<Operability.WxMetrics>().Call(api.Name, refusal.ErrCode);
+                http.RequestServices.GetRequiredService<WxMetrics>().Call(api.Name, refusal.ErrCode);
                 if (caller is not null)
                 {
-                    http.RequestServices.GetRequiredService<Operability.CallInspector>().Record(api, caller, null, refusal);
+                    http.RequestServices.GetRequiredService<CallInspector>().Record(api, caller, null, refusal);
                 }
 
                 return refusal.ToHttpResult();
@@ -127,7 +128,7 @@ public static class WxGateway
         this RouteGroupBuilder group, string pattern, WxApi api, Func<IServiceProvider, WxCall, CancellationToken, Task<WxReply>> invoke)
     {
         ((IEndpointRouteBuilder)group).ServiceProvider.GetRequiredService<WxApiCatalog>().Add(api, invoke);
-        async Task<IResult> Run(HttpContext http, Operability.WxMetrics metrics, Operability.CallInspector inspector, CancellationToken cancellationToken)
+        async Task<IResult> Run(HttpContext http, WxMetrics metrics, CallInspector inspector, CancellationToken cancellationToken)
         {
             var call = (WxCall)http.Items[CallKey]!;
             var reply = await invoke(http.RequestServices, call, cancellationToken);
@@ -146,7 +147,7 @@ public static class WxGateway
                 .Produces(StatusCodes.Status200OK, doc.Response, "application/json");
             if (!api.IsGet)
             {
-                endpoint.Accepts(doc.Request, "application/json");
+                endpoint.DocumentsJsonBody(doc.Request);
             }
         }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.Core;
@@ -42,6 +43,24 @@ public abstract class UpdatePathTests(StoreKind storeKind) : IAsyncLifetime
         var reply = await server.PostRawAsync(UpdateUrl, Encoding.UTF8.GetBytes(body));
 
         WxAssert.Ok(reply);
+    }
+
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded")] // what curl -d sends
+    [InlineData("text/plain")]
+    [InlineData("text/json")]
+    [InlineData(null)] // no Content-Type at all, as many HTTP clients send a string body
+    public async Task A_JSON_body_is_read_whatever_Content_Type_the_carrier_labels_it_with(string? contentType)
+    {
+        var merchant = await server.AddMerchantAsync();
+        var waybill = await server.AddWaybillAsync("SF", "LABELLED-1", "TOKEN-L", merchant);
+        var message = $"labelled {contentType ?? "nothing"}";
+
+        var reply = await server.PostRawAsync(UpdateUrl, JsonSerializer.SerializeToUtf8Bytes(Seed(waybill.Token, waybill.WaybillId, actionMsg: message)), contentType);
+
+        WxAssert.Ok(reply);
+        var path = await server.GetPathAsync(await server.AccessTokenAsync(merchant), new { delivery_id = "SF", waybill_id = waybill.WaybillId });
+        Assert.Equal([message], path.GetProperty("path_item_list").EnumerateArray().Select(e => e.GetProperty("action_msg").GetString()));
     }
 
     [Fact]

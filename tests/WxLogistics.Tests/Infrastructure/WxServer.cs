@@ -110,10 +110,15 @@ public sealed class WxServer : WebApplicationFactory<Program>
     public Task<JsonElement> PostJsonAsync(string url, object body) =>
         PostRawAsync(url, JsonSerializer.SerializeToUtf8Bytes(body));
 
-    public async Task<JsonElement> PostRawAsync(string url, byte[] body, string contentType = "application/json")
+    /// <summary>Posts the bytes as they are, labelled with the content type (none when null).</summary>
+    public async Task<JsonElement> PostRawAsync(string url, byte[] body, string? contentType = "application/json")
     {
         using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+        if (contentType is not null)
+        {
+            content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
         using var response = await CreateClient().PostAsync(url, content);
         return await ReadWxAsync(response);
     }

@@ -186,6 +186,8 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
         var schemaRef = update.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
         var schema = document.GetProperty("components").GetProperty("schemas").GetProperty(schemaRef.Split('/')[^1]);
         Assert.Equal(["token", "waybill_id", "action_time", "action_type", "action_msg"], schema.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        var stableToken = document.GetProperty("paths").GetProperty("/cgi-bin/stable_token").GetProperty("post");
+        Assert.True(stableToken.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").TryGetProperty("schema", out _));
         foreach (var path in new[] { "/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/express/business/path/get", "/tcb/admin" })
         {
             Assert.True(document.GetProperty("paths").TryGetProperty(path, out _), $"{path} is not in the document");
@@ -194,6 +196,30 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
         var reference = await server.CreateClient().GetStringAsync("/reference");
         Assert.Contains("/cgi-bin/express/delivery/path/update", reference);
         Assert.Contains("/openapi/v1.json", reference);
+    }
+
+    [Fact]
+    public async Task Every_documented_WeChat_API_that_takes_a_body_reads_it_whatever_its_Content_Type()
+    {
+        // The document says the bodies are JSON; WeChat reads them as JSON whatever the client labels them with, so a
+        // body sent as curl -d sends it, or as text/plain, must reach the API (here: its first check) and not be
+        // turned away as an unknown URL.
+        var document = JsonDocument.Parse(await server.CreateClient().GetStringAsync("/openapi/v1.json")).RootElement;
+        var apis = document.GetProperty("paths").EnumerateObject()
+            .Where(p => p.Name.StartsWith("/cgi-bin/", StringComparison.Ordinal) && p.Value.TryGetProperty("post", out var post) && post.TryGetProperty("requestBody", out _))
+            .Select(p => p.Name)
+            .ToList();
+        Assert.Contains("/cgi-bin/express/delivery/path/update", apis);
+        Assert.Contains("/cgi-bin/stable_token", apis);
+        foreach (var api in apis)
+        {
+            foreach (var contentType in new[] { "application/x-www-form-urlencoded", "text/plain", null })
+            {
+                var reply = await server.PostRawAsync(api, "{}"u8.ToArray(), contentType);
+                var errcode = reply.GetProperty("errcode").GetInt32();
+                Assert.True(errcode is not (0 or 40066), $"{api} labelled {contentType ?? "nothing"}: {reply}");
+            }
+        }
     }
 }
 
