@@ -44,7 +44,15 @@ public static class WxBody
                 }
             }
 
-            return length == 0 ? (null, WxReply.Error(WxErrors.EmptyPostData)) : (rented.AsSpan(0, length).ToArray(), null);
+            if (length == 0)
+            {
+                return (null, WxReply.Error(WxErrors.EmptyPostData));
+            }
+
+            // Editors and some writers put one before UTF-8 text; no JSON parser here takes it, so say what it is.
+            return rented.AsSpan(0, length).StartsWith(ByteOrderMark)
+                ? (null, WxReply.Error(WxErrors.DataFormatError, "the body starts with a UTF-8 byte order mark (EF BB BF); send the JSON without it"))
+                : (rented.AsSpan(0, length).ToArray(), null);
         }
         catch (BadHttpRequestException)
         {
@@ -56,6 +64,8 @@ public static class WxBody
             ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    static ReadOnlySpan<byte> ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     static WxReply TooLarge(int maxBytes) =>
         WxReply.Error(WxErrors.ArgSizeExceedLimit, $"the request body is larger than {maxBytes} bytes");

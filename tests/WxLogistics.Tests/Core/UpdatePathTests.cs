@@ -101,6 +101,16 @@ public abstract class UpdatePathTests(StoreKind storeKind) : IAsyncLifetime
         WxAssert.Error(44002, reply, "empty post data");
     }
 
+    [Fact]
+    public async Task A_body_that_starts_with_a_byte_order_mark_is_rejected_with_47001_that_says_so()
+    {
+        var body = (byte[])[0xEF, 0xBB, 0xBF, .. JsonSerializer.SerializeToUtf8Bytes(Seed())];
+
+        var reply = await server.PostRawAsync(UpdateUrl, body);
+
+        Assert.Contains("byte order mark", WxAssert.Error(47001, reply, "data format error"));
+    }
+
     [Theory]
     [InlineData("{\"token\": \"TOKEN\", ")]
     [InlineData("not json at all")]
