@@ -15,6 +15,14 @@ if (OperatorCli.Handles(args))
 }
 
 var serveArgs = args is ["serve", .. var rest] ? rest : args;
+if (WxLogisticsSetup.FindStrayArgument(serveArgs) is { } stray)
+{
+    await Console.Error.WriteLineAsync(OperatorCli.IsVerb(stray)
+        ? $"wxlogistics: '{stray}' comes first, before its options: {stray} … --data DIR"
+        : $"wxlogistics: unexpected argument '{stray}'; the server takes --urls URLS and --data DIR (or settings as --Section:Key value)");
+    return 2;
+}
+
 if (WxLogisticsSetup.FindUnknownSwitch(serveArgs) is { } unknown)
 {
     await Console.Error.WriteLineAsync($"wxlogistics: unknown option {unknown}; the server takes --urls URLS and --data DIR (or settings as --Section:Key value)");

@@ -39,6 +39,31 @@ public static class WxLogisticsSetup
     public static string? FindUnknownSwitch(string[] args) =>
         args.FirstOrDefault(a => a.StartsWith("--", StringComparison.Ordinal) && !a.Contains(':') && !KnownSwitches.Contains(a.Split('=')[0]));
 
+    /// <summary>
+    /// A word the server would ignore: neither a switch, nor a switch's value, nor key=value (ASP.NET's command line skips
+    /// such words silently, so an operator verb put after --data would start a server instead of running).
+    /// </summary>
+    public static string? FindStrayArgument(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg.StartsWith('-') || arg.StartsWith('/'))
+            {
+                if (!arg.Contains('='))
+                {
+                    i++; // the switch's value
+                }
+            }
+            else if (!arg.Contains('='))
+            {
+                return arg;
+            }
+        }
+
+        return null;
+    }
+
     public static WebApplicationBuilder AddWxLogistics(this WebApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddCommandLine(args, SwitchMappings);

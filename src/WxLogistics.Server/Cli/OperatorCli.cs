@@ -15,6 +15,8 @@ public static class OperatorCli
 
     public static bool Handles(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
+    public static bool IsVerb(string word) => Verbs.Contains(word);
+
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var store = new StoreArguments();

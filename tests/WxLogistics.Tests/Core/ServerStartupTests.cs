@@ -46,6 +46,28 @@ public sealed class ServerStartupTests
     }
 
     [Fact]
+    public async Task An_operator_verb_after_the_data_option_is_not_taken_for_the_server_and_says_where_it_goes()
+    {
+        var data = TempDirectory.Create();
+
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync("--data", data, "app", "add", "--role", "carrier", "--name", "x");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("'app' comes first", error);
+        Assert.DoesNotContain("Now listening", output);
+        Assert.False(File.Exists(Path.Combine(data, "wxlogistics.db")));
+    }
+
+    [Fact]
+    public async Task A_stray_word_on_the_server_command_line_stops_it_with_a_clear_message()
+    {
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--urls", "http://127.0.0.1:0", "--data", TempDirectory.Create(), "verbose");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("unexpected argument 'verbose'", error);
+    }
+
+    [Fact]
     public async Task An_address_that_cannot_be_bound_stops_the_server_with_a_clear_message()
     {
         var data = TempDirectory.Create();
