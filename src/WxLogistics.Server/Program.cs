@@ -19,7 +19,7 @@ if (WxLogisticsSetup.FindStrayArgument(serveArgs) is { } stray)
 {
     await Console.Error.WriteLineAsync(OperatorCli.IsVerb(stray)
         ? $"wxlogistics: '{stray}' comes first, before its options: {stray} … --data DIR"
-        : $"wxlogistics: unexpected argument '{stray}'; the server takes --urls URLS and --data DIR (or settings as --Section:Key value)");
+        : $"wxlogistics: unexpected argument '{stray}'; the server takes --urls URLS and --data DIR (or settings as --Section:Key value), and --help lists the operator verbs");
     return 2;
 }
 
