@@ -76,6 +76,7 @@ if [ "$store" = postgres ]; then
 fi
 
 echo "WxLogistics benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), store $store"
+echo "revision: $(git log -1 --format='%h %s' 2>/dev/null | cut -c1-100)$(git diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "reproduce: ${WXLOGISTICS_TEST_POSTGRES_OPTIONS:+WXLOGISTICS_TEST_POSTGRES_OPTIONS=\"$WXLOGISTICS_TEST_POSTGRES_OPTIONS\" }bench/run.sh --store $store --duration $duration --warmup $warmup --waybills $waybills"
 echo
 
