@@ -41,6 +41,8 @@ done
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+# The revision built, taken before the build: a commit made while the run goes on is not what it measures.
+revision="$(git log -1 --format='%h %s' 2>/dev/null | cut -c1-100)$(git diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)')"
 dotnet build WxLogistics.slnx -c Release --verbosity quiet -nologo >/dev/null
 bin() { echo "$1/bin/Release/net10.0/$2.dll"; }
 SERVER=$(bin src/WxLogistics.Server WxLogistics.Server)
@@ -76,7 +78,7 @@ if [ "$store" = postgres ]; then
 fi
 
 echo "WxLogistics benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), store $store"
-echo "revision: $(git log -1 --format='%h %s' 2>/dev/null | cut -c1-100)$(git diff --quiet HEAD -- src bench 2>/dev/null || echo ' (with uncommitted changes)')"
+echo "revision: $revision"
 echo "reproduce: ${WXLOGISTICS_TEST_POSTGRES_OPTIONS:+WXLOGISTICS_TEST_POSTGRES_OPTIONS=\"$WXLOGISTICS_TEST_POSTGRES_OPTIONS\" }bench/run.sh --store $store --duration $duration --warmup $warmup --waybills $waybills"
 echo
 
