@@ -60,7 +60,7 @@ static class PathCommands
         var error = parsed.InvocationConfiguration.Error;
         if (!file.Exists)
         {
-            throw new OperatorException($"there is no file {file}");
+            throw new OperatorException(Directory.Exists(file.FullName) ? $"{file} is a directory, not a file" : $"there is no file {file}");
         }
 
         var format = (formatName ?? (file.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase) ? "csv" : "jsonl")) == "csv" ? ImportFormat.Csv : ImportFormat.Jsonl;
@@ -209,7 +209,8 @@ static class PathCommands
             {
                 var writer = file ?? output;
                 var (events, waybills) = await ExportAsync(store, carrier, csv, writer, cancellationToken);
-                await parsed.InvocationConfiguration.Error.WriteLineAsync($"exported {events} events of {waybills} waybills");
+                await parsed.InvocationConfiguration.Error.WriteLineAsync(
+                    $"exported {events} event{(events == 1 ? "" : "s")} of {waybills} waybill{(waybills == 1 ? "" : "s")}");
             }
 
             if (temporary is not null)

@@ -141,6 +141,12 @@ public sealed class PathImport(Store store, TimeProvider time)
             return Reject(state, $"the line is longer than {MaxLineBytes} bytes");
         }
 
+        // Excel's "CSV UTF-8" and some editors start the file with a byte order mark: it is not part of the first row.
+        if (state.Line == 1 && text.Span.StartsWith("\uFEFF"u8))
+        {
+            text = text[3..];
+        }
+
         if (text.Span.Trim(" \t\r"u8).IsEmpty)
         {
             return null;

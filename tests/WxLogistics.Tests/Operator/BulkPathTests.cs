@@ -261,6 +261,45 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Matches(@"2\s+40199 waybill_id not found: SF has no waybill SF000009", output);
     }
 
+    [Theory]
+    [InlineData("events.csv", "delivery_id,waybill_id,action_time,action_type,action_msg\r\nSF,SF000000,{0},100001,揽件成功\r\n")]
+    [InlineData("events.jsonl", "{{\"delivery_id\":\"SF\",\"waybill_id\":\"SF000000\",\"action_time\":{0},\"action_type\":100001,\"action_msg\":\"揽件成功\"}}\n")]
+    public async Task A_file_saved_with_a_byte_order_mark_as_Excel_saves_CSV_UTF_8_imports_from_its_first_line(string name, string content)
+    {
+        await AddWaybillsAsync(1);
+        var file = Path.Combine(directory, name);
+        await File.WriteAllTextAsync(file, string.Format(System.Globalization.CultureInfo.InvariantCulture, content, Start), new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+        Assert.Equal(0xEF, (await File.ReadAllBytesAsync(file))[0]);
+
+        var summary = await ImportAsync(file);
+
+        Assert.Equal(0, summary.GetProperty("rejected").GetInt32());
+        Assert.Equal(1, summary.GetProperty("accepted").GetInt64());
+    }
+
+    [Fact]
+    public async Task Exporting_one_event_says_one_event_of_one_waybill()
+    {
+        await AddWaybillsAsync(1);
+        var file = Path.Combine(directory, "one.jsonl");
+        await File.WriteAllTextAsync(file, $$"""{"delivery_id":"SF","waybill_id":"SF000000","action_time":{{Start}},"action_type":100001,"action_msg":"揽件成功"}""" + "\n");
+        await ImportAsync(file);
+
+        var (exitCode, _, error) = await RunAsync(["path", "export"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("exported 1 event of 1 waybill", error);
+    }
+
+    [Fact]
+    public async Task Importing_a_directory_says_it_is_not_a_file()
+    {
+        var (exitCode, _, error) = await RunAsync(["path", "import", directory]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("is a directory, not a file", error);
+    }
+
     [Fact]
     public async Task Importing_a_missing_file_says_so()
     {
