@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Text.Json;
 using WxLogistics.Wire;
 
@@ -16,6 +18,22 @@ public static class OperatorCli
     public static bool Handles(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
     public static bool IsVerb(string word) => Verbs.Contains(word);
+
+    /// <summary>
+    /// A whole-number option's value; a value that is not one is refused naming the option and the value, where the
+    /// parser's own message names a .NET type ("Cannot parse argument 'abc' … as expected type 'System.Int32'").
+    /// </summary>
+    public static int? WholeNumber(ArgumentResult result)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        result.AddError($"{(result.Parent as OptionResult)?.Option.Name ?? "the value"} takes a whole number, not '{text}'");
+        return null;
+    }
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {

@@ -89,6 +89,19 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Contains(message, error);
     }
 
+    [Theory]
+    [InlineData("--limit takes a whole number, not 'abc'", "waybill", "list", "--limit", "abc")]
+    [InlineData("--hours takes a whole number, not '1.5'", "waybill", "link", "--delivery-id", "SF", "--waybill-id", "1", "--hours", "1.5")]
+    [InlineData("--errcode takes a whole number, not 'ok'", "calls", "list", "--appid", "wx0000000000000000", "--errcode", "ok")]
+    public async Task A_number_option_given_something_else_names_the_option_and_the_value_not_a_dotnet_type(string message, params string[] args)
+    {
+        var (exitCode, _, error) = await RunAsync([.. args, .. server.Store.Args]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, error);
+        Assert.DoesNotContain("System.Int32", error);
+    }
+
     [Fact]
     public async Task A_cloud_env_prints_its_credentials_and_the_gateway_path()
     {
