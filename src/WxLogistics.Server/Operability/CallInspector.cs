@@ -105,7 +105,10 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
         }
     }
 
-    /// <summary>The top-level waybill_id of a JSON body, when there is one (at most 128 characters).</summary>
+    /// <summary>
+    /// The top-level waybill_id of a JSON body, when there is one (at most 128 characters). Of a repeated key the last
+    /// counts, as in the APIs' own reading of the body.
+    /// </summary>
     static string? WaybillOf(byte[]? body)
     {
         if (body is null)
@@ -113,6 +116,7 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
             return null;
         }
 
+        string? waybill = null;
         try
         {
             var reader = new Utf8JsonReader(body);
@@ -127,8 +131,8 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
                 reader.Read();
                 if (isWaybill && reader.TokenType == JsonTokenType.String)
                 {
-                    var value = reader.GetString();
-                    return value is { Length: > 128 } ? value[..128] : value;
+                    var value = reader.GetString()!;
+                    waybill = value.Length > 128 ? value[..128] : value;
                 }
 
                 reader.Skip();
@@ -136,9 +140,9 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            // Not JSON: no waybill to show.
+            // Not JSON to its end: the waybill found before that, if any.
         }
 
-        return null;
+        return waybill;
     }
 }
