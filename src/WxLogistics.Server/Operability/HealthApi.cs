@@ -7,8 +7,8 @@ public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok" })).ExcludeFromDescription();
-        app.MapGet("/readyz", async (Store store, CancellationToken cancellationToken) =>
+        app.MapMethods("/healthz", ["GET", "HEAD"], () => Results.Json(new { status = "ok" })).ExcludeFromDescription();
+        app.MapMethods("/readyz", ["GET", "HEAD"], async (Store store, CancellationToken cancellationToken) =>
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(5));

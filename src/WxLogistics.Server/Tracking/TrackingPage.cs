@@ -24,7 +24,8 @@ public static partial class TrackingPage
 
     public static IEndpointRouteBuilder MapTrackingPage(this IEndpointRouteBuilder app)
     {
-        app.MapGet(TrackingLinks.PathPrefix + "{link}", ShowAsync)
+        // HEAD too, answered as GET without the body: link checkers and chat previews ask with it first.
+        app.MapMethods(TrackingLinks.PathPrefix + "{link}", ["GET", "HEAD"], ShowAsync)
             .WithSummary("快递轨迹详情页: the tracking page of a signed, expiring link")
             .WithDescription("HTML. A forged, altered or expired link answers a plain not-found page with HTTP 404.");
         app.MapWxApiGroup("/cgi-bin/express/business")
@@ -45,7 +46,16 @@ public static partial class TrackingPage
         if (waybill is null)
         {
             http.Response.StatusCode = StatusCodes.Status404NotFound;
-            await http.Response.WriteAsync(NotFound(), http.RequestAborted);
+            if (!HttpMethods.IsHead(http.Request.Method))
+            {
+                await http.Response.WriteAsync(NotFound(), http.RequestAborted);
+            }
+
+            return;
+        }
+
+        if (HttpMethods.IsHead(http.Request.Method))
+        {
             return;
         }
 

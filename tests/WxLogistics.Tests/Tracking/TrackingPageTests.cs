@@ -102,6 +102,25 @@ public abstract class TrackingPageTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_HEAD_request_answers_as_the_page_would_without_its_body_for_link_checkers_and_previews()
+    {
+        var link = await LinkAsync();
+        var tampered = link[..^2] + (link[^2] == 'A' ? "B" : "A") + link[^1];
+        var client = server.CreateClient();
+
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, link));
+        using var headOfTampered = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, tampered));
+        using var health = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/healthz"));
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("text/html", head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.NotFound, headOfTampered.StatusCode);
+        Assert.Equal("text/html", headOfTampered.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
     public async Task A_tampered_link_gets_a_plain_not_found_page()
     {
         var link = await LinkAsync();
