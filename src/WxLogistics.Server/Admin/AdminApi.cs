@@ -34,19 +34,29 @@ public static class AdminApi
     }
 
     static async Task<IResult> ListCallsAsync(
-        HttpRequest request, string? appid, string? waybill_id, int? errcode, string? rid, int? limit, Store store, CancellationToken cancellationToken)
+        HttpRequest request, string? appid, string? waybill_id, string? errcode, string? rid, string? limit, Store store, CancellationToken cancellationToken)
     {
         if (!AppId.TryParse(appid, out var app))
         {
             return Problem(StatusCodes.Status400BadRequest, "appid must be an AppID");
         }
 
-        if (limit is < 1 or > Operability.CallInspector.KeepPerApp)
+        if (WholeNumber(nameof(errcode), errcode, out var errcodeValue) is { } badErrcode)
+        {
+            return badErrcode;
+        }
+
+        if (WholeNumber(nameof(limit), limit, out var limitValue) is { } badLimit)
+        {
+            return badLimit;
+        }
+
+        if (limitValue is < 1 or > Operability.CallInspector.KeepPerApp)
         {
             return Problem(StatusCodes.Status400BadRequest, $"limit must be from 1 to {Operability.CallInspector.KeepPerApp}");
         }
 
-        var calls = (await store.ListCallsAsync(new CallFilter(app, waybill_id, errcode, rid, limit ?? 100), cancellationToken))
+        var calls = (await store.ListCallsAsync(new CallFilter(app, waybill_id, errcodeValue, rid, limitValue ?? 100), cancellationToken))
             .Select(Operability.CallView.From).ToList();
         if (request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
         {
@@ -60,19 +70,24 @@ public static class AdminApi
         return Results.Json(new Operability.CallList(calls), WireJson.Options);
     }
 
-    static async Task<IResult> ListPushesAsync(string? merchant_appid, int? limit, Store store, CancellationToken cancellationToken)
+    static async Task<IResult> ListPushesAsync(string? merchant_appid, string? limit, Store store, CancellationToken cancellationToken)
     {
         if (!AppId.TryParse(merchant_appid, out var merchant))
         {
             return Problem(StatusCodes.Status400BadRequest, "merchant_appid must be an AppID");
         }
 
-        if (limit is < 1 or > 1000)
+        if (WholeNumber(nameof(limit), limit, out var limitValue) is { } badLimit)
+        {
+            return badLimit;
+        }
+
+        if (limitValue is < 1 or > 1000)
         {
             return Problem(StatusCodes.Status400BadRequest, "limit must be from 1 to 1000");
         }
 
-        var rows = await store.ListPushesAsync(merchant, limit ?? 50, cancellationToken);
+        var rows = await store.ListPushesAsync(merchant, limitValue ?? 50, cancellationToken);
         return Results.Json(new PushDeliveryList(rows.Select(PushDeliveryView.From).ToList()), WireJson.Options);
     }
 
@@ -122,6 +137,27 @@ public static class AdminApi
 
         var queued = await store.ReplayPushesAsync(merchant, key, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
         return Results.Json(new { queued });
+    }
+
+    /// <summary>
+    /// A query parameter as a whole number (null when absent), or a 400 naming it when it is something else: bound as
+    /// int?, such a value failed the framework's binding and was answered as a system error.
+    /// </summary>
+    static IResult? WholeNumber(string name, string? text, out int? value)
+    {
+        value = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"{name} must be a whole number");
+        }
+
+        value = parsed;
+        return null;
     }
 
     static IResult Problem(int status, string message) => Results.Json(new { error = message }, statusCode: status);

@@ -161,6 +161,21 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
         Assert.True(answer.TryGetProperty("calls", out _));
     }
 
+    [Theory]
+    [InlineData("/admin/calls?appid={0}&limit=abc", "limit must be a whole number")]
+    [InlineData("/admin/calls?appid={0}&errcode=ok", "errcode must be a whole number")]
+    [InlineData("/admin/push?merchant_appid={0}&limit=1.5", "limit must be a whole number")]
+    public async Task An_admin_query_with_a_number_that_is_not_one_gets_400_saying_which(string query, string message)
+    {
+        var client = server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await File.ReadAllTextAsync(Path.Combine(server.DataDirectory, "admin.key")));
+
+        using var response = await client.GetAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, query, carrier.AppId));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(message, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+    }
+
     [Fact]
     public async Task Metrics_show_calls_by_api_and_errcode_and_the_group_commit_after_traffic()
     {
