@@ -128,7 +128,7 @@ public static class WxLogisticsSetup
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
-        services.AddOpenApi(openApi => openApi.AddJsonBodies().AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(openApi => openApi.AddJsonBodies().AddQueryIntegers().AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "WxLogistics";
             document.Info.Description = "WeChat's logistics path APIs (物流助手), as served by WxLogistics. See README.md and docs/errors.md.";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using WxLogistics.Apps;
+using WxLogistics.Operability;
 using WxLogistics.Push;
 using WxLogistics.Storage;
 using WxLogistics.Wire;
@@ -20,11 +21,11 @@ public static class AdminApi
                 : Problem(StatusCodes.Status401Unauthorized, "the admin key is required: Authorization: Bearer <key> (WxLogistics:AdminKey, or admin.key in the data directory)");
         });
 
-        group.MapGet("/calls", ListCallsAsync)
+        group.MapGet("/calls", ListCallsAsync).DocumentsQueryIntegers("errcode", "limit")
             .WithSummary("Admin: the call inspector (appid, waybill_id, errcode, rid, limit)")
             .WithDescription("Authorization: Bearer <admin key>. Answers {calls:[{at, api, waybill_id, errcode, reason, rid}]}, newest first; " +
                 "with Accept: text/html, a table.");
-        group.MapGet("/push", ListPushesAsync)
+        group.MapGet("/push", ListPushesAsync).DocumentsQueryIntegers("limit")
             .WithSummary("Admin: a merchant's recent pushes (merchant_appid, limit)")
             .WithDescription("Authorization: Bearer <admin key>. Answers {deliveries:[{delivery_id, waybill_id, version, delivered_version, status, attempts, next_attempt_at, last_error, updated_at}]}.");
         group.MapPost("/push/replay", ReplayPushesAsync)
@@ -51,23 +52,23 @@ public static class AdminApi
             return badLimit;
         }
 
-        if (limitValue is < 1 or > Operability.CallInspector.KeepPerApp)
+        if (limitValue is < 1 or > CallInspector.KeepPerApp)
         {
-            return Problem(StatusCodes.Status400BadRequest, $"limit must be from 1 to {Operability.CallInspector.KeepPerApp}");
+            return Problem(StatusCodes.Status400BadRequest, $"limit must be from 1 to {CallInspector.KeepPerApp}");
         }
 
         var calls = (await store.ListCallsAsync(new CallFilter(app, waybill_id, errcodeValue, rid, limitValue ?? 100), cancellationToken))
-            .Select(Operability.CallView.From).ToList();
+            .Select(CallView.From).ToList();
         if (request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
         {
             var html = System.Text.Encodings.Web.HtmlEncoder.Create(System.Text.Unicode.UnicodeRanges.All);
             return Results.Content(
                 "<!doctype html><html><head><meta charset=\"utf-8\"><title>Calls of " + html.Encode(app.Value) + "</title></head><body><pre>"
-                + html.Encode(Operability.CallView.Table(calls)) + "</pre></body></html>",
+                + html.Encode(CallView.Table(calls)) + "</pre></body></html>",
                 "text/html; charset=utf-8");
         }
 
-        return Results.Json(new Operability.CallList(calls), WireJson.Options);
+        return Results.Json(new CallList(calls), WireJson.Options);
     }
 
     static async Task<IResult> ListPushesAsync(string? merchant_appid, string? limit, Store store, CancellationToken cancellationToken)

@@ -42,6 +42,31 @@ public static class JsonBodyDocs
     });
 }
 
+/// <summary>
+/// Query parameters that the endpoint reads as strings and parses itself, so that a value that is not a number gets
+/// the endpoint's own answer rather than the framework's binding failure; the document still says they are integers.
+/// </summary>
+public sealed record QueryIntegersDoc(params string[] Names);
+
+public static class QueryIntegersDocs
+{
+    public static TBuilder DocumentsQueryIntegers<TBuilder>(this TBuilder endpoint, params string[] names)
+        where TBuilder : IEndpointConventionBuilder => endpoint.WithMetadata(new QueryIntegersDoc(names));
+
+    public static OpenApiOptions AddQueryIntegers(this OpenApiOptions options) => options.AddOperationTransformer((operation, context, _) =>
+    {
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<QueryIntegersDoc>().LastOrDefault() is { } integers)
+        {
+            foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>().Where(p => integers.Names.Contains(p.Name)))
+            {
+                parameter.Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" };
+            }
+        }
+
+        return Task.CompletedTask;
+    });
+}
+
 /// <summary>The bodies of the WeChat APIs, for the OpenAPI document (snake_case, as on the wire).</summary>
 public static class ApiBodies
 {

@@ -219,6 +219,8 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
         var schemaRef = update.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
         var schema = document.GetProperty("components").GetProperty("schemas").GetProperty(schemaRef.Split('/')[^1]);
         Assert.Equal(["token", "waybill_id", "action_time", "action_type", "action_msg"], schema.GetProperty("properties").EnumerateObject().Select(p => p.Name));
+        var adminCalls = document.GetProperty("paths").GetProperty("/admin/calls").GetProperty("get").GetProperty("parameters").EnumerateArray();
+        Assert.Equal("integer", adminCalls.Single(p => p.GetProperty("name").GetString() == "limit").GetProperty("schema").GetProperty("type").GetString());
         var stableToken = document.GetProperty("paths").GetProperty("/cgi-bin/stable_token").GetProperty("post");
         Assert.True(stableToken.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").TryGetProperty("schema", out _));
         foreach (var path in new[] { "/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/express/business/path/get", "/tcb/admin" })
