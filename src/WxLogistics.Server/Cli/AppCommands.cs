@@ -86,6 +86,11 @@ static class AppCommands
                 throw new OperatorException($"--appid '{parsed.GetValue(setAppId)}' is not an AppID");
             }
 
+            if (parsed.GetValue(clear) && (parsed.GetValue(setPush.Url) is not null || parsed.GetValue(setPush.Token) is not null))
+            {
+                throw new OperatorException("--no-push removes the message server: leave out --push-url and --push-token, or leave out --no-push");
+            }
+
             var target = parsed.GetValue(clear) ? null : setPush.Parse(parsed, required: true);
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             if (!await store.SetPushTargetAsync(appId, target, cancellationToken))
@@ -121,6 +126,11 @@ static class AppCommands
                 if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var type) || parts[1].Trim().Length == 0)
                 {
                     throw new OperatorException($"--service-types: '{pair}' is not TYPE:NAME (1:标准快递)");
+                }
+
+                if (offers.Any(offer => offer.ServiceType == type))
+                {
+                    throw new OperatorException($"--service-types: service type {type} is given twice");
                 }
 
                 offers.Add(new Orders.ServiceOffer(type, parts[1].Trim()));

@@ -78,6 +78,8 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
     [InlineData("no carrier app has delivery_id ZTO", "waybill", "add", "--delivery-id", "ZTO")]
     [InlineData("--order-id and --openid go with --merchant-appid", "waybill", "add", "--delivery-id", "SF", "--order-id", "o")]
     [InlineData("is not a merchant app", "waybill", "add", "--delivery-id", "SF", "--merchant-appid", "wx0000000000000000")]
+    [InlineData("service type 1 is given twice", "app", "services", "--appid", "wx0000000000000000", "--service-types", "1:标准快递,1:次日达")]
+    [InlineData("--no-push removes the message server", "app", "set", "--appid", "wx0000000000000000", "--no-push", "--push-url", "http://127.0.0.1:9/wx")]
     public async Task A_bad_operator_request_fails_with_a_message_and_exit_code_1(string message, params string[] args)
     {
         await server.AddCarrierAsync("SF");
