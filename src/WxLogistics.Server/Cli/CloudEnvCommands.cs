@@ -32,6 +32,11 @@ static class CloudEnvCommands
             }
 
             var granted = parsed.GetValue(permissions)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+            if (granted.Count == 0)
+            {
+                throw new OperatorException("--permissions names no API: an env without any could make no call (logistics.updatePath)");
+            }
+
             if (granted.FirstOrDefault(p => !CloudCredentials.IsValidPermission(p)) is { } badPermission)
             {
                 throw new OperatorException($"--permissions: '{badPermission}' is not of the form category.method (logistics.updatePath)");

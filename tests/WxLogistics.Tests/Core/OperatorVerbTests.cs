@@ -121,6 +121,7 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
     [Theory]
     [InlineData("must be 1 to 40 of a-z", "Prod!", "logistics.updatePath")]
     [InlineData("is not of the form category.method", "prod", "updatePath")]
+    [InlineData("--permissions names no API", "prod", " , ")]
     public async Task A_bad_cloud_env_is_refused_with_a_message(string message, string env, string permissions)
     {
         var carrier = await server.AddCarrierAsync("SF");
