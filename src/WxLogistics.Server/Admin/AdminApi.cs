@@ -42,19 +42,14 @@ public static class AdminApi
             return Problem(StatusCodes.Status400BadRequest, "appid must be an AppID");
         }
 
-        if (WholeNumber(nameof(errcode), errcode, out var errcodeValue) is { } badErrcode)
+        if (WholeNumber(nameof(errcode), errcode, int.MinValue, int.MaxValue, out var errcodeValue) is { } badErrcode)
         {
             return badErrcode;
         }
 
-        if (WholeNumber(nameof(limit), limit, out var limitValue) is { } badLimit)
+        if (WholeNumber(nameof(limit), limit, 1, CallInspector.KeepPerApp, out var limitValue) is { } badLimit)
         {
             return badLimit;
-        }
-
-        if (limitValue is < 1 or > CallInspector.KeepPerApp)
-        {
-            return Problem(StatusCodes.Status400BadRequest, $"limit must be from 1 to {CallInspector.KeepPerApp}");
         }
 
         var calls = (await store.ListCallsAsync(new CallFilter(app, waybill_id, errcodeValue, rid, limitValue ?? 100), cancellationToken))
@@ -78,14 +73,9 @@ public static class AdminApi
             return Problem(StatusCodes.Status400BadRequest, "merchant_appid must be an AppID");
         }
 
-        if (WholeNumber(nameof(limit), limit, out var limitValue) is { } badLimit)
+        if (WholeNumber(nameof(limit), limit, 1, 1000, out var limitValue) is { } badLimit)
         {
             return badLimit;
-        }
-
-        if (limitValue is < 1 or > 1000)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "limit must be from 1 to 1000");
         }
 
         var rows = await store.ListPushesAsync(merchant, limitValue ?? 50, cancellationToken);
@@ -141,10 +131,10 @@ public static class AdminApi
     }
 
     /// <summary>
-    /// A query parameter as a whole number (null when absent), or a 400 naming it when it is something else: bound as
-    /// int?, such a value failed the framework's binding and was answered as a system error.
+    /// A query parameter as a whole number from min to max (null when absent), or a 400 naming it when it is something
+    /// else: bound as int?, a value that is not a number failed the framework's binding and was answered as a system error.
     /// </summary>
-    static IResult? WholeNumber(string name, string? text, out int? value)
+    static IResult? WholeNumber(string name, string? text, int min, int max, out int? value)
     {
         value = null;
         if (string.IsNullOrEmpty(text))
@@ -155,6 +145,11 @@ public static class AdminApi
         if (!int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
         {
             return Problem(StatusCodes.Status400BadRequest, $"{name} must be a whole number");
+        }
+
+        if (parsed < min || parsed > max)
+        {
+            return Problem(StatusCodes.Status400BadRequest, $"{name} must be from {min} to {max}");
         }
 
         value = parsed;

@@ -16,7 +16,7 @@ static class CallCommands
         var waybillId = new Option<string?>("--waybill-id") { Description = "Only calls about this waybill." };
         var errcode = new Option<int?>("--errcode") { Description = "Only calls answered with this errcode (0 for successes).", CustomParser = OperatorCli.WholeNumber };
         var rid = new Option<string?>("--rid") { Description = "The call whose errmsg ended in this rid." };
-        var limit = new Option<int>("--limit") { Description = "How many of the most recent (1 to 1000).", DefaultValueFactory = _ => 50, CustomParser = r => OperatorCli.WholeNumber(r) ?? 0 };
+        var limit = OperatorCli.WholeNumberOption("--limit", "How many of the most recent (1 to 1000).", 50);
         var json = OperatorTable.JsonOption("{calls:[…]}");
         var list = new Command("list", "An app's most recent calls, newest first: time, API, waybill, errcode, rid and the reason of a rejection.")
         {

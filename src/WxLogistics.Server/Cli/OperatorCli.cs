@@ -35,6 +35,10 @@ public static class OperatorCli
         return null;
     }
 
+    /// <summary>A whole-number option with a default, refused in words (<see cref="WholeNumber"/>) when given something else.</summary>
+    public static Option<int> WholeNumberOption(string name, string description, int defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = result => WholeNumber(result) ?? defaultValue };
+
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
         var store = new StoreArguments();

@@ -12,7 +12,7 @@ static class PushCommands
     public static Command Create(StoreArguments storeArguments, TextWriter output)
     {
         var merchant = new Option<string>("--merchant-appid") { Description = "The merchant app.", Required = true };
-        var limit = new Option<int>("--limit") { Description = "How many of the most recent (1 to 1000).", DefaultValueFactory = _ => 50, CustomParser = r => OperatorCli.WholeNumber(r) ?? 0 };
+        var limit = OperatorCli.WholeNumberOption("--limit", "How many of the most recent (1 to 1000).", 50);
         var json = OperatorTable.JsonOption("{deliveries:[…]}");
         var list = new Command("list", "The merchant's most recently changed pushes, with status, attempts and last error.") { merchant, limit, json };
         list.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>

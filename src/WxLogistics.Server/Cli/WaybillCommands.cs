@@ -15,7 +15,7 @@ static class WaybillCommands
     {
         var deliveryId = new Option<string>("--delivery-id") { Description = "The carrier's delivery_id.", Required = true };
         var waybillId = new Option<string>("--waybill-id") { Description = "The waybill number.", Required = true };
-        var hours = new Option<int>("--hours") { Description = "How long the link works, in hours (1 to 2160).", DefaultValueFactory = _ => 168, CustomParser = r => OperatorCli.WholeNumber(r) ?? 0 };
+        var hours = OperatorCli.WholeNumberOption("--hours", "How long the link works, in hours (1 to 2160).", 168);
         var baseUrl = new Option<string?>("--base-url") { Description = "The server's public base URL, to print the link in full." };
         var link = new Command("link", "Print a link to the waybill's tracking page: {path, url?, expires_at}.") { deliveryId, waybillId, hours, baseUrl };
         link.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
@@ -60,7 +60,7 @@ static class WaybillCommands
     {
         var deliveryId = new Option<string?>("--delivery-id") { Description = "Only this carrier's waybills." };
         var after = new Option<string?>("--after") { Description = "Start after this waybill_id (with --delivery-id): the next page." };
-        var limit = new Option<int>("--limit") { Description = "How many (1 to 10000).", DefaultValueFactory = _ => 100, CustomParser = r => OperatorCli.WholeNumber(r) ?? 0 };
+        var limit = OperatorCli.WholeNumberOption("--limit", "How many (1 to 10000).", 100);
         var json = OperatorTable.JsonOption("{waybills:[{delivery_id, waybill_id, merchant_appid, order_id, path_version, created_at}]}");
         var list = new Command("list", "Waybills in (delivery_id, waybill_id) order, with their order and path version (never the token).")
         {

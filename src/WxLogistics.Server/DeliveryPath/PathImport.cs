@@ -142,9 +142,9 @@ public sealed class PathImport(Store store, TimeProvider time)
         }
 
         // Excel's "CSV UTF-8" and some editors start the file with a byte order mark: it is not part of the first row.
-        if (state.Line == 1 && text.Span.StartsWith("\uFEFF"u8))
+        if (state.Line == 1 && text.Span.StartsWith(Encoding.UTF8.Preamble))
         {
-            text = text[3..];
+            text = text[Encoding.UTF8.Preamble.Length..];
         }
 
         if (text.Span.Trim(" \t\r"u8).IsEmpty)

@@ -41,12 +41,13 @@ public static partial class TrackingPage
         http.Response.Headers["Referrer-Policy"] = "no-referrer";
         http.Response.ContentType = "text/html; charset=utf-8";
 
+        var head = HttpMethods.IsHead(http.Request.Method);
         var key = links.Open(link);
         var waybill = key is { } k ? await waybills.FindAsync(k, http.RequestAborted) : null;
         if (waybill is null)
         {
             http.Response.StatusCode = StatusCodes.Status404NotFound;
-            if (!HttpMethods.IsHead(http.Request.Method))
+            if (!head)
             {
                 await http.Response.WriteAsync(NotFound(), http.RequestAborted);
             }
@@ -54,7 +55,7 @@ public static partial class TrackingPage
             return;
         }
 
-        if (HttpMethods.IsHead(http.Request.Method))
+        if (head)
         {
             return;
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 
 namespace WxLogistics.Wire;
 
@@ -50,7 +51,7 @@ public static class WxBody
             }
 
             // Editors and some writers put one before UTF-8 text; no JSON parser here takes it, so say what it is.
-            return rented.AsSpan(0, length).StartsWith(ByteOrderMark)
+            return rented.AsSpan(0, length).StartsWith(Encoding.UTF8.Preamble)
                 ? (null, WxReply.Error(WxErrors.DataFormatError, "the body starts with a UTF-8 byte order mark (EF BB BF); send the JSON without it"))
                 : (rented.AsSpan(0, length).ToArray(), null);
         }
@@ -64,8 +65,6 @@ public static class WxBody
             ArrayPool<byte>.Shared.Return(rented);
         }
     }
-
-    static ReadOnlySpan<byte> ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     static WxReply TooLarge(int maxBytes) =>
         WxReply.Error(WxErrors.ArgSizeExceedLimit, $"the request body is larger than {maxBytes} bytes");
