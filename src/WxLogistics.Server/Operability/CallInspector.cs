@@ -28,6 +28,9 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
     static readonly TimeSpan BusyFlushInterval = TimeSpan.FromSeconds(2);
 
     readonly Lock gate = new();
+
+    /// <summary>A store that cannot write (a full disk) fails every flush until it recovers: logged once, then summed up.</summary>
+    readonly RepeatedFailureLog failures = new(logger, LogLevel.Warning, "Writing to the call inspector", "calls", "those calls are dropped");
     Dictionary<Apps.AppId, Queue<CallRecord>> waiting = [];
     int waitingCount;
     bool dropped;
@@ -96,11 +99,12 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
                 if (calls.Count > 0)
                 {
                     await store.AddCallsAsync(calls, KeepPerApp, CancellationToken.None);
+                    failures.Succeeded();
                 }
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "Writing {Count} calls to the call inspector failed; they are dropped", calls.Count);
+                failures.Failed(e, calls.Count);
             }
         }
     }

@@ -13,13 +13,15 @@ public sealed class GroupCommit : IAsyncDisposable
 
     readonly Store store;
     readonly TimeProvider time;
-    readonly ILogger<GroupCommit> logger;
     readonly Channel<Pending> queue = Channel.CreateBounded<Pending>(
         new BoundedChannelOptions(64 * 1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     readonly Task loop;
     readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     readonly Operability.WxMetrics metrics;
+
+    /// <summary>A store that cannot commit fails every batch until it recovers: logged once, then summed up.</summary>
+    readonly Operability.RepeatedFailureLog failures;
 
     /// <summary>Set when requests are waiting (see <see cref="WaitForRequests"/>); waiting on it never spins.</summary>
     readonly ManualResetEventSlim wake = new(false, spinCount: 0);
@@ -30,7 +32,8 @@ public sealed class GroupCommit : IAsyncDisposable
         this.metrics = metrics;
         this.store = store;
         this.time = time;
-        this.logger = logger;
+        failures = new Operability.RepeatedFailureLog(
+            logger, LogLevel.Error, "Committing path events", "path events", "each caller is answered with a system error");
         setWake = wake.Set;
         var thread = new Thread(Run) { IsBackground = true, Name = "wxlogistics-group-commit" };
         thread.Start();
@@ -41,7 +44,8 @@ public sealed class GroupCommit : IAsyncDisposable
     public bool ChecksTokens => store.ChecksTokensInAppend;
 
     /// <summary>
-    /// Completes once the event is committed (or found already stored); throws when the commit failed. With
+    /// Completes once the event is committed (or found already stored); throws <see cref="CommitFailedException"/> when
+    /// the commit failed. With
     /// <paramref name="tokenHash"/> (only where <see cref="ChecksTokens"/>), the event is stored only if its waybill
     /// exists with that token hash.
     /// </summary>
@@ -106,6 +110,7 @@ public sealed class GroupCommit : IAsyncDisposable
                 var outcomes = store.AppendEventsAsync(events, time.GetUtcNow().ToUnixTimeMilliseconds(), checks ? tokenHashes : null)
                     .GetAwaiter().GetResult();
                 metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+                failures.Succeeded();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(outcomes[i]);
@@ -113,10 +118,11 @@ public sealed class GroupCommit : IAsyncDisposable
             }
             catch (Exception e)
             {
-                logger.LogError(e, "Committing a batch of {Count} path events failed; every caller gets a system error", batch.Count);
+                failures.Failed(e, batch.Count);
+                var failed = new CommitFailedException(e);
                 foreach (var pending in batch)
                 {
-                    pending.Completion.TrySetException(e);
+                    pending.Completion.TrySetException(failed);
                 }
             }
         }
@@ -145,3 +151,10 @@ public sealed class GroupCommit : IAsyncDisposable
         public TaskCompletionSource<AppendOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+/// <summary>
+/// The store could not commit a batch of path events: nothing of it is stored, and each caller answers a system error
+/// (WeChat's -1, which carriers retry) with this message as the reason the call inspector shows.
+/// </summary>
+public sealed class CommitFailedException(Exception inner)
+    : Exception($"the store could not commit the event: {inner.Message}", inner);

@@ -34,7 +34,24 @@ public sealed class WxApiCatalog
     public WxApi? Find(string name) => apis.TryGetValue(name, out var entry) ? entry.Api : null;
 
     public async Task<WxReply> InvokeAsync(IServiceProvider services, WxApi api, AppRecord caller, byte[] body, CancellationToken cancellationToken) =>
-        api.Refuse(caller) ?? await apis[api.Name].Handle(services, new WxCall(api, caller, body), cancellationToken);
+        api.Refuse(caller) ?? await RunAsync(apis[api.Name].Handle, services, new WxCall(api, caller, body), cancellationToken);
+
+    /// <summary>
+    /// Runs a handler, HTTPS or cloud call. A commit the store could not make is answered here as WeChat's system
+    /// error, with its reason for the call inspector; the group commit has logged it (once, not per caller).
+    /// </summary>
+    public static async Task<WxReply> RunAsync(
+        Func<IServiceProvider, WxCall, CancellationToken, Task<WxReply>> handle, IServiceProvider services, WxCall call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await handle(services, call, cancellationToken);
+        }
+        catch (CommitFailedException e)
+        {
+            return WxReply.ErrorForOperator(WxErrors.SystemError, e.Message);
+        }
+    }
 }
 
 /// <summary>An authenticated call of an API: the caller and the JSON body, whichever form it came in.</summary>
@@ -131,7 +148,7 @@ public static class WxGateway
         async Task<IResult> Run(HttpContext http, WxMetrics metrics, CallInspector inspector, CancellationToken cancellationToken)
         {
             var call = (WxCall)http.Items[CallKey]!;
-            var reply = await invoke(http.RequestServices, call, cancellationToken);
+            var reply = await WxApiCatalog.RunAsync(invoke, http.RequestServices, call, cancellationToken);
             metrics.Call(api.Name, reply.ErrCode);
             inspector.Record(api, call.Caller, call.Body, reply);
             return reply.ToHttpResult();

@@ -40,6 +40,13 @@ public sealed class WxReply
         return new WxReply(error.Code, $"{reason} rid: {NewRid()}", reason, null);
     }
 
+    /// <summary>
+    /// An error whose reason is the operator's business, not the caller's (the store could not commit): the errmsg is
+    /// WeChat's text alone, and the reason goes only to the call inspector.
+    /// </summary>
+    public static WxReply ErrorForOperator(WxError error, string reason) =>
+        new(error.Code, $"{error.Text} rid: {NewRid()}", $"{error.Text}: {reason}", null);
+
     /// <summary>An error that carries more fields beside errcode and errmsg (addOrder's delivery_resultcode …).</summary>
     public static WxReply Error(WxError error, string? detail, IReadOnlyDictionary<string, object?> extra)
     {

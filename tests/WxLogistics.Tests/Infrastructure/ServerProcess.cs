@@ -42,11 +42,18 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartAsync(TestStore store, params string[] extraArgs) =>
         StartAsync([.. store.Args, .. extraArgs]);
 
-    static async Task<ServerProcess> StartAsync(string[] args)
+    /// <summary>
+    /// The server with no file of its own allowed to grow past <paramref name="bytes"/> (the soft RLIMIT_FSIZE, with
+    /// SIGXFSZ ignored, so that a write past it fails as on a full disk) until <see cref="LiftFileSizeLimit"/>.
+    /// </summary>
+    public static Task<ServerProcess> StartWithFileSizeLimitAsync(TestStore store, long bytes) =>
+        StartAsync([.. store.Args], fileSizeLimit: bytes);
+
+    static async Task<ServerProcess> StartAsync(string[] args, long? fileSizeLimit = null)
     {
         var port = FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var process = Start([ServerAssembly, "--urls", baseAddress.ToString(), .. args]);
+        var process = Start([ServerAssembly, "--urls", baseAddress.ToString(), .. args], fileSizeLimit);
         var server = new ServerProcess(process, baseAddress);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
@@ -132,6 +139,21 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Lets the server's files grow again (see <see cref="StartWithFileSizeLimitAsync"/>): room returns.</summary>
+    public void LiftFileSizeLimit()
+    {
+        var unlimited = new ResourceLimit(ulong.MaxValue, ulong.MaxValue);
+        Assert.True(SetResourceLimit(process.Id, ResourceFileSize, ref unlimited, IntPtr.Zero) == 0, "prlimit failed");
+    }
+
+    const int ResourceFileSize = 1; // RLIMIT_FSIZE
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    readonly record struct ResourceLimit(ulong Current, ulong Maximum);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "prlimit", SetLastError = true)]
+    static extern int SetResourceLimit(int pid, int resource, ref ResourceLimit limit, IntPtr previous);
+
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)
@@ -144,14 +166,24 @@ public sealed class ServerProcess : IAsyncDisposable
         TestRun.Log(Output);
     }
 
-    static Process Start(IEnumerable<string> args)
+    static Process Start(IEnumerable<string> args, long? fileSizeLimit = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(fileSizeLimit is null ? "dotnet" : "bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (fileSizeLimit is { } limit)
+        {
+            // exec keeps the PID, so the limit can be lifted later; an ignored signal stays ignored across exec. The
+            // runtime's double-mapped code pages live in a file of their own, which the limit would refuse.
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add("trap '' XFSZ; ulimit -S -f \"$0\" && exec dotnet \"$@\"");
+            info.ArgumentList.Add((limit / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
