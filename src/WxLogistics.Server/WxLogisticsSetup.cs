@@ -145,16 +145,21 @@ public static class WxLogisticsSetup
     /// <summary>Every failure answers in WeChat's shape: an unexpected one is -1 "system error", never a stack trace.</summary>
     public static WebApplication UseWxLogistics(this WebApplication app)
     {
-        app.UseExceptionHandler(error => error.Run(async http =>
+        app.UseExceptionHandler(new ExceptionHandlerOptions
         {
-            var feature = http.Features.Get<IExceptionHandlerFeature>();
-            var reply = WxReply.Error(WxErrors.SystemError);
-            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("WxLogistics")
-                .LogError(feature?.Error, "Unhandled error on {Path}; answered {ErrMsg}", http.Request.Path, reply.ErrMsg);
-            http.Response.StatusCode = StatusCodes.Status200OK;
-            http.Response.ContentType = "application/json; charset=utf-8";
-            await http.Response.Body.WriteAsync(reply.ToJsonBytes());
-        }));
+            ExceptionHandler = async http =>
+            {
+                var feature = http.Features.Get<IExceptionHandlerFeature>();
+                var reply = WxReply.Error(WxErrors.SystemError);
+                http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("WxLogistics")
+                    .LogError(feature?.Error, "Unhandled error on {Path}; answered {ErrMsg}", http.Request.Path, reply.ErrMsg);
+                http.Response.StatusCode = StatusCodes.Status200OK;
+                http.Response.ContentType = "application/json; charset=utf-8";
+                await http.Response.Body.WriteAsync(reply.ToJsonBytes());
+            },
+            // Logged just above, with the rid of the answer; the middleware's own entry would repeat the trace.
+            SuppressDiagnosticsCallback = _ => true,
+        });
         // A status the framework sets without a body (a method a route does not take, a body over Kestrel's limit)
         // still answers in the envelope.
         app.UseStatusCodePages(async context =>
