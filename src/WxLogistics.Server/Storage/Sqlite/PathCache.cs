@@ -62,8 +62,19 @@ sealed unsafe class PathCache
         MemoryMappedFile? file = null;
         try
         {
-            file = MemoryMappedFile.CreateFromFile(
-                Path.Combine(dataDirectory, FileName), FileMode.OpenOrCreate, null, sizeof(long), MemoryMappedFileAccess.ReadWrite);
+            var path = Path.Combine(dataDirectory, FileName);
+            using (var created = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete))
+            {
+                // A new count is written, not only sized: mapping would size it with a hole, and on a full disk the
+                // first store to a page without a block kills the process (SIGBUS) where this write throws.
+                if (created.Length < sizeof(long))
+                {
+                    created.Write(new byte[sizeof(long)]);
+                    created.Flush(flushToDisk: true);
+                }
+            }
+
+            file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, sizeof(long), MemoryMappedFileAccess.ReadWrite);
             return new PathCache(file, file.CreateViewAccessor(0, sizeof(long), MemoryMappedFileAccess.ReadWrite));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
