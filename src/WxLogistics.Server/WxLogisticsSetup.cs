@@ -226,7 +226,9 @@ public static class WxLogisticsSetup
 
         public void Begin() => migration ??= Task.Run(async () =>
         {
-            // Resolving the admin key creates it at first start, so that its file is there before anyone needs it.
+            // Resolving the keys creates them at first start, so that their files are there before anyone needs them,
+            // and a key file that cannot be used stops the start rather than the first request that signs with it.
+            services.GetRequiredService<ServerKey>();
             services.GetRequiredService<AdminKey>();
             await services.GetRequiredService<Store>().MigrateAsync();
         });

@@ -14,7 +14,7 @@ static class KeyFile
         var path = Path.Combine(directory, fileName);
         if (File.Exists(path))
         {
-            return (File.ReadAllText(path).Trim(), false);
+            return (Read(path), false);
         }
 
         // With PostgreSQL nothing else creates the data directory.
@@ -26,15 +26,36 @@ static class KeyFile
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
+        // Written whole and flushed under a name of its own, then moved into place (which fails if the key exists by
+        // then): no process ever reads a key half written, whether the disk filled, the machine stopped or another
+        // process was making it at the same moment. An empty key would sign links and derive secrets anyone can forge.
+        var written = Path.Combine(directory, $".{fileName}.{Guid.NewGuid():N}");
         try
         {
-            using var file = new StreamWriter(path, Encoding.ASCII, options);
-            file.Write(value);
+            using (var file = new FileStream(written, options))
+            {
+                file.Write(Encoding.ASCII.GetBytes(value));
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(written, path, overwrite: false);
             return (value, true);
         }
         catch (IOException) when (File.Exists(path))
         {
-            return (File.ReadAllText(path).Trim(), false);
+            return (Read(path), false);
         }
+        finally
+        {
+            File.Delete(written);
+        }
+    }
+
+    static string Read(string path)
+    {
+        var text = File.ReadAllText(path).Trim();
+        return text.Length > 0
+            ? text
+            : throw new IOException($"{path} is empty (an earlier start was making it when the disk filled or the machine stopped); delete it and a new key is made");
     }
 }

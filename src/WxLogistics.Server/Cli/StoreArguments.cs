@@ -55,8 +55,17 @@ sealed class StoreArguments
     }
 
     /// <summary>The server key: WxLogistics__ServerKey when set (as the server reads it), else server.key in --data.</summary>
-    public ServerKey ServerKey(ParseResult parsed) =>
-        Environment.GetEnvironmentVariable("WxLogistics__ServerKey") is { Length: > 0 } key
-            ? Apps.ServerKey.FromBase64(key)
-            : Apps.ServerKey.LoadOrCreate(DataDirectory(parsed));
+    public ServerKey ServerKey(ParseResult parsed)
+    {
+        try
+        {
+            return Environment.GetEnvironmentVariable("WxLogistics__ServerKey") is { Length: > 0 } key
+                ? Apps.ServerKey.FromBase64(key)
+                : Apps.ServerKey.LoadOrCreate(DataDirectory(parsed));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw new OperatorException($"cannot read the server key: {e.Message}");
+        }
+    }
 }

@@ -47,13 +47,42 @@ public sealed class ServerProcess : IAsyncDisposable
     /// SIGXFSZ ignored, so that a write past it fails as on a full disk) until <see cref="LiftFileSizeLimit"/>.
     /// </summary>
     public static Task<ServerProcess> StartWithFileSizeLimitAsync(TestStore store, long bytes) =>
-        StartAsync([.. store.Args], fileSizeLimit: bytes);
+        // exec keeps the PID, so the limit can be lifted later; an ignored signal stays ignored across exec. The
+        // runtime's double-mapped code pages live in a file of their own, which the limit would refuse.
+        StartAsync([.. store.Args], [
+            "bash", "-c", "trap '' XFSZ; ulimit -S -f \"$0\" && DOTNET_EnableWriteXorExecute=0 exec dotnet \"$@\"",
+            (bytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ]);
 
-    static async Task<ServerProcess> StartAsync(string[] args, long? fileSizeLimit = null)
+    /// <summary>
+    /// Runs the executable to its end with its data directory on a full disk: a small tmpfs, filled, mounted over a new
+    /// directory in a mount namespace of its own (unshare), so that no one else sees it and it goes with the process.
+    /// Returns the exit code, what it said, and the names of the files it left in the data directory.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output, string Error, string[] Left)> RunOnFullDiskAsync(params string[] args)
+    {
+        const string Left = "--- left in the data directory:";
+        using var process = Start([ServerAssembly, .. args], [
+            "unshare", "--mount", "bash", "-c",
+            "mount -t tmpfs -o size=64k tmpfs \"$0\" || exit 99; head -c 1048576 /dev/zero > \"$0/filler\" 2>/dev/null; " +
+            $"dotnet \"$@\" --data \"$0/data\"; code=$?; echo '{Left}'; ls -A \"$0/data\" 2>/dev/null; exit $code",
+            TempDirectory.Create(),
+        ]);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        TestRun.Log(await error);
+        var parts = (await output).Split(Left);
+        Assert.True(parts.Length == 2, $"the full disk could not be made (exit {process.ExitCode}): {await error}");
+        return (process.ExitCode, parts[0], await error, parts[1].Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    static async Task<ServerProcess> StartAsync(string[] args, IReadOnlyList<string>? launcher = null)
     {
         var port = FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
-        var process = Start([ServerAssembly, "--urls", baseAddress.ToString(), .. args], fileSizeLimit);
+        var process = Start([ServerAssembly, "--urls", baseAddress.ToString(), .. args], launcher);
         var server = new ServerProcess(process, baseAddress);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
@@ -166,22 +195,18 @@ public sealed class ServerProcess : IAsyncDisposable
         TestRun.Log(Output);
     }
 
-    static Process Start(IEnumerable<string> args, long? fileSizeLimit = null)
+    /// <summary>Starts `dotnet` with <paramref name="args"/>, or <paramref name="launcher"/>, a command that runs `dotnet "$@"`.</summary>
+    static Process Start(IEnumerable<string> args, IReadOnlyList<string>? launcher = null)
     {
-        var info = new ProcessStartInfo(fileSizeLimit is null ? "dotnet" : "bash")
+        var info = new ProcessStartInfo(launcher?[0] ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (fileSizeLimit is { } limit)
+        foreach (var arg in launcher?.Skip(1) ?? [])
         {
-            // exec keeps the PID, so the limit can be lifted later; an ignored signal stays ignored across exec. The
-            // runtime's double-mapped code pages live in a file of their own, which the limit would refuse.
-            info.ArgumentList.Add("-c");
-            info.ArgumentList.Add("trap '' XFSZ; ulimit -S -f \"$0\" && exec dotnet \"$@\"");
-            info.ArgumentList.Add((limit / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            info.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+            info.ArgumentList.Add(arg);
         }
 
         foreach (var arg in args)

@@ -7,9 +7,9 @@ using WxLogistics.Tests.Infrastructure;
 namespace WxLogistics.Tests.Reliability;
 
 /// <summary>
-/// The disk under a SQLite store fills up while carriers keep sending. The server runs with its files unable to grow
-/// past a size (a file-size limit: writes past it fail as they do on a full disk), then the limit is lifted, as when
-/// an operator makes room.
+/// The disk under the data directory is full. While carriers keep sending, the server runs with its files unable to
+/// grow past a size (a file-size limit: writes past it fail as they do on a full disk), then the limit is lifted, as
+/// when an operator makes room. At a first start, the data directory is on a small filled tmpfs.
 /// </summary>
 public sealed class StoreFullTests
 {
@@ -117,6 +117,64 @@ public sealed class StoreFullTests
         await using var opened = await store.OpenAsync();
         var path = await opened.ReadPathAsync(Keys.Sf(Waybill));
         Assert.Equal(acknowledged, path.Select(e => e.ActionTime).ToList());
+    }
+
+    [Fact]
+    public async Task A_server_started_on_a_full_disk_says_so_in_one_line_and_leaves_no_key_file_behind()
+    {
+        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync("--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("wxlogistics: cannot start: ", error);
+        Assert.Matches("No space left on device|disk is full", error);
+        Assert.DoesNotContain("Fatal error", output + error);
+        Assert.DoesNotContain(left, name => name.Contains(".key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_operator_verb_on_a_full_disk_says_so_and_leaves_no_key_file_behind()
+    {
+        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("error: ", error);
+        Assert.Matches("No space left on device|disk is full", error);
+        Assert.DoesNotContain("Fatal error", output + error);
+        Assert.DoesNotContain(left, name => name.Contains(".key", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("server.key")]
+    [InlineData("admin.key")]
+    public async Task A_key_file_left_empty_by_an_interrupted_first_start_is_refused_with_what_to_do_never_used_as_a_key(string keyFile)
+    {
+        // What an earlier version left when the disk filled, or the machine stopped, as it made the key: an empty key
+        // would sign tracking links and derive cloud env secrets that anyone could forge.
+        var data = TempDirectory.Create();
+        await File.WriteAllTextAsync(Path.Combine(data, keyFile), "");
+
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--data", data, "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"{keyFile} is empty", error);
+        Assert.Contains("delete it and a new key is made", error);
+    }
+
+    [Fact]
+    public async Task An_operator_verb_refuses_an_empty_server_key_and_makes_no_secret_with_it()
+    {
+        var data = TempDirectory.Create();
+        var (_, added, _) = await ServerProcess.RunToEndAsync("app", "add", "--data", data, "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        var appId = JsonDocument.Parse(added).RootElement.GetProperty("appid").GetString()!;
+        await File.WriteAllTextAsync(Path.Combine(data, "server.key"), "");
+
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync(
+            "cloudenv", "add", "--data", data, "--env", "prod-1", "--appid", appId, "--permissions", "logistics.updatePath");
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("", output);
+        Assert.StartsWith("error: cannot read the server key: ", error);
+        Assert.Contains("server.key is empty", error);
     }
 
     static int Occurrences(string text, string what)
