@@ -15,20 +15,20 @@ public sealed class RepeatedFailureLog(ILogger logger, LogLevel level, string wo
     long failures, items, since, loggedAt;
     string? lastError;
 
-    /// <summary>The work failed for <paramref name="count"/> items (path events of a batch, calls …).</summary>
+    /// <summary>The work failed for <paramref name="count"/> items of <c>unit</c> (the path events of a batch, calls …).</summary>
     public void Failed(Exception e, int count)
     {
         var now = Stopwatch.GetTimestamp();
         if (failures == 0)
         {
-            logger.Log(level, e, "{Work} failed ({Count} {Unit}); {Consequence}. Further failures are summed up every {Interval} s until it succeeds",
-                work, count, unit, consequence, SummaryInterval.TotalSeconds);
+            logger.Log(level, e, "{Work} failed ({Unit}: {Count}); {Consequence}. Further failures are summed up every {Interval} s until it succeeds",
+                work, unit, count, consequence, SummaryInterval.TotalSeconds);
             since = loggedAt = now;
         }
         else if (Stopwatch.GetElapsedTime(loggedAt, now) >= SummaryInterval)
         {
-            logger.Log(level, "{Work} still fails: {Failures} times ({Items} {Unit}) in {Seconds:F0} s; {Consequence}. The last: {Error}",
-                work, failures + 1, items + count, unit, Stopwatch.GetElapsedTime(since, now).TotalSeconds, consequence, e.Message);
+            logger.Log(level, "{Work} still fails: {Failures} times ({Unit}: {Items}) in {Seconds:F0} s; {Consequence}. The last: {Error}",
+                work, failures + 1, unit, items + count, Stopwatch.GetElapsedTime(since, now).TotalSeconds, consequence, e.Message);
             loggedAt = now;
         }
 
@@ -45,8 +45,8 @@ public sealed class RepeatedFailureLog(ILogger logger, LogLevel level, string wo
             return;
         }
 
-        logger.LogWarning("{Work} succeeds again, after {Failures} failures ({Items} {Unit}) in {Seconds:F1} s; the last: {Error}",
-            work, failures, items, unit, Stopwatch.GetElapsedTime(since).TotalSeconds, lastError);
+        logger.LogWarning("{Work} succeeds again, after {Failures} failures ({Unit}: {Items}) in {Seconds:F1} s; the last: {Error}",
+            work, failures, unit, items, Stopwatch.GetElapsedTime(since).TotalSeconds, lastError);
         failures = items = 0;
         lastError = null;
     }

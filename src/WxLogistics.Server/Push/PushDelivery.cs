@@ -25,6 +25,10 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
     static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
 
     readonly SemaphoreSlim slots = new(MaxInFlight, MaxInFlight);
+
+    /// <summary>A store that cannot be reached or written fails every poll (5 a second): logged once, then summed up.</summary>
+    readonly Operability.RepeatedFailureLog claimFailures = new(
+        logger, LogLevel.Error, "Claiming merchant pushes", "polls", "due pushes wait for a poll that succeeds");
     readonly ConcurrentDictionary<WaybillKey, bool> inFlight = new();
 
     /// <summary>The wait before retry number <paramref name="failures"/>: 30 s × 2^(n-1), capped at 6 h, ±20 %.</summary>
@@ -46,6 +50,7 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
                 {
                     var jobs = await store.ClaimPushesAsync(time.GetUtcNow().ToUnixTimeMilliseconds(), (long)Lease.TotalMilliseconds, free, stoppingToken);
                     claimed = jobs.Count;
+                    claimFailures.Succeeded();
                     foreach (var job in jobs.Where(j => inFlight.TryAdd(j.Key, true)))
                     {
                         await slots.WaitAsync(stoppingToken);
@@ -59,7 +64,7 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
             }
             catch (Exception e)
             {
-                logger.LogError(e, "Claiming merchant pushes failed; trying again");
+                claimFailures.Failed(e, 1);
             }
 
             if (claimed == 0 || slots.CurrentCount == 0)

@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Reliability;
+
+/// <summary>
+/// The database goes away under a running server and comes back: PostgreSQL stops taking connections to it and ends
+/// the ones open (what a restart or a failover does to the server, without stopping the test run's shared PostgreSQL).
+/// </summary>
+public sealed class PostgresOutageTests
+{
+    const string Waybill = "OUTAGE1";
+
+    [Fact]
+    public async Task While_PostgreSQL_is_away_updates_get_system_error_the_log_says_so_once_and_ingest_resumes_when_it_is_back()
+    {
+        var store = TestStore.Create(StoreKind.Postgres);
+        var carrier = await TestRun.OperatorAsync(store, "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        var token = (await TestRun.OperatorAsync(store, "waybill", "add", "--delivery-id", "SF", "--waybill-id", Waybill))
+            .GetProperty("token").GetString()!;
+
+        var acknowledged = new List<long>();
+        var failed = 0;
+        string output;
+        await using (var server = await ServerProcess.StartAsync(store))
+        {
+            using var client = new HttpClient { BaseAddress = server.BaseAddress };
+            var issued = await client.GetFromJsonAsync<JsonElement>(
+                $"/cgi-bin/token?grant_type=client_credential&appid={carrier.GetProperty("appid")}&secret={carrier.GetProperty("secret")}");
+            TestRun.RecordSecrets(issued);
+            var url = $"/cgi-bin/express/delivery/path/update?access_token={issued.GetProperty("access_token")}";
+            var time = 1533052800L;
+
+            async Task<int> UpdateAsync()
+            {
+                time++;
+                using var response = await client.PostAsJsonAsync(url, new
+                {
+                    token,
+                    waybill_id = Waybill,
+                    action_time = time,
+                    action_type = 200001,
+                    action_msg = $"快件已到达转运中心 {time}",
+                });
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var reply = await response.Content.ReadFromJsonAsync<JsonElement>();
+                var errcode = reply.GetProperty("errcode").GetInt32();
+                if (errcode == 0)
+                {
+                    acknowledged.Add(time);
+                }
+                else
+                {
+                    failed++;
+                    Assert.Equal(-1, errcode);
+                    Assert.StartsWith("system error rid: ", reply.GetProperty("errmsg").GetString());
+                }
+
+                return errcode;
+            }
+
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(0, await UpdateAsync());
+            }
+
+            await SetConnectionsAsync(store, allowed: false);
+            var away = System.Diagnostics.Stopwatch.StartNew();
+            while (away.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                Assert.Equal(-1, await UpdateAsync());
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/readyz")).StatusCode);
+
+            await SetConnectionsAsync(store, allowed: true);
+            var resumed = false;
+            for (var attempt = 0; attempt < 50 && !resumed; attempt++)
+            {
+                resumed = await UpdateAsync() == 0;
+                await Task.Delay(resumed ? 0 : 100);
+            }
+
+            Assert.True(resumed, "ingest did not resume once PostgreSQL took connections again");
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(0, await UpdateAsync());
+            }
+
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
+            await Task.Delay(500); // a poll of the push deliverer that succeeds again
+            output = server.Output;
+        }
+
+        // The appends and the push deliverer's polls (5 a second) failed all along: each logged once, then its recovery.
+        Assert.True(failed >= 20, $"only {failed} updates failed while PostgreSQL was away");
+        Assert.Equal(1, output.Occurrences("Committing path events failed"));
+        Assert.Contains($"Committing path events succeeds again, after {failed} failures (path events: {failed})", output);
+        Assert.Equal(1, output.Occurrences("Claiming merchant pushes failed"));
+        Assert.Equal(1, output.Occurrences("Claiming merchant pushes succeeds again"));
+        Assert.Equal(0, output.Occurrences("Unhandled error"));
+
+        await using var opened = await store.OpenAsync();
+        Assert.Equal(acknowledged, (await opened.ReadPathAsync(Keys.Sf(Waybill))).Select(e => e.ActionTime).ToList());
+    }
+
+    /// <summary>Stops (and ends every open connection) or restarts PostgreSQL's taking connections to the test's database.</summary>
+    static async Task SetConnectionsAsync(TestStore store, bool allowed)
+    {
+        var database = new NpgsqlConnectionStringBuilder(store.Connection).Database!;
+        await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(store.Connection) { Database = "postgres", Pooling = false }.ConnectionString);
+        await admin.OpenAsync();
+        await using (var alter = new NpgsqlCommand($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS {(allowed ? "true" : "false")}", admin))
+        {
+            await alter.ExecuteNonQueryAsync();
+        }
+
+        if (!allowed)
+        {
+            await using var terminate = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", admin);
+            terminate.Parameters.Add(new NpgsqlParameter { Value = database });
+            await terminate.ExecuteScalarAsync();
+        }
+    }
+}
