@@ -98,6 +98,11 @@ public static class WxLogisticsSetup
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value;
+            return Storage.Sqlite.ServerLock.Acquire(options.Store, options.DataDirectory);
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value;
             return options.ServerKey is { } key ? ServerKey.FromBase64(key) : ServerKey.LoadOrCreate(options.DataDirectory);
         });
         services.AddSingleton<GroupCommit>();
@@ -226,6 +231,7 @@ public static class WxLogisticsSetup
 
         public void Begin() => migration ??= Task.Run(async () =>
         {
+            services.GetRequiredService<Storage.Sqlite.ServerLock>();
             // Resolving the keys creates them at first start, so that their files are there before anyone needs them,
             // and a key file that cannot be used stops the start rather than the first request that signs with it.
             services.GetRequiredService<ServerKey>();

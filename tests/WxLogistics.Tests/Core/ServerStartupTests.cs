@@ -22,6 +22,30 @@ public sealed class ServerStartupTests
     }
 
     [Fact]
+    public async Task A_second_server_on_the_same_SQLite_store_is_refused_while_operator_verbs_run_beside_the_first()
+    {
+        var store = TestStore.Create(StoreKind.Sqlite);
+        await using (var first = await ServerProcess.StartAsync(store))
+        {
+            var (exitCode, output, error) = await ServerProcess.RunToEndAsync([.. store.Args, "--urls", "http://127.0.0.1:0"]);
+
+            Assert.Equal(1, exitCode);
+            Assert.Contains("another server is already running on the SQLite store in", error);
+            Assert.Contains("run one server per SQLite store", error);
+            Assert.DoesNotContain("Now listening", output);
+
+            var carrier = await TestRun.OperatorAsync(store, "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+            using var client = new HttpClient { BaseAddress = first.BaseAddress };
+            var reply = await client.GetStringAsync($"/cgi-bin/token?grant_type=client_credential&appid={carrier.GetProperty("appid")}&secret={carrier.GetProperty("secret")}");
+            Assert.Contains("\"expires_in\":7200", reply);
+            await first.KillAsync();
+        }
+
+        // However the first ended (here SIGKILL), the store takes a server again.
+        await using var next = await ServerProcess.StartAsync(store);
+    }
+
+    [Fact]
     public async Task A_data_directory_that_is_a_file_stops_the_server_with_a_clear_message()
     {
         var file = Path.Combine(TempDirectory.Create(), "not-a-directory");
