@@ -236,7 +236,9 @@ public static class WxLogisticsSetup
             // and a key file that cannot be used stops the start rather than the first request that signs with it.
             services.GetRequiredService<ServerKey>();
             services.GetRequiredService<AdminKey>();
-            await services.GetRequiredService<Store>().MigrateAsync();
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("WxLogistics.Storage");
+            await services.GetRequiredService<Store>().MigrateAsync(script => logger.LogInformation(
+                "Upgrading the store: applying {Script}; on a large store this can take minutes, and the server answers once it is done", script));
         });
 
         public Task StartAsync(CancellationToken cancellationToken)

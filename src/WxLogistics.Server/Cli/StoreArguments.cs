@@ -44,7 +44,8 @@ sealed class StoreArguments
         var store = StoreFactory.Create(kind, DataDirectory(parsed), connection);
         try
         {
-            await store.MigrateAsync(cancellationToken);
+            var error = parsed.InvocationConfiguration.Error;
+            await store.MigrateAsync(script => error.WriteLine($"upgrading the store: applying {script} (on a large store this can take minutes)"), cancellationToken);
             return store;
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or System.Net.Sockets.SocketException)

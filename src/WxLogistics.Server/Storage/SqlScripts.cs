@@ -9,9 +9,9 @@ public static class SqlScripts
     /// <summary>Statements/NAME.sql of the provider.</summary>
     public static string Statement(string provider, string name) => Read($"WxLogistics.Storage.{provider}.Statements.{name}.sql");
 
-    /// <summary>The numbered schema scripts of a provider (NNNN_name.sql), in order.</summary>
-    public static IReadOnlyList<(int Version, string Sql)> Load(string provider) =>
-        [.. Numbered(provider).Select(s => (s.Version, Read(s.Resource)))];
+    /// <summary>The numbered schema scripts of a provider (NNNN_name.sql, its Name), in order.</summary>
+    public static IReadOnlyList<(int Version, string Name, string Sql)> Load(string provider) =>
+        [.. Numbered(provider).Select(s => (s.Version, s.Resource[$"WxLogistics.Storage.{provider}.Scripts.".Length..], Read(s.Resource)))];
 
     /// <summary>The number of the provider's last schema script, which a current schema has applied; no script is read.</summary>
     public static int LatestVersion(string provider) => Numbered(provider).Max(s => s.Version);

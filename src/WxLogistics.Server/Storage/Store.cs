@@ -10,7 +10,13 @@ namespace WxLogistics.Storage;
 public abstract class Store : IAsyncDisposable
 {
     /// <summary>Creates or upgrades the schema.</summary>
-    public abstract Task MigrateAsync(CancellationToken cancellationToken = default);
+    public Task MigrateAsync(CancellationToken cancellationToken = default) => MigrateAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Creates or upgrades the schema, telling <paramref name="upgrading"/> the name of each script it applies to a
+    /// store that had a schema already (an upgrade, which on a large store can take minutes), before it runs it.
+    /// </summary>
+    public abstract Task MigrateAsync(Action<string>? upgrading, CancellationToken cancellationToken = default);
 
     /// <summary>True when the store answers and its schema is current.</summary>
     public abstract Task<bool> IsReadyAsync(CancellationToken cancellationToken = default);

@@ -14,7 +14,7 @@ public static class EarlierStore
     public static async Task CreateAsync(DbConnection connection, string provider, int throughVersion)
     {
         await ExecuteAsync(connection, "CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)");
-        foreach (var (version, sql) in SqlScripts.Load(provider).Where(s => s.Version <= throughVersion))
+        foreach (var (version, _, sql) in SqlScripts.Load(provider).Where(s => s.Version <= throughVersion))
         {
             await ExecuteAsync(connection, sql);
             await ExecuteAsync(connection, $"INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, 0)");

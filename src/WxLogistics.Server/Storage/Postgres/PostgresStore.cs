@@ -11,7 +11,7 @@ namespace WxLogistics.Storage.Postgres;
 /// </summary>
 public sealed class PostgresStore(string connectionString) : Store
 {
-    const long MigrationLockKey = 0x5778_4C6F_6769; // "WxLogi"
+    internal const long MigrationLockKey = 0x5778_4C6F_6769; // "WxLogi"
 
     static readonly string AppendLockSql = SqlScripts.Statement("Postgres", "append_lock");
     static readonly string AppendEventsSql = SqlScripts.Statement("Postgres", "append_events");
@@ -61,12 +61,14 @@ public sealed class PostgresStore(string connectionString) : Store
         return builder.ConnectionString;
     }
 
-    public override async Task MigrateAsync(CancellationToken cancellationToken = default)
+    public override async Task MigrateAsync(Action<string>? upgrading, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // Migrations run without a command timeout: rebuilding the keys of a large store takes minutes, and so may
+        // waiting for another node that is migrating.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock($1)", cancellationToken, MigrationLockKey);
-        await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)", cancellationToken);
+        await MigrationStatementAsync(connection, transaction, "SELECT pg_advisory_xact_lock($1)", cancellationToken, MigrationLockKey);
+        await MigrationStatementAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)", cancellationToken);
         var applied = new HashSet<int>();
         await using (var command = new NpgsqlCommand("SELECT version FROM schema_migrations", connection, transaction))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -77,10 +79,16 @@ public sealed class PostgresStore(string connectionString) : Store
             }
         }
 
-        foreach (var (version, sql) in SqlScripts.Load("Postgres").Where(s => !applied.Contains(s.Version)))
+        foreach (var (version, name, sql) in SqlScripts.Load("Postgres").Where(s => !applied.Contains(s.Version)))
         {
-            await ExecuteAsync(connection, transaction, sql, cancellationToken);
-            await ExecuteAsync(connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", cancellationToken, version, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            if (applied.Count > 0)
+            {
+                upgrading?.Invoke(name);
+            }
+
+            await MigrationStatementAsync(connection, transaction, sql, cancellationToken);
+            await MigrationStatementAsync(
+                connection, transaction, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", cancellationToken, version, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -729,6 +737,19 @@ public sealed class PostgresStore(string connectionString) : Store
         NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken, params object?[] parameters)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);
+        return await ExecuteAsync(command, parameters, cancellationToken);
+    }
+
+    /// <summary>A statement of a migration: no command timeout (30 s unless the connection string says otherwise).</summary>
+    static async Task<int> MigrationStatementAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken, params object?[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+        return await ExecuteAsync(command, parameters, cancellationToken);
+    }
+
+    static async Task<int> ExecuteAsync(NpgsqlCommand command, object?[] parameters, CancellationToken cancellationToken)
+    {
         foreach (var value in parameters)
         {
             command.Parameters.Add(Param(value));

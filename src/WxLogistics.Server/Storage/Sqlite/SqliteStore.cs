@@ -92,19 +92,25 @@ public sealed class SqliteStore : Store
 
     protected override string WaybillColumns => FullWaybillColumns;
 
-    public override async Task MigrateAsync(CancellationToken cancellationToken = default)
+    public override async Task MigrateAsync(Action<string>? upgrading, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", cancellationToken);
+        var upgrade = await ScalarAsync(connection, null, "SELECT COUNT(*) FROM schema_migrations", cancellationToken) > 0;
 
-        foreach (var (version, sql) in SqlScripts.Load("Sqlite"))
+        foreach (var (version, name, sql) in SqlScripts.Load("Sqlite"))
         {
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
             var applied = await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM schema_migrations WHERE version = $v", cancellationToken, ("$v", version));
             if (applied > 0)
             {
                 continue;
+            }
+
+            if (upgrade)
+            {
+                upgrading?.Invoke(name);
             }
 
             await using (var command = new SqliteCommand(sql, connection, transaction))
