@@ -106,6 +106,7 @@ public static class WxLogisticsSetup
             return options.ServerKey is { } key ? ServerKey.FromBase64(key) : ServerKey.LoadOrCreate(options.DataDirectory);
         });
         services.AddSingleton<GroupCommit>();
+        services.AddSingleton<RequestErrorLog>();
         services.AddSingleton<AccessTokens>();
         services.AddSingleton<WxApiCatalog>();
         services.AddSingleton<WaybillTokens>();
@@ -156,8 +157,8 @@ public static class WxLogisticsSetup
             {
                 var feature = http.Features.Get<IExceptionHandlerFeature>();
                 var reply = WxReply.Error(WxErrors.SystemError);
-                http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("WxLogistics")
-                    .LogError(feature?.Error, "Unhandled error on {Path}; answered {ErrMsg}", http.Request.Path, reply.ErrMsg);
+                http.RequestServices.GetRequiredService<RequestErrorLog>()
+                    .Failed(feature?.Error ?? new InvalidOperationException("no exception"), http.Request.Path, reply.ErrMsg);
                 http.Response.StatusCode = StatusCodes.Status200OK;
                 http.Response.ContentType = "application/json; charset=utf-8";
                 await http.Response.Body.WriteAsync(reply.ToJsonBytes());

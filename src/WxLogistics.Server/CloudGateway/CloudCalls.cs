@@ -23,7 +23,7 @@ public sealed class CloudCalls(
     TimeProvider time,
     Operability.WxMetrics metrics,
     Operability.CallInspector inspector,
-    ILogger<CloudCalls> logger)
+    Operability.RequestErrorLog errors)
 {
     public const int MaxBodyBytes = 1024 * 1024;
     public const int MaxSignatureAgeSeconds = 600;
@@ -110,7 +110,7 @@ public sealed class CloudCalls(
         catch (Exception e) when (e is not OperationCanceledException)
         {
             reply = WxReply.Error(WxErrors.SystemError);
-            logger.LogError(e, "Cloud call {Api} of env {Env} failed; answered {ErrMsg}", apiName, env.Env, reply.ErrMsg);
+            errors.Failed(e, $"cloud call {apiName} of env {env.Env}", reply.ErrMsg);
         }
 
         metrics.Call(apiName, reply.ErrCode);

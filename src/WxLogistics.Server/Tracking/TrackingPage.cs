@@ -33,7 +33,7 @@ public static partial class TrackingPage
         return app;
     }
 
-    static async Task ShowAsync(HttpContext http, string link, TrackingLinks links, WaybillTokens waybills, Store store)
+    static async Task ShowAsync(HttpContext http, string link, TrackingLinks links, WaybillTokens waybills, Store store, Operability.RequestErrorLog errors)
     {
         http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
         http.Response.Headers.XContentTypeOptions = "nosniff";
@@ -42,27 +42,37 @@ public static partial class TrackingPage
         http.Response.ContentType = "text/html; charset=utf-8";
 
         var head = HttpMethods.IsHead(http.Request.Method);
-        var key = links.Open(link);
-        var waybill = key is { } k ? await waybills.FindAsync(k, http.RequestAborted) : null;
-        if (waybill is null)
+        string page;
+        try
         {
-            http.Response.StatusCode = StatusCodes.Status404NotFound;
-            if (!head)
+            var key = links.Open(link);
+            var waybill = key is { } k ? await waybills.FindAsync(k, http.RequestAborted) : null;
+            if (waybill is null || head)
             {
-                await http.Response.WriteAsync(NotFound(), http.RequestAborted);
+                http.Response.StatusCode = waybill is null ? StatusCodes.Status404NotFound : StatusCodes.Status200OK;
+                page = waybill is null && !head ? NotFound() : "";
             }
-
-            return;
+            else
+            {
+                var carrier = await store.FindCarrierAsync(waybill.Key.DeliveryId, http.RequestAborted);
+                var path = await store.ReadPathAsync(waybill.Key, http.RequestAborted);
+                page = Render(carrier?.Name ?? waybill.Key.DeliveryId.Value, waybill.Key.WaybillId.Value, path);
+            }
         }
-
-        if (head)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            return;
+            // The store is away (or failed otherwise): a page a person can read, and a status a link checker can. The
+            // link itself, which opens the path, stays out of the log.
+            errors.Failed(e, $"{TrackingLinks.PathPrefix}…", "the unavailable page");
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = "30";
+            page = head ? "" : Unavailable();
         }
 
-        var carrier = await store.FindCarrierAsync(waybill.Key.DeliveryId, http.RequestAborted);
-        var path = await store.ReadPathAsync(waybill.Key, http.RequestAborted);
-        await http.Response.WriteAsync(Render(carrier?.Name ?? waybill.Key.DeliveryId.Value, waybill.Key.WaybillId.Value, path), http.RequestAborted);
+        if (page.Length > 0)
+        {
+            await http.Response.WriteAsync(page, http.RequestAborted);
+        }
     }
 
     /// <summary>The page of one waybill: its stage, then the path, newest first.</summary>
@@ -107,6 +117,9 @@ public static partial class TrackingPage
         page.Append("<footer>时间为北京时间 (UTC+8)</footer></main></body></html>");
         return page.ToString();
     }
+
+    public static string Unavailable() =>
+        Head("暂时无法显示") + "<main><header class=\"card\"><p class=\"stage\">暂时无法显示</p><p>物流信息暂时无法查询，请稍后再试。</p></header></main></body></html>";
 
     public static string NotFound() =>
         Head("未找到") + "<main><header class=\"card\"><p class=\"stage\">未找到该运单</p><p>链接无效或已过期，请向商家重新获取。</p></header></main></body></html>";
