@@ -107,6 +107,12 @@ public static class OperatorCli
                 await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}");
                 return 1;
             }
+            catch (System.Data.Common.DbException e)
+            {
+                // The store went away, or filled up, after it opened.
+                await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: the store failed: {e.Message}");
+                return 1;
+            }
         };
 }
 

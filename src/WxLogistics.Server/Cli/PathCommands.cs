@@ -81,7 +81,22 @@ static class PathCommands
         await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
         var import = new PathImport(store, TimeProvider.System);
 
-        var complete = await WithProgressAsync(error, file.Name, length, progress => import.RunAsync(file.FullName, format, state, checkpointPath, progress, cancellationToken));
+        bool complete;
+        try
+        {
+            complete = await WithProgressAsync(error, file.Name, length, progress => import.RunAsync(file.FullName, format, state, checkpointPath, progress, cancellationToken));
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            // The batch in hand is not stored; the checkpoint still marks the end of the last one that was.
+            var kept = PathImport.LoadCheckpoint(checkpointPath);
+            throw new OperatorException(
+                $"the store failed: {e.Message}. " +
+                (kept is null
+                    ? "Nothing of this run is stored; run the same command again once the store is back."
+                    : $"Lines up to {kept.Line} are stored; run the same command again once the store is back, and it resumes at line {kept.Line + 1}."));
+        }
+
         if (complete)
         {
             File.Delete(checkpointPath);

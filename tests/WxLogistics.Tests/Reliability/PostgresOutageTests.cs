@@ -133,6 +133,46 @@ public sealed class PostgresOutageTests
         Assert.Equal(acknowledged, (await opened.ReadPathAsync(Keys.Sf(Waybill))).Select(e => e.ActionTime).ToList());
     }
 
+    [Fact]
+    public async Task A_path_import_cut_off_by_the_database_going_away_says_where_it_stopped_and_resumes_there_when_it_is_back()
+    {
+        const int Rows = 200_000;
+        var store = TestStore.Create(StoreKind.Postgres);
+        await TestRun.OperatorAsync(store, "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        for (var w = 0; w < 5; w++)
+        {
+            await TestRun.OperatorAsync(store, "waybill", "add", "--delivery-id", "SF", "--waybill-id", $"IMPORT{w}");
+        }
+
+        var file = Path.Combine(TempDirectory.Create(), "events.jsonl");
+        await File.WriteAllLinesAsync(file, Enumerable.Range(0, Rows).Select(i =>
+            $$"""{"delivery_id":"SF","waybill_id":"IMPORT{{i % 5}}","action_time":{{1600000000 + i}},"action_type":200001,"action_msg":"第{{i}}站"}"""));
+
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var import = Cli.OperatorCli.RunAsync(["path", "import", file, .. store.Args], output, error);
+        var checkpoint = file + ".checkpoint.json";
+        while (!File.Exists(checkpoint) && !import.IsCompleted)
+        {
+            await Task.Delay(5);
+        }
+
+        await SetConnectionsAsync(store, allowed: false);
+        var exitCode = await import;
+
+        Assert.Equal(1, exitCode);
+        var said = error.ToString();
+        Assert.Matches(@"error: the store failed: .*not currently accepting connections.*Lines up to \d+ are stored; run the same command again once the store is back, and it resumes at line \d+\.", said);
+        Assert.DoesNotContain("   at ", said);
+
+        await SetConnectionsAsync(store, allowed: true);
+        var (resumedOutput, resumedError) = (new StringWriter(), new StringWriter());
+        Assert.Equal(0, await Cli.OperatorCli.RunAsync(["path", "import", file, "--json", .. store.Args], resumedOutput, resumedError));
+        Assert.Contains("resuming at line ", resumedError.ToString());
+        var summary = JsonDocument.Parse(resumedOutput.ToString()).RootElement;
+        Assert.Equal(Rows, summary.GetProperty("accepted").GetInt32() + summary.GetProperty("duplicate").GetInt32());
+        Assert.Equal<long>(Rows, await store.CountAsync("SELECT COUNT(*) FROM path_events"));
+    }
+
     /// <summary>Stops (and ends every open connection) or restarts PostgreSQL's taking connections to the test's database.</summary>
     static async Task SetConnectionsAsync(TestStore store, bool allowed)
     {
