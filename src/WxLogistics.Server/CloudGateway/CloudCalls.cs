@@ -34,6 +34,7 @@ public sealed class CloudCalls(
     const string InvalidEnv = "INVALIID_ENV";
     const string InvalidCommonParam = "INVALID_COMMON_PARAM";
     const string InvalidParam = "INVALID_PARAM";
+    const string SystemError = "SYS_ERR";
 
     // WeChat-side codes carried in CommOpenApiResp.errorCode.
     const int ApiNotFound = -604100;
@@ -43,6 +44,21 @@ public sealed class CloudCalls(
     {
         // node-sdk keeps sockets in a keep-alive pool; closing lets a cloud function's process end at once.
         http.Response.Headers.Connection = "close";
+        try
+        {
+            await HandleCallAsync(http);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !http.Response.HasStarted)
+        {
+            // The store failed before the API ran (the env or the app could not be read): the TCB error the SDK maps to
+            // -501001, rather than an HTTPS API's envelope it cannot read.
+            errors.Failed(e, "the cloud gateway", SystemError);
+            await TcbErrorAsync(http, SystemError, "the server could not handle the call now; try again");
+        }
+    }
+
+    async Task HandleCallAsync(HttpContext http)
+    {
         var request = http.Request;
         var cancellationToken = http.RequestAborted;
 

@@ -173,6 +173,28 @@ public sealed class PostgresOutageTests
         Assert.Equal<long>(Rows, await store.CountAsync("SELECT COUNT(*) FROM path_events"));
     }
 
+    [Fact]
+    public async Task A_cloud_function_calling_while_PostgreSQL_is_away_gets_the_sdk_s_system_error_and_succeeds_once_it_is_back()
+    {
+        var store = TestStore.Create(StoreKind.Postgres);
+        var carrier = (await TestRun.OperatorAsync(store, "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运")).GetProperty("appid").GetString()!;
+        await TestRun.OperatorAsync(store, "waybill", "add", "--delivery-id", "SF", "--waybill-id", "12345678901234567890", "--token", "TOKEN");
+        var env = await TestRun.OperatorAsync(store, "cloudenv", "add", "--env", "carrier-prod", "--appid", carrier, "--permissions", "logistics.updatePath", "--default");
+        var (id, key) = (env.GetProperty("secretId").GetString()!, env.GetProperty("secretKey").GetString()!);
+
+        await using var server = await ServerProcess.StartAsync(store);
+        var gateway = new Uri(server.BaseAddress, "/tcb/admin");
+        await SetConnectionsAsync(store, allowed: false);
+        var away = await CloudFunctions.RunAsync("updatePath", gateway, env: null, id, key);
+        await SetConnectionsAsync(store, allowed: true);
+        var back = await CloudFunctions.RunAsync("updatePath", gateway, env: null, id, key);
+
+        Assert.Equal(-501001, away.GetProperty("errCode").GetInt32());
+        Assert.Contains("the server could not handle the call now; try again", away.GetProperty("errMsg").GetString());
+        Assert.Equal("""{"errMsg":"openapi.logistics.updatePath:ok","errCode":0}""", back.GetRawText());
+        Assert.Equal(1, server.Output.Occurrences("Unhandled error on the cloud gateway"));
+    }
+
     /// <summary>Stops (and ends every open connection) or restarts PostgreSQL's taking connections to the test's database.</summary>
     static async Task SetConnectionsAsync(TestStore store, bool allowed)
     {
