@@ -45,9 +45,8 @@ public sealed class GroupCommit : IAsyncDisposable
 
     /// <summary>
     /// Completes once the event is committed (or found already stored); throws <see cref="CommitFailedException"/> when
-    /// the commit failed. With
-    /// <paramref name="tokenHash"/> (only where <see cref="ChecksTokens"/>), the event is stored only if its waybill
-    /// exists with that token hash.
+    /// the commit failed. With <paramref name="tokenHash"/> (only where <see cref="ChecksTokens"/>), the event is stored
+    /// only if its waybill exists with that token hash.
     /// </summary>
     public async Task<AppendOutcome> AppendAsync(
         WaybillKey key, PathEvent pathEvent, byte[]? tokenHash = null, CancellationToken cancellationToken = default)
@@ -153,8 +152,9 @@ public sealed class GroupCommit : IAsyncDisposable
 }
 
 /// <summary>
-/// The store could not commit a batch of path events: nothing of it is stored, and each caller answers a system error
-/// (WeChat's -1, which carriers retry) with this message as the reason the call inspector shows.
+/// The store could not commit a batch of path events, or could not say that it did (a connection lost at the commit):
+/// each caller answers a system error (WeChat's -1, which carriers retry; a retry of an event stored after all is a
+/// duplicate, acknowledged again), with this message as the reason the call inspector shows.
 /// </summary>
 public sealed class CommitFailedException(Exception inner)
     : Exception($"the store could not commit the event: {inner.Message}", inner);
