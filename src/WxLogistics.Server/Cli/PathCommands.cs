@@ -256,7 +256,7 @@ static class PathCommands
             }
 
             waybills += page.Count;
-            foreach (var (key, e) in await store.ReadPathsAsync(after, page[^1].Key, cancellationToken))
+            foreach (var (key, e) in await store.ReadPathsAsync(page[0].Key, page[^1].Key, cancellationToken))
             {
                 events++;
                 if (csv)

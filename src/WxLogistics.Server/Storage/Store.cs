@@ -183,16 +183,17 @@ public abstract class Store : IAsyncDisposable
             cancellationToken);
 
     /// <summary>
-    /// The paths of the waybills after <paramref name="after"/> up to and including <paramref name="through"/>, in key
-    /// order, each sorted as <see cref="ReadPathAsync"/> sorts it.
+    /// The paths of the waybills from <paramref name="from"/> up to <paramref name="through"/>, both included, in key
+    /// order, each sorted as <see cref="ReadPathAsync"/> sorts it. With both the first and the last of a page of
+    /// <see cref="ListWaybillsAsync"/>, exactly that page's paths: nothing of another carrier.
     /// </summary>
-    public Task<List<KeyedPathEvent>> ReadPathsAsync(WaybillKey? after, WaybillKey through, CancellationToken cancellationToken = default) =>
+    public Task<List<KeyedPathEvent>> ReadPathsAsync(WaybillKey from, WaybillKey through, CancellationToken cancellationToken = default) =>
         QueryAsync(
             "SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM path_events " +
-            "WHERE (delivery_id, waybill_id) > (@after_delivery, @after_waybill) AND (delivery_id, waybill_id) <= (@through_delivery, @through_waybill) " +
+            "WHERE (delivery_id, waybill_id) >= (@from_delivery, @from_waybill) AND (delivery_id, waybill_id) <= (@through_delivery, @through_waybill) " +
             "ORDER BY delivery_id, waybill_id, action_time, seq",
             [
-                ("after_delivery", after?.DeliveryId.Value ?? ""), ("after_waybill", after?.WaybillId.Value ?? ""),
+                ("from_delivery", from.DeliveryId.Value), ("from_waybill", from.WaybillId.Value),
                 ("through_delivery", through.DeliveryId.Value), ("through_waybill", through.WaybillId.Value),
             ],
             StoreRows.KeyedEvent,

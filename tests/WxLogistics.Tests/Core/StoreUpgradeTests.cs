@@ -87,7 +87,7 @@ public abstract class StoreUpgradeTests
         Assert.Equal(["SF-1", "SF-2", "SF-3"], (await store.ListWaybillsAsync(null, null, 10)).Select(w => w.Key.WaybillId.Value));
         Assert.Equal(
             ["SF-1", "SF-1", "SF-1", "SF-1", "SF-1", "SF-2", "SF-3"],
-            (await store.ReadPathsAsync(null, Keys.Sf("SF-3"))).Select(e => e.Key.WaybillId.Value));
+            (await store.ReadPathsAsync(Keys.Sf("SF-1"), Keys.Sf("SF-3"))).Select(e => e.Key.WaybillId.Value));
     }
 }
 

@@ -83,7 +83,7 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
     {
         await using var store = await server.Store.OpenAsync();
         var waybills = await store.ListWaybillsAsync(null, null, 10_000);
-        return waybills.Count == 0 ? 0 : (await store.ReadPathsAsync(null, waybills[^1].Key)).Count;
+        return waybills.Count == 0 ? 0 : (await store.ReadPathsAsync(waybills[0].Key, waybills[^1].Key)).Count;
     }
 
     [Fact]
@@ -288,6 +288,27 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
         var (exitCode, _, error) = await RunAsync(["path", "export"]);
 
         Assert.Equal(0, exitCode);
+        Assert.Contains("exported 1 event of 1 waybill", error);
+    }
+
+    [Fact]
+    public async Task Exporting_one_carrier_writes_its_events_only_not_those_of_a_carrier_sorted_before_or_after_it()
+    {
+        foreach (var carrier in new[] { "EMS", "SF", "ZTO" })
+        {
+            await server.AddCarrierAsync(carrier, carrier);
+            await server.AddWaybillAsync(carrier, waybillId: "W1");
+        }
+
+        var file = Path.Combine(directory, "carriers.jsonl");
+        await File.WriteAllLinesAsync(file, new[] { "EMS", "SF", "ZTO" }.Select(carrier =>
+            $$"""{"delivery_id":"{{carrier}}","waybill_id":"W1","action_time":{{Start}},"action_type":100001,"action_msg":"{{carrier}} 揽件 18666666666"}"""));
+        await ImportAsync(file);
+
+        var (exitCode, output, error) = await RunAsync(["path", "export", "--delivery-id", "SF"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal(["SF 揽件 18666666666"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("action_msg").GetString()));
         Assert.Contains("exported 1 event of 1 waybill", error);
     }
 

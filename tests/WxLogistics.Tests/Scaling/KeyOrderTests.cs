@@ -32,6 +32,6 @@ public sealed class KeyOrderTests
         Assert.Equal(["b-1"], (await store.ListWaybillsAsync(null, Keys.Sf("a-3"), 10)).Select(w => w.Key.WaybillId.Value));
         Assert.Equal(
             ["picked up B-2", "Picked up B-2", "picked up a-3", "Picked up a-3"],
-            (await store.ReadPathsAsync(null, Keys.Sf("a-3"))).Select(e => e.Event.ActionMsg));
+            (await store.ReadPathsAsync(Keys.Sf("B-2"), Keys.Sf("a-3"))).Select(e => e.Event.ActionMsg));
     }
 }
