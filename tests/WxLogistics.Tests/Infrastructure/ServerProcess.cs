@@ -59,12 +59,16 @@ public sealed class ServerProcess : IAsyncDisposable
     /// directory in a mount namespace of its own (unshare), so that no one else sees it and it goes with the process.
     /// Returns the exit code, what it said, and the names of the files it left in the data directory.
     /// </summary>
-    public static async Task<(int ExitCode, string Output, string Error, string[] Left)> RunOnFullDiskAsync(params string[] args)
+    /// <param name="args">The executable's arguments, without --data.</param>
+    /// <param name="prepare">Shell commands run in the data directory ("$1") before the disk is filled.</param>
+    public static async Task<(int ExitCode, string Output, string Error, string[] Left)> RunOnFullDiskAsync(string[] args, string prepare = "")
     {
         const string Left = "--- left in the data directory:";
         using var process = Start([ServerAssembly, .. args], [
             "unshare", "--mount", "bash", "-c",
-            "mount -t tmpfs -o size=64k tmpfs \"$0\" || exit 99; head -c 1048576 /dev/zero > \"$0/filler\" 2>/dev/null; " +
+            "mount -t tmpfs -o size=64k tmpfs \"$0\" || exit 99; mkdir \"$0/data\"; " +
+            $"(set -- \"$0/data\"; {(prepare.Length > 0 ? prepare : ":")}) || exit 98; " +
+            "head -c 1048576 /dev/zero > \"$0/filler\" 2>/dev/null; " +
             $"dotnet \"$@\" --data \"$0/data\"; code=$?; echo '{Left}'; ls -A \"$0/data\" 2>/dev/null; exit $code",
             TempDirectory.Create(),
         ]);

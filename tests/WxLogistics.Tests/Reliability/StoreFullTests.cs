@@ -122,7 +122,7 @@ public sealed class StoreFullTests
     [Fact]
     public async Task A_server_started_on_a_full_disk_says_so_in_one_line_and_leaves_no_key_file_behind()
     {
-        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync("--urls", "http://127.0.0.1:0");
+        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync(["--urls", "http://127.0.0.1:0"]);
 
         Assert.Equal(1, exitCode);
         Assert.StartsWith("wxlogistics: cannot start: ", error);
@@ -134,13 +134,27 @@ public sealed class StoreFullTests
     [Fact]
     public async Task An_operator_verb_on_a_full_disk_says_so_and_leaves_no_key_file_behind()
     {
-        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync("app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync(["app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运"]);
 
         Assert.Equal(1, exitCode);
         Assert.StartsWith("error: ", error);
         Assert.Matches("No space left on device|disk is full", error);
         Assert.DoesNotContain("Fatal error", output + error);
         Assert.DoesNotContain(left, name => name.Contains(".key", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_store_whose_path_count_file_an_earlier_version_left_with_a_hole_opens_on_a_full_disk_without_a_crash()
+    {
+        // An earlier version made wxlogistics.db-paths by mapping it, which sizes the file with a hole: on a full disk
+        // the first touch of that page found no block and the process died (SIGBUS).
+        var (exitCode, output, error, _) = await ServerProcess.RunOnFullDiskAsync(
+            ["app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运"], prepare: "truncate -s 8 \"$1/wxlogistics.db-paths\"");
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("error: ", error);
+        Assert.Matches("No space left on device|disk is full", error);
+        Assert.DoesNotContain("Fatal error", output + error);
     }
 
     [Theory]

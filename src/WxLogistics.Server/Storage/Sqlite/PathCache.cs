@@ -72,6 +72,11 @@ sealed unsafe class PathCache
                     created.Write(new byte[sizeof(long)]);
                     created.Flush(flushToDisk: true);
                 }
+                else if (OperatingSystem.IsLinux() && Allocate((int)created.SafeFileHandle.DangerousGetHandle(), 0, sizeof(long)) is var error and not 0)
+                {
+                    // A count made with a hole by an earlier version: given its block now, or refused as a new one is.
+                    throw new IOException($"cannot allocate {path}: {new System.ComponentModel.Win32Exception(error).Message}");
+                }
             }
 
             file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, sizeof(long), MemoryMappedFileAccess.ReadWrite);
@@ -83,6 +88,10 @@ sealed unsafe class PathCache
             return null;
         }
     }
+
+    /// <summary>posix_fallocate: gives the range blocks where it has none, or answers ENOSPC; the data is left as it is.</summary>
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "posix_fallocate")]
+    static extern int Allocate(int fd, long offset, long length);
 
     /// <summary>How many paths are kept now.</summary>
     public int Count => paths.Count;
