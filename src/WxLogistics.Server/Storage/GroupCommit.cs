@@ -118,6 +118,7 @@ public sealed class GroupCommit : IAsyncDisposable
             catch (Exception e)
             {
                 failures.Failed(e, batch.Count);
+                metrics.CommitFailed(batch.Count);
                 var failed = new CommitFailedException(e);
                 foreach (var pending in batch)
                 {

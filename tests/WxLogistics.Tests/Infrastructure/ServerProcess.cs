@@ -173,10 +173,18 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Lets the server's files grow again (see <see cref="StartWithFileSizeLimitAsync"/>): room returns.</summary>
-    public void LiftFileSizeLimit()
+    public void LiftFileSizeLimit() => SetFileSizeLimit(ulong.MaxValue);
+
+    /// <summary>
+    /// No write at all succeeds (the soft limit at 0 bytes): not even one that a checkpoint's freed pages would take,
+    /// so that a full disk stays full.
+    /// </summary>
+    public void RefuseEveryWrite() => SetFileSizeLimit(0);
+
+    void SetFileSizeLimit(ulong bytes)
     {
-        var unlimited = new ResourceLimit(ulong.MaxValue, ulong.MaxValue);
-        Assert.True(SetResourceLimit(process.Id, ResourceFileSize, ref unlimited, IntPtr.Zero) == 0, "prlimit failed");
+        var limit = new ResourceLimit(bytes, ulong.MaxValue);
+        Assert.True(SetResourceLimit(process.Id, ResourceFileSize, ref limit, IntPtr.Zero) == 0, "prlimit failed");
     }
 
     const int ResourceFileSize = 1; // RLIMIT_FSIZE

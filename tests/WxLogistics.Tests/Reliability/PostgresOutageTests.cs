@@ -113,7 +113,12 @@ public sealed class PostgresOutageTests
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(page)).StatusCode);
             var path = await (await client.PostAsJsonAsync(getPath, getPathBody)).Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal(acknowledged.Count, path.GetProperty("path_item_num").GetInt32());
-            await Task.Delay(500); // a poll of the push deliverer that succeeds again
+            // A poll of the push deliverer that succeeds again (one every 200 ms; longer on a busy machine).
+            for (var waited = 0; waited < 100 && !server.Output.Contains("Claiming merchant pushes succeeds again", StringComparison.Ordinal); waited++)
+            {
+                await Task.Delay(100);
+            }
+
             output = server.Output;
         }
 
