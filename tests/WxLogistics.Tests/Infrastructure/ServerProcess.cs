@@ -74,8 +74,7 @@ public sealed class ServerProcess : IAsyncDisposable
         ]);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        await WaitOrKillAsync(process);
         TestRun.Log(await error);
         var parts = (await output).Split(Left);
         Assert.True(parts.Length == 2, $"the full disk could not be made (exit {process.ExitCode}): {await error}");
@@ -124,8 +123,7 @@ public sealed class ServerProcess : IAsyncDisposable
         using var process = Start([ServerAssembly, .. args]);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        await WaitOrKillAsync(process);
         TestRun.Log(await error);
         if ((await output).TrimStart().StartsWith('{'))
         {
@@ -141,10 +139,10 @@ public sealed class ServerProcess : IAsyncDisposable
         using var process = Start([ServerAssembly, .. args]);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!when() && !process.HasExited)
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!when() && !process.HasExited && DateTime.UtcNow < deadline)
         {
-            await Task.Delay(5, timeout.Token);
+            await Task.Delay(5);
         }
 
         if (!process.HasExited)
@@ -152,9 +150,25 @@ public sealed class ServerProcess : IAsyncDisposable
             Assert.Equal(0, Interrupt(process.Id, Sigint));
         }
 
-        await process.WaitForExitAsync(timeout.Token);
+        await WaitOrKillAsync(process);
         TestRun.Log(await error);
         return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>Waits up to a minute for the process to end; one that does not is killed, so that no test leaves it running.</summary>
+    static async Task WaitOrKillAsync(Process process)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"`{string.Join(' ', process.StartInfo.ArgumentList)}` did not end within 60 s and was killed");
+        }
     }
 
     const int Sigint = 2;
