@@ -11,19 +11,19 @@ public static class SqlScripts
 
     /// <summary>The numbered schema scripts of a provider (NNNN_name.sql, its Name), in order.</summary>
     public static IReadOnlyList<(int Version, string Name, string Sql)> Load(string provider) =>
-        [.. Numbered(provider).Select(s => (s.Version, s.Resource[$"WxLogistics.Storage.{provider}.Scripts.".Length..], Read(s.Resource)))];
+        [.. Numbered(provider).Select(s => (s.Version, s.Name, Read(s.Resource)))];
 
     /// <summary>The number of the provider's last schema script, which a current schema has applied; no script is read.</summary>
     public static int LatestVersion(string provider) => Numbered(provider).Max(s => s.Version);
 
-    static IEnumerable<(int Version, string Resource)> Numbered(string provider)
+    static IEnumerable<(int Version, string Name, string Resource)> Numbered(string provider)
     {
         var prefix = $"WxLogistics.Storage.{provider}.Scripts.";
-        foreach (var name in Assembly.GetExecutingAssembly().GetManifestResourceNames()
+        foreach (var resource in Assembly.GetExecutingAssembly().GetManifestResourceNames()
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
-            var fileName = name[prefix.Length..];
-            yield return (int.Parse(fileName[..fileName.IndexOf('_')], CultureInfo.InvariantCulture), name);
+            var fileName = resource[prefix.Length..];
+            yield return (int.Parse(fileName[..fileName.IndexOf('_')], CultureInfo.InvariantCulture), fileName, resource);
         }
     }
 

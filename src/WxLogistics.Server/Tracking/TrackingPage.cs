@@ -47,10 +47,15 @@ public static partial class TrackingPage
         {
             var key = links.Open(link);
             var waybill = key is { } k ? await waybills.FindAsync(k, http.RequestAborted) : null;
-            if (waybill is null || head)
+            if (waybill is null)
             {
-                http.Response.StatusCode = waybill is null ? StatusCodes.Status404NotFound : StatusCodes.Status200OK;
-                page = waybill is null && !head ? NotFound() : "";
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                page = NotFound();
+            }
+            else if (head)
+            {
+                // A HEAD is answered as the GET would be, without reading the path for a body it does not send.
+                page = "";
             }
             else
             {
@@ -66,10 +71,10 @@ public static partial class TrackingPage
             errors.Failed(e, $"{TrackingLinks.PathPrefix}…", "the unavailable page");
             http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             http.Response.Headers.RetryAfter = "30";
-            page = head ? "" : Unavailable();
+            page = Unavailable();
         }
 
-        if (page.Length > 0)
+        if (!head)
         {
             await http.Response.WriteAsync(page, http.RequestAborted);
         }

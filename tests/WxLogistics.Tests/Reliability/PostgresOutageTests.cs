@@ -24,51 +24,17 @@ public sealed class PostgresOutageTests
             "--merchant-appid", merchant.GetProperty("appid").GetString()!, "--order-id", "order-1", "--openid", "openid-1")).GetProperty("token").GetString()!;
         var page = (await TestRun.OperatorAsync(store, "waybill", "link", "--delivery-id", "SF", "--waybill-id", Waybill)).GetProperty("path").GetString()!;
 
-        var acknowledged = new List<long>();
-        var failed = 0;
+        CarrierUpdates updates;
         var reads = 0;
         string output;
         await using (var server = await ServerProcess.StartAsync(store))
         {
             using var client = new HttpClient { BaseAddress = server.BaseAddress };
-            var issued = await client.GetFromJsonAsync<JsonElement>(
-                $"/cgi-bin/token?grant_type=client_credential&appid={carrier.GetProperty("appid")}&secret={carrier.GetProperty("secret")}");
-            TestRun.RecordSecrets(issued);
-            var url = $"/cgi-bin/express/delivery/path/update?access_token={issued.GetProperty("access_token")}";
-            var merchantToken = await client.GetFromJsonAsync<JsonElement>(
-                $"/cgi-bin/token?grant_type=client_credential&appid={merchant.GetProperty("appid")}&secret={merchant.GetProperty("secret")}");
-            TestRun.RecordSecrets(merchantToken);
-            var getPath = $"/cgi-bin/express/business/path/get?access_token={merchantToken.GetProperty("access_token")}";
+            updates = await CarrierUpdates.StartAsync(client, carrier, token, Waybill, time => $"快件已到达转运中心 {time}");
+            var getPath = $"/cgi-bin/express/business/path/get?access_token={await CarrierUpdates.AccessTokenAsync(client, merchant)}";
             var getPathBody = new { order_id = "order-1", openid = "openid-1", delivery_id = "SF", waybill_id = Waybill };
             var time = 1533052800L;
-
-            async Task<int> UpdateAsync()
-            {
-                time++;
-                using var response = await client.PostAsJsonAsync(url, new
-                {
-                    token,
-                    waybill_id = Waybill,
-                    action_time = time,
-                    action_type = 200001,
-                    action_msg = $"快件已到达转运中心 {time}",
-                });
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                var reply = await response.Content.ReadFromJsonAsync<JsonElement>();
-                var errcode = reply.GetProperty("errcode").GetInt32();
-                if (errcode == 0)
-                {
-                    acknowledged.Add(time);
-                }
-                else
-                {
-                    failed++;
-                    Assert.Equal(-1, errcode);
-                    Assert.StartsWith("system error rid: ", reply.GetProperty("errmsg").GetString());
-                }
-
-                return errcode;
-            }
+            Task<int> UpdateAsync() => updates.SendAsync(++time);
 
             for (var i = 0; i < 3; i++)
             {
@@ -112,7 +78,7 @@ public sealed class PostgresOutageTests
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(page)).StatusCode);
             var path = await (await client.PostAsJsonAsync(getPath, getPathBody)).Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal(acknowledged.Count, path.GetProperty("path_item_num").GetInt32());
+            Assert.Equal(updates.Acknowledged.Count, path.GetProperty("path_item_num").GetInt32());
             // A poll of the push deliverer that succeeds again (one every 200 ms; longer on a busy machine).
             for (var waited = 0; waited < 100 && !server.Output.Contains("Claiming merchant pushes succeeds again", StringComparison.Ordinal); waited++)
             {
@@ -123,6 +89,7 @@ public sealed class PostgresOutageTests
         }
 
         // The appends and the push deliverer's polls (5 a second) failed all along: each logged once, then its recovery.
+        var failed = updates.Failed;
         Assert.True(failed >= 20, $"only {failed} updates failed while PostgreSQL was away");
         Assert.Equal(1, output.Occurrences("Committing path events failed"));
         Assert.Contains($"Committing path events succeeds again, after {failed} failures (path events: {failed})", output);
@@ -135,7 +102,7 @@ public sealed class PostgresOutageTests
         Assert.DoesNotContain(page, output);
 
         await using var opened = await store.OpenAsync();
-        Assert.Equal(acknowledged, (await opened.ReadPathAsync(Keys.Sf(Waybill))).Select(e => e.ActionTime).ToList());
+        Assert.Equal(updates.Acknowledged, (await opened.ReadPathAsync(Keys.Sf(Waybill))).Select(e => e.ActionTime).ToList());
     }
 
     [Fact]

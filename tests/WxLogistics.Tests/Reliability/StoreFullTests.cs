@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using WxLogistics.Tests.Infrastructure;
@@ -27,60 +25,29 @@ public sealed class StoreFullTests
         var token = (await TestRun.OperatorAsync(store, "waybill", "add", "--delivery-id", "SF", "--waybill-id", Waybill))
             .GetProperty("token").GetString()!;
 
-        var acknowledged = new List<long>();
-        var failed = 0;
+        CarrierUpdates updates;
         string output;
         await using (var server = await ServerProcess.StartWithFileSizeLimitAsync(store, 1024 * 1024))
         {
             using var client = new HttpClient { BaseAddress = server.BaseAddress };
-            var issued = await client.GetFromJsonAsync<JsonElement>(
-                $"/cgi-bin/token?grant_type=client_credential&appid={carrier.GetProperty("appid")}&secret={carrier.GetProperty("secret")}");
-            TestRun.RecordSecrets(issued);
-            var url = $"/cgi-bin/express/delivery/path/update?access_token={issued.GetProperty("access_token")}";
-
-            async Task<int> UpdateAsync(long time)
-            {
-                using var response = await client.PostAsJsonAsync(url, new
-                {
-                    token,
-                    waybill_id = Waybill,
-                    action_time = time,
-                    action_type = 200001,
-                    action_msg = $"{Filler} {time}",
-                });
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                var reply = await response.Content.ReadFromJsonAsync<JsonElement>();
-                var errcode = reply.GetProperty("errcode").GetInt32();
-                if (errcode == 0)
-                {
-                    acknowledged.Add(time);
-                }
-                else
-                {
-                    failed++;
-                    Assert.Equal(-1, errcode);
-                    Assert.StartsWith("system error rid: ", reply.GetProperty("errmsg").GetString());
-                }
-
-                return errcode;
-            }
+            updates = await CarrierUpdates.StartAsync(client, carrier, token, Waybill, time => $"{Filler} {time}");
 
             // Until the disk is full and has stayed full for 50 updates in a row.
             var time = Start;
             for (var inARow = 0; inARow < 50; time++)
             {
                 Assert.True(time < Start + 5000, "the store never filled up");
-                inARow = await UpdateAsync(time) == 0 ? 0 : inARow + 1;
+                inARow = await updates.SendAsync(time) == 0 ? 0 : inARow + 1;
             }
 
-            Assert.True(acknowledged.Count > 100, $"only {acknowledged.Count} updates were acknowledged before the store filled");
+            Assert.True(updates.Acknowledged.Count > 100, $"only {updates.Acknowledged.Count} updates were acknowledged before the store filled");
 
             // Carriers retry: a disk that stays full is summed up every 10 s, not logged per request.
             server.RefuseEveryWrite();
             var full = System.Diagnostics.Stopwatch.StartNew();
             while (full.Elapsed < TimeSpan.FromSeconds(11))
             {
-                await UpdateAsync(time++);
+                await updates.SendAsync(time++);
                 await Task.Delay(20);
             }
 
@@ -90,20 +57,20 @@ public sealed class StoreFullTests
             var metrics = await client.GetStringAsync("/metrics");
             var counted = Regex.Match(metrics, @"^wxlogistics_ingest_commit_failures_total(?:\{[^}]*\})? (\d+)", RegexOptions.Multiline);
             Assert.True(counted.Success, "no wxlogistics_ingest_commit_failures_total in /metrics");
-            Assert.Equal(failed, int.Parse(counted.Groups[1].Value));
+            Assert.Equal(updates.Failed, int.Parse(counted.Groups[1].Value));
 
             // Room returns: the next updates are stored again, with no restart.
             server.LiftFileSizeLimit();
             var resumed = false;
             for (var attempt = 0; attempt < 10 && !resumed; attempt++, time++)
             {
-                resumed = await UpdateAsync(time) == 0;
+                resumed = await updates.SendAsync(time) == 0;
             }
 
             Assert.True(resumed, "ingest did not resume once the store could grow again");
             for (var i = 0; i < 20; i++, time++)
             {
-                Assert.Equal(0, await UpdateAsync(time));
+                Assert.Equal(0, await updates.SendAsync(time));
             }
 
             output = server.Output;
@@ -112,41 +79,28 @@ public sealed class StoreFullTests
         // Each run of failures is logged once with its cause and summed up when commits succeed again, not a stack trace
         // per request. (A full SQLite store may take a few more events when a checkpoint frees pages, and fail again.)
         var runs = Regex.Matches(output, @"Committing path events succeeds again, after (\d+) failures \(path events: (\d+)\)");
-        Assert.InRange(runs.Count, 1, Math.Max(5, failed / 20));
+        Assert.InRange(runs.Count, 1, Math.Max(5, updates.Failed / 20));
         Assert.Equal(runs.Count, output.Occurrences("Committing path events failed"));
-        Assert.Equal(failed, runs.Sum(run => int.Parse(run.Groups[1].Value)));
-        Assert.Equal(failed, runs.Sum(run => int.Parse(run.Groups[2].Value)));
-        Assert.InRange(output.Occurrences("Writing to the call inspector failed"), 1, Math.Max(5, failed / 20));
+        Assert.Equal(updates.Failed, runs.Sum(run => int.Parse(run.Groups[1].Value)));
+        Assert.Equal(updates.Failed, runs.Sum(run => int.Parse(run.Groups[2].Value)));
+        Assert.InRange(output.Occurrences("Writing to the call inspector failed"), 1, Math.Max(5, updates.Failed / 20));
         Assert.Equal(0, output.Occurrences("Unhandled error"));
         Assert.Equal(0, output.Occurrences("An unhandled exception"));
 
         // Every acknowledged event is stored once, and nothing else.
         await using var opened = await store.OpenAsync();
         var path = await opened.ReadPathAsync(Keys.Sf(Waybill));
-        Assert.Equal(acknowledged, path.Select(e => e.ActionTime).ToList());
+        Assert.Equal(updates.Acknowledged, path.Select(e => e.ActionTime).ToList());
     }
 
-    [Fact]
-    public async Task A_server_started_on_a_full_disk_says_so_in_one_line_and_leaves_no_key_file_behind()
+    [Theory]
+    [InlineData(new[] { "--urls", "http://127.0.0.1:0" }, "wxlogistics: cannot start: ")]
+    [InlineData(new[] { "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运" }, "error: ")]
+    public async Task The_server_or_an_operator_verb_started_on_a_full_disk_says_so_in_one_line_and_leaves_no_key_file_behind(string[] args, string saying)
     {
-        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync(["--urls", "http://127.0.0.1:0"]);
+        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync(args);
 
-        Assert.Equal(1, exitCode);
-        Assert.StartsWith("wxlogistics: cannot start: ", error);
-        Assert.Matches("No space left on device|disk is full", error);
-        Assert.DoesNotContain("Fatal error", output + error);
-        Assert.DoesNotContain(left, name => name.Contains(".key", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task An_operator_verb_on_a_full_disk_says_so_and_leaves_no_key_file_behind()
-    {
-        var (exitCode, output, error, left) = await ServerProcess.RunOnFullDiskAsync(["app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运"]);
-
-        Assert.Equal(1, exitCode);
-        Assert.StartsWith("error: ", error);
-        Assert.Matches("No space left on device|disk is full", error);
-        Assert.DoesNotContain("Fatal error", output + error);
+        AssertSaysTheDiskIsFull(exitCode, output, error, saying);
         Assert.DoesNotContain(left, name => name.Contains(".key", StringComparison.Ordinal));
     }
 
@@ -158,8 +112,14 @@ public sealed class StoreFullTests
         var (exitCode, output, error, _) = await ServerProcess.RunOnFullDiskAsync(
             ["app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运"], prepare: "truncate -s 8 \"$1/wxlogistics.db-paths\"");
 
+        AssertSaysTheDiskIsFull(exitCode, output, error, "error: ");
+    }
+
+    /// <summary>Exit code 1 and one line saying the disk is full, not a crash (exit 134, "Fatal error").</summary>
+    static void AssertSaysTheDiskIsFull(int exitCode, string output, string error, string saying)
+    {
         Assert.Equal(1, exitCode);
-        Assert.StartsWith("error: ", error);
+        Assert.StartsWith(saying, error);
         Assert.Matches("No space left on device|disk is full", error);
         Assert.DoesNotContain("Fatal error", output + error);
     }
