@@ -3,7 +3,7 @@ using System.Text;
 
 namespace WxLogistics.Wire;
 
-/// <summary>Reads a request body up to a limit, with WeChat's answers for an empty or an oversized one.</summary>
+/// <summary>Reads a request body up to a limit, with WeChat's answers for an empty, an oversized or an unreadable one.</summary>
 public static class WxBody
 {
     public static async Task<(byte[]? Body, WxReply? Error)> ReadAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
@@ -55,10 +55,16 @@ public static class WxBody
                 ? (null, WxReply.Error(WxErrors.DataFormatError, "the body starts with a UTF-8 byte order mark (EF BB BF); send the JSON without it"))
                 : (rented.AsSpan(0, length).ToArray(), null);
         }
-        catch (BadHttpRequestException)
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            // Kestrel's own limit, or a client that broke off mid-body.
+            // Kestrel's own limit.
             return (null, TooLarge(maxBytes));
+        }
+        catch (BadHttpRequestException e)
+        {
+            // A body Kestrel could not read to its end: a malformed chunked encoding, or one cut short. Kestrel's
+            // message says which ("Bad chunk size data.", "Unexpected end of request content.").
+            return (null, WxReply.Error(WxErrors.DataFormatError, $"the request body could not be read: {e.Message}"));
         }
         finally
         {

@@ -186,4 +186,40 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
             await Task.Delay(100);
         }
     }
+    [Fact]
+    public async Task A_body_whose_chunked_encoding_is_broken_is_answered_that_it_could_not_be_read_not_that_it_is_too_large()
+    {
+        var store = TestStore.Create(StoreKind.Sqlite);
+        var carrier = await TestRun.OperatorAsync(store, "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        await using var process = await ServerProcess.StartAsync(store);
+        using var client = new HttpClient { BaseAddress = process.BaseAddress };
+        var accessToken = await CarrierUpdates.AccessTokenAsync(client, carrier);
+
+        // Kestrel parses the chunked encoding; an HttpClient would not send it broken, so the bytes go on a socket.
+        async Task<JsonElement> SendChunkedAsync(string path, string chunks)
+        {
+            using var socket = new TcpClient();
+            await socket.ConnectAsync(IPAddress.Loopback, process.BaseAddress.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"POST {path} HTTP/1.1\r\nHost: {process.BaseAddress.Authority}\r\nContent-Type: application/json\r\n" +
+                $"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}"));
+            var answer = await new StreamReader(stream, Encoding.UTF8).ReadToEndAsync();
+            Assert.StartsWith("HTTP/1.1 200 OK", answer);
+            return JsonDocument.Parse(answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]).RootElement;
+        }
+
+        var update = $"/cgi-bin/express/delivery/path/update?access_token={accessToken}";
+        var badSize = await SendChunkedAsync(update, "zz\r\n{}\r\n0\r\n\r\n");
+        Assert.Equal(47001, badSize.GetProperty("errcode").GetInt32());
+        Assert.StartsWith("data format error: the request body could not be read: Bad chunk size data", badSize.GetProperty("errmsg").GetString());
+
+        var stableToken = await SendChunkedAsync("/cgi-bin/stable_token", "2\r\n{}\r\nnot a size\r\n");
+        Assert.Equal(47001, stableToken.GetProperty("errcode").GetInt32());
+        Assert.DoesNotContain("larger than", stableToken.GetProperty("errmsg").GetString());
+
+        // A well-formed chunked body is read as any other.
+        var valid = await SendChunkedAsync(update, "2\r\n{}\r\n0\r\n\r\n");
+        Assert.Equal(40097, valid.GetProperty("errcode").GetInt32());
+    }
 }
