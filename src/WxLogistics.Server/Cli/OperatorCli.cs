@@ -13,7 +13,7 @@ namespace WxLogistics.Cli;
 /// </summary>
 public static class OperatorCli
 {
-    static readonly HashSet<string> Verbs = ["app", "waybill", "path", "cloudenv", "push", "calls", "migrate", "--help", "-h", "-?", "--version"];
+    static readonly HashSet<string> Verbs = ["app", "waybill", "path", "cloudenv", "push", "calls", "migrate", "backup", "restore", "--help", "-h", "-?", "--version"];
 
     public static bool Handles(string[] args) => args.Length > 0 && Verbs.Contains(args[0]);
 
@@ -51,6 +51,8 @@ public static class OperatorCli
             PushCommands.Create(store, output),
             CallCommands.Create(store, output),
             MigrateCommand(store, output),
+            BackupCommands.Backup(store, output),
+            BackupCommands.Restore(store, output),
         };
         foreach (var option in store.All)
         {
@@ -110,7 +112,7 @@ public static class OperatorCli
             catch (System.Data.Common.DbException e)
             {
                 // The store went away, or filled up, after it opened.
-                await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: the store failed: {e.Message}");
+                await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: the store failed: {Storage.Sqlite.SqliteBackup.Describe(e)}");
                 return 1;
             }
         };

@@ -47,12 +47,18 @@ public sealed class ServerProcess : IAsyncDisposable
     /// SIGXFSZ ignored, so that a write past it fails as on a full disk) until <see cref="LiftFileSizeLimit"/>.
     /// </summary>
     public static Task<ServerProcess> StartWithFileSizeLimitAsync(TestStore store, long bytes) =>
-        // exec keeps the PID, so the limit can be lifted later; an ignored signal stays ignored across exec. The
-        // runtime's double-mapped code pages live in a file of their own, which the limit would refuse.
-        StartAsync([.. store.Args], [
-            "bash", "-c", "trap '' XFSZ; ulimit -S -f \"$0\" && DOTNET_EnableWriteXorExecute=0 exec dotnet \"$@\"",
-            (bytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ]);
+        StartAsync([.. store.Args], FileSizeLimit(bytes));
+
+    /// <summary>
+    /// A launcher under which no file of the process can grow past <paramref name="bytes"/>. exec keeps the PID, so
+    /// the limit can be lifted later; an ignored signal stays ignored across exec. The runtime's double-mapped code
+    /// pages live in a file of their own, which the limit would refuse.
+    /// </summary>
+    static string[] FileSizeLimit(long bytes) =>
+    [
+        "bash", "-c", "trap '' XFSZ; ulimit -S -f \"$0\" && DOTNET_EnableWriteXorExecute=0 exec dotnet \"$@\"",
+        (bytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
 
     /// <summary>
     /// Runs the executable to its end with its data directory on a full disk: a small tmpfs, filled, mounted over a new
@@ -118,9 +124,15 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the executable to its end (a bad start, an operator verb) and returns what it said.</summary>
-    public static async Task<(int ExitCode, string Output, string Error)> RunToEndAsync(params string[] args)
+    public static Task<(int ExitCode, string Output, string Error)> RunToEndAsync(params string[] args) => RunToEndAsync(args, null);
+
+    /// <summary>The same with no file of the process allowed to grow past <paramref name="bytes"/>, as on a full disk.</summary>
+    public static Task<(int ExitCode, string Output, string Error)> RunToEndWithFileSizeLimitAsync(long bytes, params string[] args) =>
+        RunToEndAsync(args, FileSizeLimit(bytes));
+
+    static async Task<(int ExitCode, string Output, string Error)> RunToEndAsync(string[] args, IReadOnlyList<string>? launcher)
     {
-        using var process = Start([ServerAssembly, .. args]);
+        using var process = Start([ServerAssembly, .. args], launcher);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await WaitOrKillAsync(process);

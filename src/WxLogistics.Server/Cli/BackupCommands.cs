@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using WxLogistics.Storage;
+using WxLogistics.Storage.Sqlite;
+
+namespace WxLogistics.Cli;
+
+/// <summary>`backup` and `restore`: a SQLite store copied while the server runs, and put back while it does not.</summary>
+static class BackupCommands
+{
+    const string PostgresElsewhere =
+        "copies a SQLite store; back up a PostgreSQL store with PostgreSQL's own tools (pg_dump, or base backups with WAL archiving)";
+
+    public static Command Backup(StoreArguments storeArguments, TextWriter output)
+    {
+        var to = new Option<FileInfo>("--output", "-o") { Description = "The backup file to make; it must not exist.", Required = true };
+        var backup = new Command(
+            "backup",
+            "Copy the SQLite store of --data into a new file, also while the server runs and takes updates: the copy is the store " +
+            "as of one commit. Shows progress on stderr, checks the copy, and prints {file, bytes, schema, waybills, events}. " +
+            "The keys (server.key, admin.key) are not in it: keep them beside it, as secrets.")
+        {
+            to,
+        };
+        backup.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (parsed.GetValue(storeArguments.Store) != StoreFactory.Sqlite)
+            {
+                throw new OperatorException($"backup {PostgresElsewhere}");
+            }
+
+            var file = parsed.GetValue(to)!;
+            var error = parsed.InvocationConfiguration.Error;
+            var contents = await Explained(() => WithProgressAsync(
+                error, $"backup to {file.Name}", progress => SqliteBackup.BackupAsync(storeArguments.DataDirectory(parsed), file.FullName, progress, cancellationToken)));
+            await WriteAsync(output, contents, json => json.WriteString("file", file.FullName));
+            await error.WriteLineAsync(
+                $"the keys are not in the backup: keep {Apps.ServerKey.FileName} (cloud envs' secretKeys and tracking links depend on it) and " +
+                $"{Admin.AdminKey.FileName} beside it, as secrets, unless they are set in the configuration");
+        }));
+        return backup;
+    }
+
+    public static Command Restore(StoreArguments storeArguments, TextWriter output)
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "A file made by `backup`." };
+        var restore = new Command(
+            "restore",
+            "Put a backup in place of the SQLite store of --data, on which no server may run. The store it replaces is kept " +
+            $"beside it as {SqliteStore.FileName}.replaced-TIME. Checks the backup first, upgrades one made by an earlier version, " +
+            "and prints {restored, replaced, schema, waybills, events}.")
+        {
+            file,
+        };
+        restore.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (parsed.GetValue(storeArguments.Store) != StoreFactory.Sqlite)
+            {
+                throw new OperatorException($"restore {PostgresElsewhere}");
+            }
+
+            var directory = storeArguments.DataDirectory(parsed);
+            var backup = parsed.GetValue(file)!;
+            var (contents, replaced, held) = await Explained(() => SqliteBackup.RestoreAsync(backup.FullName, directory, cancellationToken));
+            using (held)
+            {
+                await using (await storeArguments.OpenAsync(parsed, cancellationToken))
+                {
+                    // Opened once, which upgrades the schema of a backup made by an earlier version.
+                }
+
+                await WriteAsync(output, contents, json =>
+                {
+                    json.WriteString("restored", backup.FullName);
+                    json.WriteString("replaced", replaced is null ? null : Path.GetFullPath(Path.Combine(directory, replaced)));
+                });
+            }
+
+            if (!File.Exists(Path.Combine(directory, Apps.ServerKey.FileName)) && Environment.GetEnvironmentVariable("WxLogistics__ServerKey") is not { Length: > 0 })
+            {
+                await parsed.InvocationConfiguration.Error.WriteLineAsync(
+                    $"there is no {Apps.ServerKey.FileName} in {Path.GetFullPath(directory)}: put the one kept with the backup there before the server starts, " +
+                    "or the cloud envs' secretKeys and the tracking links made before will not verify");
+            }
+        }));
+        return restore;
+    }
+
+    static async Task<T> Explained<T>(Func<Task<T>> work)
+    {
+        try
+        {
+            return await work();
+        }
+        catch (BackupException e)
+        {
+            throw new OperatorException(e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OperatorException(e.Message);
+        }
+    }
+
+    static Task WriteAsync(TextWriter output, SqliteBackup.Contents contents, Action<System.Text.Json.Utf8JsonWriter> names) =>
+        OperatorCli.WriteJsonAsync(output, json =>
+        {
+            names(json);
+            json.WriteNumber("bytes", contents.Bytes);
+            json.WriteNumber("schema", contents.Schema);
+            json.WriteNumber("waybills", contents.Waybills);
+            json.WriteNumber("events", contents.Events);
+        });
+
+    /// <summary>
+    /// A progress bar of the bytes copied on stderr; when stderr is not a terminal, a plain line every few seconds.
+    /// </summary>
+    static async Task<T> WithProgressAsync<T>(TextWriter error, string name, Func<IProgress<(long Done, long Total)>, Task<T>> run)
+    {
+        static string Megabytes(long bytes) => (bytes / 1_048_576.0).ToString("N1", CultureInfo.InvariantCulture) + " MB";
+
+        if (!ReferenceEquals(error, Console.Error) || Console.IsErrorRedirected)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            TimeSpan? lastLine = null;
+            var gate = new Lock();
+            return await run(new Progress(report =>
+            {
+                lock (gate)
+                {
+                    var finished = report.Done >= report.Total;
+                    if (lastLine == TimeSpan.MaxValue || (started.Elapsed - lastLine < TimeSpan.FromSeconds(2) && !finished))
+                    {
+                        return;
+                    }
+
+                    // The line of the finished copy is the last.
+                    lastLine = finished ? TimeSpan.MaxValue : started.Elapsed;
+                    var done = report.Total == 0 ? 1 : (double)report.Done / report.Total;
+                    error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {done:P0}, {Megabytes(report.Done)} of {Megabytes(report.Total)}"));
+                }
+            }));
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
+        return await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async context =>
+            {
+                var task = context.AddTask(Markup.Escape(name), maxValue: 1);
+                var result = await run(new Progress(report =>
+                {
+                    task.MaxValue = Math.Max(report.Total, 1);
+                    task.Value = report.Done;
+                }));
+                task.StopTask();
+                return result;
+            });
+    }
+
+    sealed class Progress(Action<(long Done, long Total)> report) : IProgress<(long Done, long Total)>
+    {
+        public void Report((long Done, long Total) value) => report(value);
+    }
+}

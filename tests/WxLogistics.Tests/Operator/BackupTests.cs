@@ -1,0 +1,258 @@
+using System.Text.Json;
+using WxLogistics.Apps;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Operator;
+
+/// <summary>`backup` and `restore` of a SQLite store, through the real executable beside a real server.</summary>
+public sealed class BackupTests : IAsyncLifetime
+{
+    const long Start = 1_533_052_800;
+
+    readonly TestStore store = TestStore.Create(StoreKind.Sqlite);
+    readonly string elsewhere = TempDirectory.Create();
+    JsonElement carrier;
+    string waybillToken = "";
+
+    public async Task InitializeAsync()
+    {
+        carrier = await TestRun.OperatorAsync(store, "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运");
+        waybillToken = (await TestRun.OperatorAsync(store, "waybill", "add", "--delivery-id", "SF", "--waybill-id", "BACKUP1")).GetProperty("token").GetString()!;
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    static WaybillKey Waybill => new(DeliveryId.TryParse("SF", out var sf) ? sf : throw new InvalidOperationException(), WaybillId.TryParse("BACKUP1", out var id) ? id : throw new InvalidOperationException());
+
+    static string Message(long actionTime) => $"快件已到达第{actionTime - Start}站，联系电话18666666666";
+
+    static async Task<IReadOnlyList<Storage.PathEvent>> PathInAsync(string dataDirectory)
+    {
+        await using var opened = await new TestStore(StoreKind.Sqlite, dataDirectory, null).OpenAsync();
+        return await opened.ReadPathAsync(Waybill);
+    }
+
+    /// <summary>Takes a backup of the test's store into a new file; returns the file and what `backup` printed.</summary>
+    async Task<(string File, JsonElement Made, string Error)> BackupAsync()
+    {
+        var file = Path.Combine(elsewhere, $"wxlogistics-{Guid.NewGuid():N}.backup");
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync(["backup", "-o", file, .. store.Args]);
+        Assert.True(exitCode == 0, $"backup failed ({exitCode}): {error}");
+        return (file, JsonDocument.Parse(output).RootElement.Clone(), error);
+    }
+
+    [Fact]
+    public async Task An_operator_backs_up_the_store_while_carriers_keep_updating_and_the_restored_copy_holds_every_event_acknowledged_before_it()
+    {
+        CarrierUpdates updates;
+        string file;
+        JsonElement made;
+        await using (var server = await ServerProcess.StartAsync(store))
+        {
+            using var client = new HttpClient { BaseAddress = server.BaseAddress };
+            updates = await CarrierUpdates.StartAsync(client, carrier, waybillToken, "BACKUP1", Message);
+            for (var t = Start + 1; t <= Start + 300; t++)
+            {
+                Assert.Equal(0, await updates.SendAsync(t));
+            }
+
+            // The carrier keeps sending while the backup is taken.
+            using var stop = new CancellationTokenSource();
+            var during = Task.Run(async () =>
+            {
+                for (var t = Start + 301; !stop.IsCancellationRequested; t++)
+                {
+                    await updates.SendAsync(t);
+                }
+            });
+            (file, made, var error) = await BackupAsync();
+            await Task.Delay(200);
+            stop.Cancel();
+            await during;
+
+            Assert.Equal(file, made.GetProperty("file").GetString());
+            Assert.Contains("100 %", error);
+            Assert.Contains("the keys are not in the backup: keep server.key", error);
+            Assert.Equal(new FileInfo(file).Length, made.GetProperty("bytes").GetInt64());
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
+
+            Assert.Equal([file], Directory.GetFiles(elsewhere));
+            Assert.True(updates.Acknowledged.Count > 300, "no update was acknowledged while the backup was taken");
+        }
+
+        // Restored into a new directory: the copy of one moment, each event once, every one acknowledged before the
+        // backup began among them, and nothing that was never acknowledged.
+        var restoredDirectory = TempDirectory.Create();
+        var (exitCode, output, restoreError) = await ServerProcess.RunToEndAsync(["restore", file, "--data", restoredDirectory]);
+        Assert.True(exitCode == 0, $"restore failed ({exitCode}): {restoreError}");
+        var restored = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(JsonValueKind.Null, restored.GetProperty("replaced").ValueKind);
+        Assert.Equal(made.GetProperty("events").GetInt64(), restored.GetProperty("events").GetInt64());
+        Assert.Contains($"there is no server.key in {restoredDirectory}", restoreError);
+
+        var path = await PathInAsync(restoredDirectory);
+        Assert.Equal(made.GetProperty("events").GetInt64(), path.Count);
+        Assert.Equal(path.Count, path.Select(e => e.ActionTime).Distinct().Count());
+        Assert.Subset(updates.Acknowledged.ToHashSet(), path.Select(e => e.ActionTime).ToHashSet());
+        Assert.Superset(Enumerable.Range(1, 300).Select(n => Start + n).ToHashSet(), path.Select(e => e.ActionTime).ToHashSet());
+        Assert.All(path, e => Assert.Equal(Message(e.ActionTime), e.ActionMsg));
+
+        // With the server key kept beside the backup, a server on the restored store takes the carrier's updates.
+        File.Copy(Path.Combine(store.DataDirectory, ServerKey.FileName), Path.Combine(restoredDirectory, ServerKey.FileName));
+        await using (var server = await ServerProcess.StartAsync(restoredDirectory))
+        {
+            using var client = new HttpClient { BaseAddress = server.BaseAddress };
+            var after = await CarrierUpdates.StartAsync(client, carrier, waybillToken, "BACKUP1", Message);
+            Assert.Equal(0, await after.SendAsync(Start + 1_000_000));
+        }
+
+        Assert.Equal(path.Count + 1, (await PathInAsync(restoredDirectory)).Count);
+    }
+
+    [Fact]
+    public async Task Restoring_over_a_store_waits_for_its_server_to_stop_and_keeps_the_replaced_store_whole_beside_it()
+    {
+        string file;
+        await using (var server = await ServerProcess.StartAsync(store))
+        {
+            using var client = new HttpClient { BaseAddress = server.BaseAddress };
+            var updates = await CarrierUpdates.StartAsync(client, carrier, waybillToken, "BACKUP1", Message);
+            for (var t = Start + 1; t <= Start + 20; t++)
+            {
+                Assert.Equal(0, await updates.SendAsync(t));
+            }
+
+            (file, _, _) = await BackupAsync();
+            for (var t = Start + 21; t <= Start + 30; t++)
+            {
+                Assert.Equal(0, await updates.SendAsync(t));
+            }
+
+            var (refused, _, why) = await ServerProcess.RunToEndAsync(["restore", file, .. store.Args]);
+            Assert.Equal(1, refused);
+            Assert.Equal($"error: a server is running on the SQLite store in {store.DataDirectory}: stop it, then restore", why.Trim());
+            Assert.Equal(30, (await PathInAsync(store.DataDirectory)).Count);
+        }
+
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync(["restore", file, .. store.Args]);
+        Assert.True(exitCode == 0, $"restore failed ({exitCode}): {error}");
+        Assert.DoesNotContain("there is no server.key", error);
+        var replaced = JsonDocument.Parse(output).RootElement.GetProperty("replaced").GetString()!;
+        Assert.StartsWith(Path.Combine(store.DataDirectory, "wxlogistics.db.replaced-"), replaced);
+        Assert.Equal(20, (await PathInAsync(store.DataDirectory)).Count);
+
+        // The replaced store, its last commits included, opens from its files under their new name.
+        var kept = TempDirectory.Create();
+        foreach (var part in Directory.GetFiles(store.DataDirectory, Path.GetFileName(replaced) + "*"))
+        {
+            File.Copy(part, Path.Combine(kept, "wxlogistics.db" + Path.GetFileName(part)[Path.GetFileName(replaced).Length..]));
+        }
+
+        Assert.Equal(30, (await PathInAsync(kept)).Count);
+    }
+
+    [Fact]
+    public async Task A_backup_or_restore_that_cannot_be_made_is_refused_with_the_reason_and_the_store_is_left_as_it_was()
+    {
+        var (file, _, _) = await BackupAsync();
+        var before = Directory.GetFiles(store.DataDirectory).Order().ToList();
+
+        async Task RefusedAsync(string expected, params string[] args)
+        {
+            var (exitCode, output, error) = await ServerProcess.RunToEndAsync(args);
+            Assert.Equal(1, exitCode);
+            Assert.Empty(output);
+            Assert.Equal($"error: {expected}", error.Trim());
+            Assert.Equal(before, Directory.GetFiles(store.DataDirectory).Order().ToList());
+        }
+
+        // A backup never overwrites a file.
+        await RefusedAsync($"{file} exists; name a new file (a backup never overwrites one)", ["backup", "-o", file, .. store.Args]);
+
+        // A file that is no store, and a backup damaged after it was made.
+        var text = Path.Combine(elsewhere, "notes.txt");
+        await File.WriteAllTextAsync(text, new string('x', 10_000));
+        await RefusedAsync($"{text} is not a sound WxLogistics store: SQLite Error 26: 'file is not a database'.", ["restore", text, .. store.Args]);
+
+        var damaged = Path.Combine(elsewhere, "damaged.backup");
+        var bytes = await File.ReadAllBytesAsync(file);
+        Array.Fill(bytes, (byte)0xA5, bytes.Length / 2, bytes.Length / 4);
+        await File.WriteAllBytesAsync(damaged, bytes);
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync(["restore", damaged, .. store.Args]);
+        Assert.Equal(1, exitCode);
+        Assert.Matches($"^error: {System.Text.RegularExpressions.Regex.Escape(damaged)} (is damaged \\(SQLite's quick_check: [^\\n]+\\)|is not a sound WxLogistics store: [^\\n]+)$", error.Trim());
+        Assert.Equal(before, Directory.GetFiles(store.DataDirectory).Order().ToList());
+
+        // Where there is no room for it, nothing is left of it.
+        var noRoom = Path.Combine(elsewhere, "no-room.backup");
+        var (full, _, fullError) = await ServerProcess.RunToEndWithFileSizeLimitAsync(64 * 1024, ["backup", "-o", noRoom, .. store.Args]);
+        Assert.Equal(1, full);
+        Assert.Matches($"^error: cannot write the backup {System.Text.RegularExpressions.Regex.Escape(noRoom)}: SQLite Error (10|13): .+ It needs about \\d+ MB there; nothing was kept\\.$", fullError.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.DoesNotContain(Directory.GetFiles(elsewhere), f => f.StartsWith(noRoom, StringComparison.Ordinal));
+        Assert.Equal(before, Directory.GetFiles(store.DataDirectory).Order().ToList());
+
+        // A store in use is not a backup: its WAL would be left behind.
+        await using (var server = await ServerProcess.StartAsync(store))
+        {
+            var live = Path.Combine(store.DataDirectory, "wxlogistics.db");
+            var (inUse, _, why) = await ServerProcess.RunToEndAsync(["restore", live, "--data", TempDirectory.Create()]);
+            Assert.Equal(1, inUse);
+            Assert.Contains("is a store in use (its WAL is beside it), not a backup", why);
+        }
+
+        // PostgreSQL has its own tools.
+        var (postgres, _, pgError) = await ServerProcess.RunToEndAsync(["backup", "-o", Path.Combine(elsewhere, "pg.backup"), "--store", "postgres", "--connection", "Host=127.0.0.1;Username=x;Database=y"]);
+        Assert.Equal(1, postgres);
+        Assert.Contains("back up a PostgreSQL store with PostgreSQL's own tools (pg_dump", pgError);
+    }
+    [Fact]
+    public async Task An_operator_whose_store_file_is_damaged_is_told_so_and_pointed_to_restore_which_brings_the_last_backup_back()
+    {
+        // Events on 40 waybills, so that their pages come after the schema's and the waybills' in the file.
+        var lines = new List<string>();
+        for (var w = 0; w < 40; w++)
+        {
+            await TestRun.OperatorAsync(store, "waybill", "add", "--delivery-id", "SF", "--waybill-id", $"DAMAGE{w:D2}");
+            lines.AddRange(Enumerable.Range(1, 100).Select(n =>
+                JsonSerializer.Serialize(new { delivery_id = "SF", waybill_id = $"DAMAGE{w:D2}", action_time = Start + n, action_type = 200001, action_msg = Message(Start + n) })));
+        }
+
+        var events = Path.Combine(elsewhere, "events.jsonl");
+        await File.WriteAllLinesAsync(events, lines);
+        await TestRun.OperatorAsync(store, "path", "import", events, "--json");
+        var (file, made, _) = await BackupAsync();
+        Assert.Equal(4_000, made.GetProperty("events").GetInt64());
+
+        // The last quarter of the file's pages overwritten, as a failing disk or a stray write might leave them.
+        var database = Path.Combine(store.DataDirectory, "wxlogistics.db");
+        Assert.False(File.Exists(database + "-wal"), "the verbs' last connection leaves no WAL behind");
+        await using (var damage = new FileStream(database, FileMode.Open, FileAccess.Write))
+        {
+            damage.Position = damage.Length / 4 * 3 / 4096 * 4096;
+            await damage.WriteAsync(Enumerable.Repeat((byte)0xA5, (int)(damage.Length - damage.Position)).ToArray());
+        }
+
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync(["path", "export", "-o", Path.Combine(elsewhere, "export.jsonl"), .. store.Args]);
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            "error: the store failed: SQLite Error 11: 'database disk image is malformed'. " +
+            "The store's file is damaged: restore the last backup into its data directory (`restore FILE`).",
+            error.Trim());
+
+        var (restored, _, restoreError) = await ServerProcess.RunToEndAsync(["restore", file, .. store.Args]);
+        Assert.True(restored == 0, $"restore failed ({restored}): {restoreError}");
+        var exportedFile = Path.Combine(elsewhere, "export.jsonl");
+        var (exported, _, exportError) = await ServerProcess.RunToEndAsync(["path", "export", "-o", exportedFile, .. store.Args]);
+        Assert.True(exported == 0, $"export failed ({exported}): {exportError}");
+        static string Event(string line)
+        {
+            var e = JsonDocument.Parse(line).RootElement;
+            return $"{e.GetProperty("waybill_id")} {e.GetProperty("action_time")} {e.GetProperty("action_msg")}";
+        }
+
+        Assert.Equal(lines.Select(Event).Order(), (await File.ReadAllLinesAsync(exportedFile)).Select(Event).Order());
+    }
+}
