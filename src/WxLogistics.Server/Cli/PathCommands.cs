@@ -220,17 +220,26 @@ static class PathCommands
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var path = parsed.GetValue(to);
             var temporary = path is null ? null : path.FullName + ".tmp";
-            await using (var file = temporary is null ? null : new StreamWriter(temporary, false, new UTF8Encoding(false)))
+            try
             {
-                var writer = file ?? output;
-                var (events, waybills) = await ExportAsync(store, carrier, csv, writer, cancellationToken);
-                await parsed.InvocationConfiguration.Error.WriteLineAsync(
-                    $"exported {events} event{(events == 1 ? "" : "s")} of {waybills} waybill{(waybills == 1 ? "" : "s")}");
-            }
+                await using (var file = temporary is null ? null : new StreamWriter(temporary, false, new UTF8Encoding(false)))
+                {
+                    var writer = file ?? output;
+                    var (events, waybills) = await ExportAsync(store, carrier, csv, writer, cancellationToken);
+                    await parsed.InvocationConfiguration.Error.WriteLineAsync(
+                        $"exported {events} event{(events == 1 ? "" : "s")} of {waybills} waybill{(waybills == 1 ? "" : "s")}");
+                }
 
-            if (temporary is not null)
+                if (temporary is not null)
+                {
+                    File.Move(temporary, path!.FullName, overwrite: true);
+                }
+            }
+            catch when (temporary is not null)
             {
-                File.Move(temporary, path!.FullName, overwrite: true);
+                // An export cut short leaves neither a part of itself nor a changed FILE.
+                File.Delete(temporary);
+                throw;
             }
         }));
         return export;

@@ -237,6 +237,7 @@ public sealed class BackupTests : IAsyncLifetime
 
         var (exitCode, _, error) = await ServerProcess.RunToEndAsync(["path", "export", "-o", Path.Combine(elsewhere, "export.jsonl"), .. store.Args]);
         Assert.Equal(1, exitCode);
+        Assert.DoesNotContain(Directory.GetFiles(elsewhere), f => Path.GetFileName(f).StartsWith("export.jsonl", StringComparison.Ordinal));
         Assert.Equal(
             "error: the store failed: SQLite Error 11: 'database disk image is malformed'. " +
             "The store's file is damaged: restore the last backup into its data directory (`restore FILE`).",
