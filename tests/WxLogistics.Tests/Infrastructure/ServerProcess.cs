@@ -188,6 +188,20 @@ public sealed class ServerProcess : IAsyncDisposable
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     static extern int Interrupt(int pid, int signal);
 
+    /// <summary>
+    /// SIGTERM, as a service manager or a container runtime stops it, then waits for it to end (killed after a minute);
+    /// returns its exit code and how long it took.
+    /// </summary>
+    public async Task<(int ExitCode, TimeSpan Took)> StopAsync()
+    {
+        var started = Stopwatch.StartNew();
+        Assert.Equal(0, Interrupt(process.Id, Sigterm));
+        await WaitOrKillAsync(process);
+        return (process.ExitCode, started.Elapsed);
+    }
+
+    const int Sigterm = 15;
+
     /// <summary>SIGKILL: the process ends at once, mid-request, without any shutdown work.</summary>
     public async Task KillAsync()
     {
