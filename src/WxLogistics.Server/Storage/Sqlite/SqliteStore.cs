@@ -32,6 +32,14 @@ public sealed class SqliteStore : Store
     /// </summary>
     const int WriterCacheKiB = 16 * 1024;
 
+    /// <summary>
+    /// The size the writer cuts its WAL file back to when the log starts again from its beginning (journal_size_limit).
+    /// Under load the log stays under a quarter of it (a checkpoint every 64 batches), and SQLite writes over the file
+    /// it has rather than growing it; but a long read, such as a backup, keeps the log from starting again, so it grows
+    /// by everything committed meanwhile, and would keep that size on disk.
+    /// </summary>
+    internal const long WalSizeLimit = 32 * 1024 * 1024;
+
     /// <summary>Passes of one checkpoint: when the disk cannot keep up, the writer copies what is left.</summary>
     const int MaxCheckpointPasses = 10;
 
@@ -1031,7 +1039,8 @@ public sealed class SqliteStore : Store
             {
                 // Its WAL writes are gathered until the commit's sync, which synchronous=FULL makes at every commit.
                 appendConnection = await OpenAsync(writerConnectionString, cancellationToken);
-                await ExecuteAsync(appendConnection, $"PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-{WriterCacheKiB};", cancellationToken);
+                await ExecuteAsync(
+                    appendConnection, $"PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-{WriterCacheKiB}; PRAGMA journal_size_limit={WalSizeLimit};", cancellationToken);
             }
 
             return await write(appendConnection);
