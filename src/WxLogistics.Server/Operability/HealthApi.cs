@@ -2,14 +2,27 @@ using WxLogistics.Storage;
 
 namespace WxLogistics.Operability;
 
-/// <summary>/healthz: the process answers. /readyz: the store answers and its schema is current.</summary>
+/// <summary>
+/// /healthz: the process answers. /readyz: the store answers, its schema is current, and the latest commit of path
+/// events did not fail in the last <see cref="CommitFailureWindow"/> (a full disk leaves reads working, so asking the
+/// store alone would say ready while every update is refused).
+/// </summary>
 public static class HealthApi
 {
+    public static readonly TimeSpan CommitFailureWindow = TimeSpan.FromSeconds(30);
+
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
         app.MapMethods("/healthz", ["GET", "HEAD"], () => Results.Json(new { status = "ok" })).ExcludeFromDescription();
-        app.MapMethods("/readyz", ["GET", "HEAD"], async (Store store, CancellationToken cancellationToken) =>
+        app.MapMethods("/readyz", ["GET", "HEAD"], async (Store store, GroupCommit commits, CancellationToken cancellationToken) =>
         {
+            if (commits.FailedWithin(CommitFailureWindow) is { } ago)
+            {
+                return Results.Json(
+                    new { status = "not ready", reason = $"the latest commit of path events failed {ago.TotalSeconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)} s ago; the log says why" },
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(5));
             bool ready;

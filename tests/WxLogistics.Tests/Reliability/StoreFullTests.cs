@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using WxLogistics.Tests.Infrastructure;
@@ -53,6 +54,13 @@ public sealed class StoreFullTests
 
             Assert.Contains("Committing path events still fails: ", server.Output);
 
+            // Reads still work on a full disk, but a node that takes no update is not ready.
+            using (var ready = await client.GetAsync("/readyz"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                Assert.Matches(@"the latest commit of path events failed \d+\.\d s ago; the log says why", await ready.Content.ReadAsStringAsync());
+            }
+
             // What an operator's alert watches: the failed events, counted.
             var metrics = await client.GetStringAsync("/metrics");
             var counted = Regex.Match(metrics, @"^wxlogistics_ingest_commit_failures_total(?:\{[^}]*\})? (\d+)", RegexOptions.Multiline);
@@ -68,6 +76,7 @@ public sealed class StoreFullTests
             }
 
             Assert.True(resumed, "ingest did not resume once the store could grow again");
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
             for (var i = 0; i < 20; i++, time++)
             {
                 Assert.Equal(0, await updates.SendAsync(time));
