@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Spectre.Console;
 using WxLogistics.Storage;
 using WxLogistics.Storage.Sqlite;
 
@@ -32,8 +31,8 @@ static class BackupCommands
 
             var file = parsed.GetValue(to)!;
             var error = parsed.InvocationConfiguration.Error;
-            var contents = await Explained(() => WithProgressAsync(
-                error, $"backup to {file.Name}", progress => SqliteBackup.BackupAsync(storeArguments.DataDirectory(parsed), file.FullName, progress, cancellationToken)));
+            var contents = await Explained(() => ProgressDisplay.RunAsync(error, $"backup to {file.Name}", display =>
+                SqliteBackup.BackupAsync(storeArguments.DataDirectory(parsed), file.FullName, new Copied(display), cancellationToken)));
             await WriteAsync(output, contents, json => json.WriteString("file", file.FullName));
             await error.WriteLineAsync(
                 $"the keys are not in the backup: keep {Apps.ServerKey.FileName} (cloud envs' secretKeys and tracking links depend on it) and " +
@@ -113,55 +112,12 @@ static class BackupCommands
             json.WriteNumber("events", contents.Events);
         });
 
-    /// <summary>
-    /// A progress bar of the bytes copied on stderr; when stderr is not a terminal, a plain line every few seconds.
-    /// </summary>
-    static async Task<T> WithProgressAsync<T>(TextWriter error, string name, Func<IProgress<(long Done, long Total)>, Task<T>> run)
+    /// <summary>Bytes copied, shown in megabytes.</summary>
+    sealed class Copied(IProgress<ProgressDisplay.Report> display) : IProgress<(long Done, long Total)>
     {
+        public void Report((long Done, long Total) value) =>
+            display.Report(new ProgressDisplay.Report(value.Done, value.Total, $"{Megabytes(value.Done)} of {Megabytes(value.Total)}"));
+
         static string Megabytes(long bytes) => (bytes / 1_048_576.0).ToString("N1", CultureInfo.InvariantCulture) + " MB";
-
-        if (!ReferenceEquals(error, Console.Error) || Console.IsErrorRedirected)
-        {
-            var started = System.Diagnostics.Stopwatch.StartNew();
-            TimeSpan? lastLine = null;
-            var gate = new Lock();
-            return await run(new Progress(report =>
-            {
-                lock (gate)
-                {
-                    var finished = report.Done >= report.Total;
-                    if (lastLine == TimeSpan.MaxValue || (started.Elapsed - lastLine < TimeSpan.FromSeconds(2) && !finished))
-                    {
-                        return;
-                    }
-
-                    // The line of the finished copy is the last.
-                    lastLine = finished ? TimeSpan.MaxValue : started.Elapsed;
-                    var done = report.Total == 0 ? 1 : (double)report.Done / report.Total;
-                    error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {done:P0}, {Megabytes(report.Done)} of {Megabytes(report.Total)}"));
-                }
-            }));
-        }
-
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
-        return await console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .StartAsync(async context =>
-            {
-                var task = context.AddTask(Markup.Escape(name), maxValue: 1);
-                var result = await run(new Progress(report =>
-                {
-                    task.MaxValue = Math.Max(report.Total, 1);
-                    task.Value = report.Done;
-                }));
-                task.StopTask();
-                return result;
-            });
-    }
-
-    sealed class Progress(Action<(long Done, long Total)> report) : IProgress<(long Done, long Total)>
-    {
-        public void Report((long Done, long Total) value) => report(value);
     }
 }

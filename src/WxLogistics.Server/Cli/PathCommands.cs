@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Spectre.Console;
 using WxLogistics.Apps;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Storage;
@@ -84,7 +83,7 @@ static class PathCommands
         bool complete;
         try
         {
-            complete = await WithProgressAsync(error, file.Name, length, progress => import.RunAsync(file.FullName, format, state, checkpointPath, progress, cancellationToken));
+            complete = await WithProgressAsync(error, file.Name, progress => import.RunAsync(file.FullName, format, state, checkpointPath, progress, cancellationToken));
         }
         catch (System.Data.Common.DbException e)
         {
@@ -110,54 +109,18 @@ static class PathCommands
         return complete ? 0 : Interrupted;
     }
 
-    /// <summary>
-    /// A progress bar on stderr with rows per second and the time left; when stderr is not a terminal, a plain line
-    /// with the same figures every few seconds instead.
-    /// </summary>
-    static async Task<bool> WithProgressAsync(TextWriter error, string name, long totalBytes, Func<IProgress<ImportProgress>, Task<bool>> run)
+    /// <summary>The import's progress on stderr (<see cref="ProgressDisplay"/>): bytes of the file read, rows, rows per second.</summary>
+    static Task<bool> WithProgressAsync(TextWriter error, string name, Func<IProgress<ImportProgress>, Task<bool>> run)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         long? firstRows = null;
-        double Rate(ImportProgress report)
+        return ProgressDisplay.RunAsync(error, name, display => run(new Progress(report =>
         {
+            // Rows per second of this run, not counting the rows of a run it resumes.
             firstRows ??= report.Rows;
-            return (report.Rows - firstRows.Value) / Math.Max(started.Elapsed.TotalSeconds, 0.001);
-        }
-
-        if (!ReferenceEquals(error, Console.Error) || Console.IsErrorRedirected)
-        {
-            var lastLine = TimeSpan.Zero;
-            return await run(new Progress(report =>
-            {
-                var rate = Rate(report);
-                if (started.Elapsed - lastLine < TimeSpan.FromSeconds(2) && report.Bytes < report.TotalBytes)
-                {
-                    return;
-                }
-
-                lastLine = started.Elapsed;
-                var done = report.TotalBytes == 0 ? 1 : (double)report.Bytes / report.TotalBytes;
-                var bytesPerSecond = report.Bytes / Math.Max(started.Elapsed.TotalSeconds, 0.001);
-                var left = bytesPerSecond > 0 ? TimeSpan.FromSeconds(Math.Ceiling((report.TotalBytes - report.Bytes) / bytesPerSecond)) : TimeSpan.Zero;
-                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {done:P0}, {report.Rows:N0} rows, {rate:N0} rows/s, {left:hh\\:mm\\:ss} left"));
-            }));
-        }
-
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(error) });
-        return await console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .StartAsync(async context =>
-            {
-                var task = context.AddTask(Markup.Escape(name), maxValue: Math.Max(totalBytes, 1));
-                var complete = await run(new Progress(report =>
-                {
-                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{name}: {report.Rows:N0} rows, {Rate(report):N0} rows/s"));
-                    task.Value = report.Bytes;
-                }));
-                task.StopTask();
-                return complete;
-            });
+            var rate = (report.Rows - firstRows.Value) / Math.Max(started.Elapsed.TotalSeconds, 0.001);
+            display.Report(new ProgressDisplay.Report(report.Bytes, report.TotalBytes, string.Create(CultureInfo.InvariantCulture, $"{report.Rows:N0} rows, {rate:N0} rows/s")));
+        })));
     }
 
     static string SummaryTable(bool complete, ImportState state)
@@ -225,9 +188,13 @@ static class PathCommands
                 await using (var file = temporary is null ? null : new StreamWriter(temporary, false, new UTF8Encoding(false)))
                 {
                     var writer = file ?? output;
-                    var (events, waybills) = await ExportAsync(store, carrier, csv, writer, cancellationToken);
+                    var (events, waybills) = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected
+                        // The events go to the terminal: they show how far it is.
+                        ? await ExportAsync(store, carrier, csv, writer, null, cancellationToken)
+                        : await ProgressDisplay.RunAsync(parsed.InvocationConfiguration.Error, "export", async progress =>
+                            await ExportAsync(store, carrier, csv, writer, progress, cancellationToken));
                     await parsed.InvocationConfiguration.Error.WriteLineAsync(
-                        $"exported {events} event{(events == 1 ? "" : "s")} of {waybills} waybill{(waybills == 1 ? "" : "s")}");
+                        string.Create(CultureInfo.InvariantCulture, $"exported {events:N0} event{(events == 1 ? "" : "s")} of {waybills:N0} waybill{(waybills == 1 ? "" : "s")}"));
                 }
 
                 if (temporary is not null)
@@ -245,9 +212,17 @@ static class PathCommands
         return export;
     }
 
-    static async Task<(long Events, long Waybills)> ExportAsync(Store store, DeliveryId? carrier, bool csv, TextWriter writer, CancellationToken cancellationToken)
+    static async Task<(long Events, long Waybills)> ExportAsync(
+        Store store, DeliveryId? carrier, bool csv, TextWriter writer, IProgress<ProgressDisplay.Report>? progress, CancellationToken cancellationToken)
     {
         const int Page = 500;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var total = progress is null ? 0 : await store.CountWaybillsAsync(carrier, cancellationToken);
+        void Report(long waybills, long events) =>
+            progress?.Report(new ProgressDisplay.Report(waybills, total, string.Create(
+                CultureInfo.InvariantCulture,
+                $"{waybills:N0} of {total:N0} waybills, {events:N0} events, {events / Math.Max(started.Elapsed.TotalSeconds, 0.001):N0} events/s")));
+
         if (csv)
         {
             await writer.WriteLineAsync("delivery_id,waybill_id,action_time,action_type,action_msg");
@@ -261,6 +236,9 @@ static class PathCommands
             var page = await store.ListWaybillsAsync(carrier, after, Page, cancellationToken);
             if (page.Count == 0)
             {
+                // Waybills added meanwhile are exported too; the count taken first does not hold them.
+                total = Math.Max(total, waybills);
+                Report(waybills, events);
                 return (events, waybills);
             }
 
@@ -296,6 +274,7 @@ static class PathCommands
             }
 
             after = page[^1].Key;
+            Report(waybills, events);
         }
     }
 }

@@ -182,6 +182,14 @@ public abstract class Store : IAsyncDisposable
             StoreRows.KeyedWaybill,
             cancellationToken);
 
+    /// <summary>How many waybills the store holds, all or one carrier's (what <see cref="ListWaybillsAsync"/> pages through).</summary>
+    public async Task<long> CountWaybillsAsync(DeliveryId? deliveryId, CancellationToken cancellationToken = default) =>
+        (long)(await QueryAsync<object>(
+            "SELECT COUNT(*) FROM waybills WHERE (@delivery = '' OR delivery_id = @delivery)",
+            [("delivery", deliveryId?.Value ?? "")],
+            row => row.GetInt64(0),
+            cancellationToken))[0];
+
     /// <summary>
     /// The paths of the waybills from <paramref name="from"/> up to <paramref name="through"/>, both included, in key
     /// order, each sorted as <see cref="ReadPathAsync"/> sorts it. With both the first and the last of a page of

@@ -156,6 +156,7 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
         var (exitCode, output, error) = await RunAsync(["path", "export"]);
         Assert.Equal(0, exitCode);
         Assert.Contains("exported 2 events of 2 waybills", error);
+        Assert.Matches(@"export: 100 ?%, 2 of 2 waybills, 2 events, [0-9,]+ events/s, 00:00:00 left", error);
         var exported = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal("揽件成功, 快递员 \"小王\"", exported[0].GetProperty("action_msg").GetString());
         Assert.Equal(Start + 5, exported[1].GetProperty("action_time").GetInt64());
@@ -289,6 +290,9 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
 
         Assert.Equal(0, exitCode);
         Assert.Contains("exported 1 event of 1 waybill", error);
+
+        // The progress counts that carrier's waybills only.
+        Assert.Matches(@"export: 100 ?%, 1 of 1 waybills, 1 events, ", error);
     }
 
     [Fact]
@@ -310,6 +314,9 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal(0, exitCode);
         Assert.Equal(["SF 揽件 18666666666"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("action_msg").GetString()));
         Assert.Contains("exported 1 event of 1 waybill", error);
+
+        // The progress counts that carrier's waybills only.
+        Assert.Matches(@"export: 100 ?%, 1 of 1 waybills, 1 events, ", error);
     }
 
     [Fact]
