@@ -27,6 +27,12 @@ public sealed class WxLogisticsOptions
 
     /// <summary>How long an access_token keeps working once a newer one is issued: WeChat's 300 s; shorter only for tests.</summary>
     public int AccessTokenOverlapSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// Calls an app may make of each API in a clock minute on this node before it is answered 45011; 0, the default,
+    /// for no limit (WeChat documents none for these APIs). stable_token keeps WeChat's own 10,000 either way.
+    /// </summary>
+    public int MinuteQuota { get; set; }
 }
 
 sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
@@ -51,6 +57,11 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
         if (options.AccessTokenOverlapSeconds is < 1 or > 300)
         {
             failures.Add("WxLogistics:AccessTokenOverlapSeconds must be from 1 to 300");
+        }
+
+        if (options.MinuteQuota < 0)
+        {
+            failures.Add("WxLogistics:MinuteQuota must be 0 (no limit) or a number of calls a minute");
         }
 
         if (options.PublicBaseUrl is { } baseUrl && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))

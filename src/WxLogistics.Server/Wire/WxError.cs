@@ -24,6 +24,7 @@ public static class WxErrors
     public static readonly WxError RequirePost = new(43002, "require POST method");
     public static readonly WxError EmptyPostData = new(44002, "empty post data");
     public static readonly WxError DailyQuotaReached = new(45009, "reach max api daily quota limit");
+    public static readonly WxError MinuteQuotaReached = new(45011, "api minute-quota reach limit  mustslower  retry next minute");
     public static readonly WxError DataFormatError = new(47001, "data format error");
     public static readonly WxError ApiUnauthorized = new(48001, "api unauthorized");
     public static readonly WxError DeliveryLogicFail = new(9300501, "delivery logic fail");

@@ -34,7 +34,9 @@ public sealed class WxApiCatalog
     public WxApi? Find(string name) => apis.TryGetValue(name, out var entry) ? entry.Api : null;
 
     public async Task<WxReply> InvokeAsync(IServiceProvider services, WxApi api, AppRecord caller, byte[] body, CancellationToken cancellationToken) =>
-        api.Refuse(caller) ?? await RunAsync(apis[api.Name].Handle, services, new WxCall(api, caller, body), cancellationToken);
+        api.Refuse(caller)
+        ?? services.GetRequiredService<MinuteQuota>().Take(caller.AppId, api.Name)
+        ?? await RunAsync(apis[api.Name].Handle, services, new WxCall(api, caller, body), cancellationToken);
 
     /// <summary>
     /// Runs a handler, HTTPS or cloud call. A commit the store could not make is answered here as WeChat's system
@@ -59,7 +61,7 @@ public sealed record WxCall(WxApi Api, AppRecord Caller, byte[] Body);
 
 /// <summary>
 /// The gateway in front of every access_token API, applied once on the route group: the WeChat checks that come
-/// before any API logic, in WeChat's order (41001, 40001, 42001, 48001, 43002, 44002).
+/// before any API logic, in WeChat's order (41001, 40001, 42001, 48001, 45011, 43002, 44002).
 /// </summary>
 public static class WxGateway
 {
@@ -100,7 +102,7 @@ public static class WxGateway
             return (error!, null);
         }
 
-        if (api.Refuse(caller) is { } refusal)
+        if ((api.Refuse(caller) ?? http.RequestServices.GetRequiredService<MinuteQuota>().Take(caller.AppId, api.Name)) is { } refusal)
         {
             return (refusal, caller);
         }
@@ -128,7 +130,8 @@ public static class WxGateway
 
     const string GatewayCodes =
         "\n\nPOST only, with `?access_token=`. Gateway errors first: 41001 access_token missing, 40001 invalid credential, " +
-        "42001 access_token expired, 48001 api unauthorized (wrong kind of app), 43002 require POST method, 44002 empty post data, " +
+        "42001 access_token expired, 48001 api unauthorized (wrong kind of app), 45011 api minute-quota (when the operator sets one), " +
+        "43002 require POST method, 44002 empty post data, " +
         "9300526 body too large, 47001 data format error. Every answer is HTTP 200; errors are {errcode, errmsg} with the rid.";
 
     public static readonly string[] OtherMethods = ["GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];

@@ -65,6 +65,32 @@ public abstract class CloudCallTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_function_past_the_operators_minute_quota_gets_45011_as_the_https_api_does()
+    {
+        var carrier = await CarrierAsync("SF");
+        await OperatorAsync("waybill", "add", "--delivery-id", "SF", "--waybill-id", SeedWaybill, "--token", "TOKEN");
+        var (id, key) = await EnvAsync("limited", carrier, "logistics.updatePath");
+        // The server again, with a quota (one server at a time on a SQLite store).
+        await server.DisposeAsync();
+        server = await ServerProcess.StartAsync(store, "--WxLogistics:MinuteQuota", "1");
+
+        // Both calls in one clock minute, which is what the quota counts.
+        while (DateTime.UtcNow.Second >= 45)
+        {
+            await Task.Delay(500);
+        }
+
+        var first = await CloudFunctions.RunAsync("updatePath", Gateway, "limited", id, key);
+        var second = await CloudFunctions.RunAsync("updatePath", Gateway, "limited", id, key);
+
+        Assert.Equal(0, first.GetProperty("errCode").GetInt32());
+        Assert.Equal(45011, second.GetProperty("errCode").GetInt32());
+        Assert.StartsWith(
+            "openapi.logistics.updatePath:fail api minute-quota reach limit  mustslower  retry next minute: logistics.updatePath takes 1 calls a minute from an app rid: ",
+            second.GetProperty("errMsg").GetString());
+    }
+
+    [Fact]
     public async Task A_wrong_token_makes_the_sdk_throw_9300507()
     {
         var carrier = await CarrierAsync("ZTO");

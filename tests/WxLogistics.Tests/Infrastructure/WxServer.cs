@@ -30,8 +30,16 @@ public sealed class WxServer : WebApplicationFactory<Program>
 
     public ManualClock? Clock { get; }
 
+    /// <summary>Further settings of the server ("WxLogistics:MinuteQuota" …), as configuration would give them; set before the first request.</summary>
+    public Dictionary<string, string> Settings { get; } = [];
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.UseSetting("WxLogistics:DataDirectory", Store.DataDirectory);
         builder.UseSetting("WxLogistics:Store", Store.StoreName);
         if (Store.Connection is not null)

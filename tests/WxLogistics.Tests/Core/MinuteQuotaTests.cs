@@ -1,0 +1,100 @@
+using System.Net.Http.Json;
+using WxLogistics.Tests.Infrastructure;
+
+namespace WxLogistics.Tests.Core;
+
+/// <summary>WeChat's per-minute call limits (45011): stable_token's own, and the one an operator may set for every API.</summary>
+public sealed class MinuteQuotaTests : IAsyncLifetime
+{
+    const string MinuteQuotaText = "api minute-quota reach limit  mustslower  retry next minute";
+
+    // Ten seconds into a minute, so that no test's calls straddle two minutes.
+    readonly ManualClock clock = new(DateTimeOffset.Parse("2026-11-28T12:00:10Z"));
+    readonly WxServer server;
+
+    public MinuteQuotaTests()
+    {
+        server = new WxServer(StoreKind.Sqlite, clock) { Settings = { ["WxLogistics:MinuteQuota"] = "5" } };
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await server.DisposeAsync();
+
+    static object Event(Waybill waybill, long actionTime) => new
+    {
+        token = waybill.Token,
+        waybill_id = waybill.WaybillId,
+        action_time = actionTime,
+        action_type = 100001,
+        action_msg = "揽件成功",
+    };
+
+    [Fact]
+    public async Task A_carrier_past_the_operators_minute_quota_gets_45011_until_the_next_minute_and_other_apps_are_not_held_up()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var waybill = await server.AddWaybillAsync("SF", waybillId: "QUOTA1");
+        var other = await server.AddCarrierAsync("ZTO", "中通快递");
+        var otherWaybill = await server.AddWaybillAsync("ZTO", waybillId: "QUOTA2");
+        var token = await server.AccessTokenAsync(carrier);
+        var otherToken = await server.AccessTokenAsync(other);
+        var time = clock.GetUtcNow().ToUnixTimeSeconds() - 3600;
+
+        for (var i = 0; i < 5; i++)
+        {
+            WxAssert.Ok(await server.UpdatePathAsync(token, Event(waybill, time++)));
+        }
+
+        var refused = await server.UpdatePathAsync(token, Event(waybill, time++));
+        Assert.Equal(45011, refused.GetProperty("errcode").GetInt32());
+        Assert.StartsWith($"{MinuteQuotaText}: logistics.updatePath takes 5 calls a minute from an app rid: ", refused.GetProperty("errmsg").GetString());
+
+        // Another carrier has a count of its own; the refused call is in the inspector with its reason.
+        WxAssert.Ok(await server.UpdatePathAsync(otherToken, Event(otherWaybill, time)));
+        await Eventually.TrueAsync(
+            async () => (await server.OperatorAsync("calls", "list", "--appid", carrier.AppId, "--errcode", "45011", "--json")).GetProperty("calls").GetArrayLength() == 1,
+            "the refused call is in the inspector");
+
+        // The next minute, the carrier is served again; nothing it sent was stored twice or lost.
+        clock.Advance(TimeSpan.FromMinutes(1));
+        WxAssert.Ok(await server.UpdatePathAsync(token, Event(waybill, time++)));
+        await using var stored = await server.Store.OpenAsync();
+        Assert.Equal(6, (await stored.ReadPathAsync(Keys.Sf("QUOTA1"))).Count);
+    }
+
+    [Fact]
+    public async Task Stable_token_takes_ten_thousand_calls_a_minute_from_an_app_as_WeChat_documents()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var body = new { grant_type = "client_credential", appid = carrier.AppId, secret = carrier.Secret };
+        var client = server.CreateClient();
+        async Task<int> StableTokenAsync()
+        {
+            using var response = await client.PostAsync("/cgi-bin/stable_token", JsonContent.Create(body));
+            var reply = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            return reply.TryGetProperty("errcode", out var errcode) ? errcode.GetInt32() : 0;
+        }
+
+        for (var i = 0; i < 10_000; i++)
+        {
+            Assert.Equal(0, await StableTokenAsync());
+        }
+
+        var refused = await server.PostJsonAsync("/cgi-bin/stable_token", body);
+        Assert.Equal(45011, refused.GetProperty("errcode").GetInt32());
+        Assert.StartsWith($"{MinuteQuotaText}: auth.getStableAccessToken takes 10000 calls a minute from an app", refused.GetProperty("errmsg").GetString());
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, await StableTokenAsync());
+    }
+
+    [Fact]
+    public async Task A_negative_minute_quota_stops_the_server_with_a_clear_message()
+    {
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--urls", "http://127.0.0.1:0", "--data", TempDirectory.Create(), "--WxLogistics:MinuteQuota", "-1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("WxLogistics:MinuteQuota must be 0 (no limit) or a number of calls a minute", error);
+    }
+}
