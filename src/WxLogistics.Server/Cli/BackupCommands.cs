@@ -69,7 +69,8 @@ static class BackupCommands
                     // Opened once, which upgrades the schema of a backup made by an earlier version.
                 }
 
-                await WriteAsync(output, contents, json =>
+                // What the store holds now: the backup's waybills and events, at this version's schema.
+                await WriteAsync(output, contents with { Schema = SqlScripts.LatestVersion("Sqlite") }, json =>
                 {
                     json.WriteString("restored", backup.FullName);
                     json.WriteString("replaced", replaced is null ? null : Path.GetFullPath(Path.Combine(directory, replaced)));

@@ -256,4 +256,30 @@ public sealed class BackupTests : IAsyncLifetime
 
         Assert.Equal(lines.Select(Event).Order(), (await File.ReadAllLinesAsync(exportedFile)).Select(Event).Order());
     }
+    [Fact]
+    public async Task A_backup_made_by_an_earlier_version_is_upgraded_as_it_is_restored()
+    {
+        // A store file at schema 5 with its five events, as `backup` of an earlier version made it.
+        var file = Path.Combine(elsewhere, "earlier.backup");
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await old.OpenAsync();
+            await EarlierStore.CreateAsync(old, "Sqlite", throughVersion: 5);
+        }
+
+        var restoredDirectory = TempDirectory.Create();
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync(["restore", file, "--data", restoredDirectory]);
+
+        Assert.True(exitCode == 0, $"restore failed ({exitCode}): {error}");
+        Assert.Contains("upgrading the store: applying 0006_", error);
+        var restored = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(Storage.SqlScripts.LatestVersion("Sqlite"), restored.GetProperty("schema").GetInt64());
+        Assert.Equal(3, restored.GetProperty("waybills").GetInt64());
+        Assert.Equal(5, restored.GetProperty("events").GetInt64());
+        await using var opened = await new TestStore(StoreKind.Sqlite, restoredDirectory, null).OpenAsync();
+        Assert.True(await opened.IsReadyAsync());
+        Assert.Equal(
+            ["first by time", "same time, arrived first", "same time, arrived second", "third by time"],
+            (await opened.ReadPathAsync(Keys.Sf("SF-1"))).Select(e => e.ActionMsg));
+    }
 }
