@@ -26,9 +26,10 @@ public sealed class MinuteQuota(TimeProvider time, IOptions<WxLogisticsOptions> 
     {
         var minute = time.GetUtcNow().ToUnixTimeSeconds() / 60;
         var window = Volatile.Read(ref current);
-        if (window.Minute != minute)
+        if (window.Minute < minute)
         {
-            // The first call of a minute starts its count; a call that raced it counts in whichever window won.
+            // The first call of a minute starts its count; a call that raced it counts in whichever window won, and
+            // one that read the clock just before the minute turned counts in the new minute rather than restart the old.
             var fresh = new Window(minute);
             window = Interlocked.CompareExchange(ref current, fresh, window) == window ? fresh : Volatile.Read(ref current);
         }
