@@ -169,8 +169,11 @@ public sealed class BackupTests : IAsyncLifetime
             Assert.Equal(before, Directory.GetFiles(store.DataDirectory).Order().ToList());
         }
 
-        // A backup never overwrites a file.
+        // A backup never overwrites a file, nor makes a directory for itself; a restore needs a directory.
         await RefusedAsync($"{file} exists; name a new file (a backup never overwrites one)", ["backup", "-o", file, .. store.Args]);
+        var nowhere = Path.Combine(elsewhere, "missing", "store.backup");
+        await RefusedAsync($"cannot write the backup {nowhere}: there is no directory {Path.GetDirectoryName(nowhere)}", ["backup", "-o", nowhere, .. store.Args]);
+        await RefusedAsync($"the data directory {file} is a file, not a directory", ["restore", file, "--data", file]);
 
         // A file that is no store, and a backup damaged after it was made.
         var text = Path.Combine(elsewhere, "notes.txt");

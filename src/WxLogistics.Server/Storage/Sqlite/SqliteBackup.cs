@@ -32,6 +32,11 @@ public static class SqliteBackup
             throw new BackupException($"{destination} exists; name a new file (a backup never overwrites one)");
         }
 
+        if (Path.GetDirectoryName(Path.GetFullPath(destination)) is { } directory && !Directory.Exists(directory))
+        {
+            throw new BackupException($"cannot write the backup {destination}: there is no directory {directory}");
+        }
+
         var partial = destination + ".partial";
         try
         {
@@ -106,6 +111,11 @@ public static class SqliteBackup
         {
             // Its latest commits may be in that WAL, which a copy of the file alone would leave out.
             throw new BackupException($"{backup} is a store in use (its WAL is beside it), not a backup: make one of it with `backup` and restore that");
+        }
+
+        if (File.Exists(dataDirectory))
+        {
+            throw new BackupException($"the data directory {dataDirectory} is a file, not a directory");
         }
 
         var contents = await CheckAsync(backup, cancellationToken);
