@@ -77,7 +77,8 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
-    static string? DataDirectoryProblem(string directory)
+    /// <summary>Why <paramref name="directory"/> cannot hold the store and the keys (a file, not writable …); null when it can. Creates it if missing.</summary>
+    internal static string? DataDirectoryProblem(string directory)
     {
         try
         {

@@ -109,6 +109,12 @@ public static class OperatorCli
                 await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}");
                 return 1;
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A file or directory the verb could not use, in the operating system's words, not a stack trace.
+                await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}");
+                return 1;
+            }
             catch (System.Data.Common.DbException e)
             {
                 // The store went away, or filled up, after it opened.

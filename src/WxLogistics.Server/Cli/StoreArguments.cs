@@ -41,6 +41,11 @@ sealed class StoreArguments
             throw new OperatorException(problem);
         }
 
+        if (kind == StoreFactory.Sqlite && WxLogisticsOptionsValidator.DataDirectoryProblem(DataDirectory(parsed)) is { } unusable)
+        {
+            throw new OperatorException($"the data directory '{DataDirectory(parsed)}' cannot be used: {unusable}");
+        }
+
         var store = StoreFactory.Create(kind, DataDirectory(parsed), connection);
         try
         {

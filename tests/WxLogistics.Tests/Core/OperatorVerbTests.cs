@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using WxLogistics.Cli;
 using WxLogistics.Tests.Infrastructure;
 
@@ -89,6 +90,25 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal(1, exitCode);
         Assert.Empty(output);
         Assert.Contains(message, error);
+    }
+
+    [Theory]
+    [InlineData("app", "list")]
+    [InlineData("migrate")]
+    [InlineData("waybill", "add", "--delivery-id", "SF")]
+    [InlineData("path", "export")]
+    [InlineData("calls", "list", "--appid", "wx0000000000000000")]
+    [InlineData("backup", "-o", "copy.backup")]
+    public async Task A_data_directory_that_is_a_file_fails_a_verb_with_one_line_not_a_stack_trace(params string[] args)
+    {
+        var file = Path.Combine(TempDirectory.Create(), "not-a-directory");
+        await File.WriteAllTextAsync(file, "x");
+
+        var (exitCode, output, error) = await RunAsync([.. args, "--data", file]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output);
+        Assert.Matches($"^error: (the data directory '{Regex.Escape(file)}' cannot be used: it is a file, not a directory|there is no SQLite store in {Regex.Escape(file)})$", error.Trim());
     }
 
     [Theory]
