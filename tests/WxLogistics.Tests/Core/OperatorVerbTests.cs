@@ -81,6 +81,8 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
     [InlineData("is not a merchant app", "waybill", "add", "--delivery-id", "SF", "--merchant-appid", "wx0000000000000000")]
     [InlineData("service type 1 is given twice", "app", "services", "--appid", "wx0000000000000000", "--service-types", "1:标准快递,1:次日达")]
     [InlineData("--no-push removes the message server", "app", "set", "--appid", "wx0000000000000000", "--no-push", "--push-url", "http://127.0.0.1:9/wx")]
+    [InlineData("--merchant-appid wx0000000000000000 is not a merchant app of this server", "push", "list", "--merchant-appid", "wx0000000000000000")]
+    [InlineData("--merchant-appid wx0000000000000000 is not a merchant app of this server", "push", "replay", "--merchant-appid", "wx0000000000000000")]
     public async Task A_bad_operator_request_fails_with_a_message_and_exit_code_1(string message, params string[] args)
     {
         await server.AddCarrierAsync("SF");
