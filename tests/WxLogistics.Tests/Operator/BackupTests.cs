@@ -285,4 +285,30 @@ public sealed class BackupTests : IAsyncLifetime
             ["first by time", "same time, arrived first", "same time, arrived second", "third by time"],
             (await opened.ReadPathAsync(Keys.Sf("SF-1"))).Select(e => e.ActionMsg));
     }
+    [Fact]
+    public async Task Ctrl_C_stops_a_long_backup_at_once_and_leaves_nothing_of_it()
+    {
+        // About 110 MB of events, written straight into the store: a copy that takes long enough to be interrupted.
+        await using (var big = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(store.DataDirectory, "wxlogistics.db")};Pooling=False"))
+        {
+            await big.OpenAsync();
+            await EarlierStore.ExecuteAsync(
+                big,
+                """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+                INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
+                SELECT 'SF', 'BACKUP1', 1600000000 + i, 200001, hex(randomblob(500)), i, 0 FROM n
+                """);
+        }
+
+        var file = Path.Combine(elsewhere, "interrupted.backup");
+        var partial = file + ".partial";
+        var (exitCode, output, error) = await ServerProcess.RunAndInterruptAsync(
+            () => File.Exists(partial) && new FileInfo(partial).Length > 8 * 1024 * 1024, ["backup", "-o", file, .. store.Args]);
+
+        Assert.Equal(130, exitCode);
+        Assert.Empty(output);
+        Assert.Contains("interrupted: nothing of the backup was kept", error);
+        Assert.Empty(Directory.GetFiles(elsewhere));
+    }
 }

@@ -60,16 +60,26 @@ public static class SqliteBackup
                 using var polling = new Timer(_ => progress.Report((Math.Min(SizeOf(partial), total), total)), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));
                 await using var command = new SqliteCommand("VACUUM INTO $file", connection) { CommandTimeout = 0 };
                 command.Parameters.AddWithValue("$file", partial);
-                try
+                // Microsoft.Data.Sqlite does not stop a statement under way when its token is cancelled; SQLite's
+                // interrupt does, so that Ctrl-C ends a long copy at once.
+                await using (cancellationToken.Register(() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle)))
                 {
-                    await command.ExecuteNonQueryAsync(cancellationToken);
+                    try
+                    {
+                        await command.ExecuteNonQueryAsync(cancellationToken);
+                    }
+                    catch (SqliteException e) when (e.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT)
+                    {
+                        throw new OperationCanceledException("the backup was interrupted", e, cancellationToken);
+                    }
+                    catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13)
+                    {
+                        // SQLITE_IOERR, SQLITE_FULL: the copy's writes, which the store's reads are not, unless it is damaged.
+                        throw new BackupException(
+                            $"cannot write the backup {destination}: {e.Message} It needs about {total / 1_048_576.0:N0} MB there; nothing was kept.");
+                    }
                 }
-                catch (SqliteException e) when (e.SqliteErrorCode is 10 or 13)
-                {
-                    // SQLITE_IOERR, SQLITE_FULL: the copy's writes, which the store's reads are not, unless it is damaged.
-                    throw new BackupException(
-                        $"cannot write the backup {destination}: {e.Message} It needs about {total / 1_048_576.0:N0} MB there; nothing was kept.");
-                }
+
                 await polling.DisposeAsync();
                 progress.Report((total, total));
             }
