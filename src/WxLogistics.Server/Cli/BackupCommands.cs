@@ -22,7 +22,7 @@ static class BackupCommands
         {
             to,
         };
-        var guarded = OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        backup.SetAction(OperatorCli.Interruptible(_ => "interrupted: nothing of the backup was kept", async (parsed, cancellationToken) =>
         {
             if (parsed.GetValue(storeArguments.Store) != StoreFactory.Sqlite)
             {
@@ -37,19 +37,7 @@ static class BackupCommands
             await error.WriteLineAsync(
                 $"the keys are not in the backup: keep {Apps.ServerKey.FileName} (cloud envs' secretKeys and tracking links depend on it) and " +
                 $"{Admin.AdminKey.FileName} beside it, as secrets, unless they are set in the configuration");
-        });
-        backup.SetAction(async (parsed, cancellationToken) =>
-        {
-            try
-            {
-                return await guarded(parsed, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                await parsed.InvocationConfiguration.Error.WriteLineAsync("interrupted: nothing of the backup was kept");
-                return PathCommands.Interrupted;
-            }
-        });
+        }));
         return backup;
     }
 

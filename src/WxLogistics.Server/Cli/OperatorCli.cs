@@ -93,6 +93,28 @@ public static class OperatorCli
         await output.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
     }
 
+    /// <summary>
+    /// <see cref="Guarded"/> for a verb that may run long: Ctrl-C stops it, and it ends with what
+    /// <paramref name="interrupted"/> says on stderr and exit code 130 (128 + SIGINT, as shells report it).
+    /// </summary>
+    internal static Func<ParseResult, CancellationToken, Task<int>> Interruptible(
+        Func<ParseResult, string> interrupted, Func<ParseResult, CancellationToken, Task> action)
+    {
+        var guarded = Guarded(action);
+        return async (parsed, cancellationToken) =>
+        {
+            try
+            {
+                return await guarded(parsed, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await parsed.InvocationConfiguration.Error.WriteLineAsync(interrupted(parsed));
+                return PathCommands.Interrupted;
+            }
+        };
+    }
+
     internal static Func<ParseResult, CancellationToken, Task<int>> Guarded(Func<ParseResult, CancellationToken, Task> action) =>
         async (parsed, cancellationToken) =>
         {

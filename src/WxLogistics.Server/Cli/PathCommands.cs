@@ -171,7 +171,9 @@ static class PathCommands
         {
             deliveryId, format, to,
         };
-        export.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        export.SetAction(OperatorCli.Interruptible(
+            parsed => parsed.GetValue(to) is { } file ? $"interrupted: {file} was not written" : "interrupted: the events above are a part of the export",
+            async (parsed, cancellationToken) =>
         {
             DeliveryId? carrier = null;
             if (parsed.GetValue(deliveryId) is { } text)
@@ -275,6 +277,9 @@ static class PathCommands
 
             after = page[^1].Key;
             Report(waybills, events);
+
+            // The store's reads do not stop for Ctrl-C by themselves.
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 }

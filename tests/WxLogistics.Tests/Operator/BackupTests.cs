@@ -4,7 +4,10 @@ using WxLogistics.Tests.Infrastructure;
 
 namespace WxLogistics.Tests.Operator;
 
-/// <summary>`backup` and `restore` of a SQLite store, through the real executable beside a real server.</summary>
+/// <summary>
+/// `backup` and `restore` of a SQLite store, through the real executable beside a real server; and Ctrl-C on the long
+/// verbs that copy a store out (backup, export).
+/// </summary>
 public sealed class BackupTests : IAsyncLifetime
 {
     const long Start = 1_533_052_800;
@@ -288,18 +291,7 @@ public sealed class BackupTests : IAsyncLifetime
     [Fact]
     public async Task Ctrl_C_stops_a_long_backup_at_once_and_leaves_nothing_of_it()
     {
-        // About 110 MB of events, written straight into the store: a copy that takes long enough to be interrupted.
-        await using (var big = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(store.DataDirectory, "wxlogistics.db")};Pooling=False"))
-        {
-            await big.OpenAsync();
-            await EarlierStore.ExecuteAsync(
-                big,
-                """
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
-                INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
-                SELECT 'SF', 'BACKUP1', 1600000000 + i, 200001, hex(randomblob(500)), i, 0 FROM n
-                """);
-        }
+        await FillAsync();
 
         var file = Path.Combine(elsewhere, "interrupted.backup");
         var partial = file + ".partial";
@@ -310,5 +302,35 @@ public sealed class BackupTests : IAsyncLifetime
         Assert.Empty(output);
         Assert.Contains("interrupted: nothing of the backup was kept", error);
         Assert.Empty(Directory.GetFiles(elsewhere));
+    }
+    [Fact]
+    public async Task Ctrl_C_stops_a_long_export_and_leaves_neither_a_part_of_it_nor_the_file()
+    {
+        await FillAsync();
+        var file = Path.Combine(elsewhere, "events.jsonl");
+        var partial = file + ".tmp";
+        var (exitCode, _, error) = await ServerProcess.RunAndInterruptAsync(
+            () => File.Exists(partial) && new FileInfo(partial).Length > 4 * 1024 * 1024, ["path", "export", "-o", file, .. store.Args]);
+
+        Assert.Equal(130, exitCode);
+        Assert.Contains($"interrupted: {file} was not written", error);
+        Assert.Empty(Directory.GetFiles(elsewhere));
+    }
+
+    /// <summary>
+    /// About 110 MB of events on the test's waybill, written straight into the store: a copy or an export that takes long
+    /// enough to be interrupted.
+    /// </summary>
+    async Task FillAsync()
+    {
+        await using var big = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(store.DataDirectory, "wxlogistics.db")};Pooling=False");
+        await big.OpenAsync();
+        await EarlierStore.ExecuteAsync(
+            big,
+            """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+            INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
+            SELECT 'SF', 'BACKUP1', 1600000000 + i, 200001, hex(randomblob(500)), i, 0 FROM n
+            """);
     }
 }
