@@ -78,6 +78,11 @@ public static class AdminApi
             return badLimit;
         }
 
+        if (await NotAMerchantAsync(store, merchant, cancellationToken) is { } notMerchant)
+        {
+            return notMerchant;
+        }
+
         var rows = await store.ListPushesAsync(merchant, limitValue ?? 50, cancellationToken);
         return Results.Json(new PushDeliveryList(rows.Select(PushDeliveryView.From).ToList()), WireJson.Options);
     }
@@ -126,9 +131,20 @@ public static class AdminApi
             key = new WaybillKey(d, w);
         }
 
+        if (await NotAMerchantAsync(store, merchant, cancellationToken) is { } notMerchant)
+        {
+            return notMerchant;
+        }
+
         var queued = await store.ReplayPushesAsync(merchant, key, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
         return Results.Json(new { queued });
     }
+
+    /// <summary>A 404 for an appid that is no merchant of this server: an empty answer would look as if all were well.</summary>
+    static async Task<IResult?> NotAMerchantAsync(Store store, AppId merchant, CancellationToken cancellationToken) =>
+        await store.FindAppAsync(merchant, cancellationToken) is { Role: AppRole.Merchant }
+            ? null
+            : Problem(StatusCodes.Status404NotFound, $"{merchant.Value} is not a merchant app of this server");
 
     /// <summary>
     /// A query parameter as a whole number from min to max (null when absent), or a 400 naming it when it is something

@@ -177,6 +177,22 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_admin_push_endpoints_refuse_an_appid_that_is_no_merchant_rather_than_answer_nothing()
+    {
+        var client = server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await File.ReadAllTextAsync(Path.Combine(server.DataDirectory, "admin.key")));
+
+        using var list = await client.GetAsync($"/admin/push?merchant_appid={carrier.AppId}");
+        using var replay = await client.PostAsync("/admin/push/replay", new StringContent($$"""{"merchant_appid":"{{carrier.AppId}}"}"""));
+
+        foreach (var response in new[] { list, replay })
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal($"{carrier.AppId} is not a merchant app of this server", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Metrics_show_calls_by_api_and_errcode_and_the_group_commit_after_traffic()
     {
         WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
