@@ -95,10 +95,7 @@ static class BackupCommands
         }
         catch (BackupException e)
         {
-            throw new OperatorException(e.Message);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
+            // Other file errors are one line too (OperatorCli.Guarded).
             throw new OperatorException(e.Message);
         }
     }
