@@ -186,6 +186,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
             await Task.Delay(100);
         }
     }
+
     [Fact]
     public async Task A_body_whose_chunked_encoding_is_broken_is_answered_that_it_could_not_be_read_not_that_it_is_too_large()
     {

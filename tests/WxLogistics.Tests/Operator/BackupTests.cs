@@ -214,6 +214,7 @@ public sealed class BackupTests : IAsyncLifetime
         Assert.Equal(1, postgres);
         Assert.Contains("back up a PostgreSQL store with PostgreSQL's own tools (pg_dump", pgError);
     }
+
     [Fact]
     public async Task An_operator_whose_store_file_is_damaged_is_told_so_and_pointed_to_restore_which_brings_the_last_backup_back()
     {
@@ -262,6 +263,7 @@ public sealed class BackupTests : IAsyncLifetime
 
         Assert.Equal(lines.Select(Event).Order(), (await File.ReadAllLinesAsync(exportedFile)).Select(Event).Order());
     }
+
     [Fact]
     public async Task A_backup_made_by_an_earlier_version_is_upgraded_as_it_is_restored()
     {

@@ -51,6 +51,7 @@ public sealed class WalGrowthTests : IAsyncLifetime
         // 9,600 events, each rewriting a page of 4 kB: a log that never starts again passes 40 MB.
         Assert.InRange(largest, 1, 12 * 1024 * 1024);
     }
+
     [Fact]
     public async Task After_a_long_read_such_as_a_backup_the_write_ahead_log_shrinks_back()
     {
