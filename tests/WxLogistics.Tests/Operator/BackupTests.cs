@@ -291,6 +291,31 @@ public sealed class BackupTests : IAsyncLifetime
             (await opened.ReadPathAsync(Keys.Sf("SF-1"))).Select(e => e.ActionMsg));
     }
 
+    [Fact]
+    public async Task A_restore_cut_off_between_its_two_moves_keeps_the_server_and_the_verbs_from_making_an_empty_store_until_it_is_run_again()
+    {
+        var (file, _, _) = await BackupAsync();
+
+        // What a restore killed between moving the replaced store aside and moving the backup in leaves.
+        var directory = TempDirectory.Create();
+        File.Copy(file, Path.Combine(directory, "wxlogistics.db.restoring"));
+        File.Copy(file, Path.Combine(directory, "wxlogistics.db.replaced-20261207T120000Z"));
+        var interrupted = $"a restore into {directory} was interrupted before it finished: run it again " +
+            "(the store it was replacing is beside it as wxlogistics.db.replaced-TIME)";
+
+        var (serverExit, _, serverError) = await ServerProcess.RunToEndAsync("--urls", "http://127.0.0.1:0", "--data", directory);
+        Assert.Equal(1, serverExit);
+        Assert.Contains($"wxlogistics: cannot start: {interrupted}", serverError);
+        var (verbExit, _, verbError) = await ServerProcess.RunToEndAsync("app", "list", "--data", directory);
+        Assert.Equal(1, verbExit);
+        Assert.Equal($"error: {interrupted}", verbError.Trim());
+        Assert.False(File.Exists(Path.Combine(directory, "wxlogistics.db")));
+
+        var (restored, _, restoreError) = await ServerProcess.RunToEndAsync("restore", file, "--data", directory);
+        Assert.True(restored == 0, $"restore failed ({restored}): {restoreError}");
+        Assert.Equal(0, (await ServerProcess.RunToEndAsync("app", "list", "--data", directory)).ExitCode);
+    }
+
     [Theory]
     [InlineData("backup", ".partial", "interrupted: nothing of the backup was kept")]
     [InlineData("path export", ".tmp", "interrupted: {0} was not written")]

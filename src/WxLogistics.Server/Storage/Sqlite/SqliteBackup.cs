@@ -150,10 +150,13 @@ public static class SqliteBackup
         }
     }
 
+    /// <summary>The backup's copy in the data directory until it is moved into place (see <see cref="SqliteStore.MigrateAsync"/>).</summary>
+    public const string RestoringSuffix = ".restoring";
+
     static string? Replace(string backup, string dataDirectory)
     {
         var target = Path.Combine(dataDirectory, SqliteStore.FileName);
-        var restoring = target + ".restoring";
+        var restoring = target + RestoringSuffix;
         File.Copy(backup, restoring, overwrite: true);
         using (var copy = new FileStream(restoring, FileMode.Open, FileAccess.ReadWrite))
         {

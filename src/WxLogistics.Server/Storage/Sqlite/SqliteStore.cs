@@ -102,6 +102,15 @@ public sealed class SqliteStore : Store
 
     public override async Task MigrateAsync(Action<string>? upgrading, CancellationToken cancellationToken = default)
     {
+        if (!File.Exists(DatabasePath) && File.Exists(DatabasePath + SqliteBackup.RestoringSuffix))
+        {
+            // A restore stopped between moving the replaced store aside and moving the backup in: a new, empty store
+            // made here now would be served as if it were the store.
+            throw new IOException(
+                $"a restore into {Path.GetDirectoryName(DatabasePath)} was interrupted before it finished: run it again " +
+                $"(the store it was replacing is beside it as {FileName}.replaced-TIME)");
+        }
+
         await using var connection = await OpenAsync(cancellationToken);
         await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
         await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);", cancellationToken);
