@@ -213,7 +213,7 @@ public static class WxLogisticsSetup
         catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or UriFormatException
             or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
         {
-            await Console.Error.WriteLineAsync($"wxlogistics: cannot start: {Storage.Sqlite.SqliteBackup.Describe(e)}");
+            await Console.Error.WriteLineAsync($"wxlogistics: cannot start: {Storage.Sqlite.SqliteStore.Describe(e)}");
             return 1;
         }
 

@@ -142,7 +142,7 @@ public static class AdminApi
 
     /// <summary>A 404 for an appid that is no merchant of this server: an empty answer would look as if all were well.</summary>
     static async Task<IResult?> NotAMerchantAsync(Store store, AppId merchant, CancellationToken cancellationToken) =>
-        await store.FindAppAsync(merchant, cancellationToken) is { Role: AppRole.Merchant }
+        await store.FindMerchantAsync(merchant, cancellationToken) is not null
             ? null
             : Problem(StatusCodes.Status404NotFound, $"{merchant.Value} is not a merchant app of this server");
 

@@ -140,7 +140,7 @@ public static class OperatorCli
             catch (System.Data.Common.DbException e)
             {
                 // The store went away, or filled up, after it opened.
-                await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: the store failed: {Storage.Sqlite.SqliteBackup.Describe(e)}");
+                await parsed.InvocationConfiguration.Error.WriteLineAsync($"error: the store failed: {Storage.Sqlite.SqliteStore.Describe(e)}");
                 return 1;
             }
         };

@@ -90,7 +90,7 @@ static class PathCommands
             // The batch in hand is not stored; the checkpoint still marks the end of the last one that was.
             var kept = PathImport.LoadCheckpoint(checkpointPath);
             throw new OperatorException(
-                $"the store failed: {Storage.Sqlite.SqliteBackup.Describe(e).TrimEnd('.')}. " +
+                $"the store failed: {Storage.Sqlite.SqliteStore.Describe(e).TrimEnd('.')}. " +
                 (kept is null
                     ? "Nothing of this run is stored; run the same command again once the store is back."
                     : $"Lines up to {kept.Line} are stored; run the same command again once the store is back, and it resumes at line {kept.Line + 1}."));

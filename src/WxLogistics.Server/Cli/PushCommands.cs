@@ -71,7 +71,7 @@ static class PushCommands
     /// <summary>A carrier's appid, or one of no app, would list or queue nothing, as if all were well: say so instead.</summary>
     static async Task RequireMerchantAsync(Storage.Store store, AppId merchant, CancellationToken cancellationToken)
     {
-        if (await store.FindAppAsync(merchant, cancellationToken) is not { Role: AppRole.Merchant })
+        if (await store.FindMerchantAsync(merchant, cancellationToken) is null)
         {
             throw new OperatorException($"--merchant-appid {merchant.Value} is not a merchant app of this server");
         }

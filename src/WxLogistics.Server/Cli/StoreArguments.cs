@@ -56,7 +56,7 @@ sealed class StoreArguments
         catch (Exception e) when (e is Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or System.Net.Sockets.SocketException)
         {
             await store.DisposeAsync();
-            throw new OperatorException($"cannot open the {kind} store: {Storage.Sqlite.SqliteBackup.Describe(e)}");
+            throw new OperatorException($"cannot open the {kind} store: {Storage.Sqlite.SqliteStore.Describe(e)}");
         }
     }
 

@@ -215,7 +215,7 @@ static class WaybillCommands
             if (merchantText is not null)
             {
                 if (!AppId.TryParse(merchantText, out var parsedMerchant)
-                    || await store.FindAppAsync(parsedMerchant, cancellationToken) is not { Role: AppRole.Merchant })
+                    || await store.FindMerchantAsync(parsedMerchant, cancellationToken) is null)
                 {
                     throw new OperatorException($"--merchant-appid {merchantText} is not a merchant app of this server");
                 }

@@ -40,26 +40,12 @@ public sealed class GroupCommit : IAsyncDisposable
         loop = finished.Task;
     }
 
-    /// <summary>When the latest commit failed; null once one succeeds (read by /readyz, written by the writer).</summary>
-    DateTimeOffset? failedAt;
-    readonly Lock failedAtLock = new();
-
     /// <summary>
     /// How long ago the latest commit failed, if it did and that was within <paramref name="window"/>: the store takes
     /// no events now, as far as anyone can tell. Past the window it is not said any longer, since without traffic
     /// nothing would ever try again.
     /// </summary>
-    public TimeSpan? FailedWithin(TimeSpan window)
-    {
-        DateTimeOffset? at;
-        lock (failedAtLock)
-        {
-            at = failedAt;
-        }
-
-        var ago = time.GetUtcNow() - at;
-        return ago <= window ? ago : null;
-    }
+    public TimeSpan? FailedWithin(TimeSpan window) => failures.SinceLastFailure is { } ago && ago <= window ? ago : null;
 
     /// <summary>Whether <see cref="AppendAsync"/> may be given a token hash to check (<see cref="Store.ChecksTokensInAppend"/>).</summary>
     public bool ChecksTokens => store.ChecksTokensInAppend;
@@ -131,13 +117,6 @@ public sealed class GroupCommit : IAsyncDisposable
                     .GetAwaiter().GetResult();
                 metrics.Committed(batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 failures.Succeeded();
-                if (failedAt is not null)
-                {
-                    lock (failedAtLock)
-                    {
-                        failedAt = null;
-                    }
-                }
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(outcomes[i]);
@@ -147,11 +126,6 @@ public sealed class GroupCommit : IAsyncDisposable
             {
                 failures.Failed(e, batch.Count);
                 metrics.CommitFailed(batch.Count);
-                lock (failedAtLock)
-                {
-                    failedAt = time.GetUtcNow();
-                }
-
                 var failed = new CommitFailedException(e);
                 foreach (var pending in batch)
                 {

@@ -28,6 +28,10 @@ public abstract class Store : IAsyncDisposable
 
     public abstract Task<AppRecord?> FindCarrierAsync(DeliveryId deliveryId, CancellationToken cancellationToken = default);
 
+    /// <summary>The merchant app <paramref name="appId"/>; null when it is no app of this server, or a carrier.</summary>
+    public async Task<AppRecord?> FindMerchantAsync(AppId appId, CancellationToken cancellationToken = default) =>
+        await FindAppAsync(appId, cancellationToken) is { Role: AppRole.Merchant } merchant ? merchant : null;
+
     /// <summary>
     /// Stores a new client-credential token and caps every earlier one of the app at <paramref name="retireOthersAt"/>,
     /// unless the app was already issued <paramref name="dailyLimit"/> tokens since <paramref name="dayStart"/>: then

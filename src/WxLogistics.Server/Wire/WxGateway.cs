@@ -34,9 +34,14 @@ public sealed class WxApiCatalog
     public WxApi? Find(string name) => apis.TryGetValue(name, out var entry) ? entry.Api : null;
 
     public async Task<WxReply> InvokeAsync(IServiceProvider services, WxApi api, AppRecord caller, byte[] body, CancellationToken cancellationToken) =>
-        api.Refuse(caller)
-        ?? services.GetRequiredService<MinuteQuota>().Take(caller.AppId, api.Name)
-        ?? await RunAsync(apis[api.Name].Handle, services, new WxCall(api, caller, body), cancellationToken);
+        Refuse(services, api, caller) ?? await RunAsync(apis[api.Name].Handle, services, new WxCall(api, caller, body), cancellationToken);
+
+    /// <summary>
+    /// Whether the authenticated <paramref name="caller"/> may call <paramref name="api"/> now, HTTPS or cloud call: 48001
+    /// for the wrong kind of app, 45011 past the minute quota; null when it may.
+    /// </summary>
+    public static WxReply? Refuse(IServiceProvider services, WxApi api, AppRecord caller) =>
+        api.Refuse(caller) ?? services.GetRequiredService<MinuteQuota>().Take(caller.AppId, api.Name);
 
     /// <summary>
     /// Runs a handler, HTTPS or cloud call. A commit the store could not make is answered here as WeChat's system
@@ -102,7 +107,7 @@ public static class WxGateway
             return (error!, null);
         }
 
-        if ((api.Refuse(caller) ?? http.RequestServices.GetRequiredService<MinuteQuota>().Take(caller.AppId, api.Name)) is { } refusal)
+        if (WxApiCatalog.Refuse(http.RequestServices, api, caller) is { } refusal)
         {
             return (refusal, caller);
         }

@@ -231,15 +231,6 @@ public static class SqliteBackup
         }
     }
 
-    /// <summary>
-    /// The message of a store's failure, saying what to do when SQLite found its file damaged (SQLITE_CORRUPT,
-    /// SQLITE_NOTADB): no retry mends that.
-    /// </summary>
-    public static string Describe(Exception e) =>
-        e is SqliteException { SqliteErrorCode: 11 or 26 }
-            ? $"{e.Message} The store's file is damaged: restore the last backup into its data directory (`restore FILE`)."
-            : e.Message;
-
     static long SizeOf(string file)
     {
         try

@@ -68,6 +68,15 @@ public sealed class SqliteStore : Store
         SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD);
     }
 
+    /// <summary>
+    /// The message of a store's failure, saying what to do when SQLite found its file damaged (SQLITE_CORRUPT,
+    /// SQLITE_NOTADB): no retry mends that.
+    /// </summary>
+    public static string Describe(Exception e) =>
+        e is SqliteException { SqliteErrorCode: 11 or 26 }
+            ? $"{e.Message} The store's file is damaged: restore the last backup into its data directory (`restore FILE`)."
+            : e.Message;
+
     public SqliteStore(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
