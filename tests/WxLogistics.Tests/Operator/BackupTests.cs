@@ -25,14 +25,12 @@ public sealed class BackupTests : IAsyncLifetime
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    static WaybillKey Waybill => new(DeliveryId.TryParse("SF", out var sf) ? sf : throw new InvalidOperationException(), WaybillId.TryParse("BACKUP1", out var id) ? id : throw new InvalidOperationException());
-
     static string Message(long actionTime) => $"快件已到达第{actionTime - Start}站，联系电话18666666666";
 
     static async Task<IReadOnlyList<Storage.PathEvent>> PathInAsync(string dataDirectory)
     {
         await using var opened = await new TestStore(StoreKind.Sqlite, dataDirectory, null).OpenAsync();
-        return await opened.ReadPathAsync(Waybill);
+        return await opened.ReadPathAsync(Keys.Sf("BACKUP1"));
     }
 
     /// <summary>Takes a backup of the test's store into a new file; returns the file and what `backup` printed.</summary>

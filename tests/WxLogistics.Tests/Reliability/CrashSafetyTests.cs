@@ -137,9 +137,7 @@ public abstract class CrashSafetyTests(StoreKind storeKind, ITestOutputHelper ou
         var total = 0;
         for (var i = 0; i < Waybills; i++)
         {
-            Assert.True(Apps.DeliveryId.TryParse("SF", out var sf));
-            Assert.True(Apps.WaybillId.TryParse($"CRASH{i:D3}", out var id));
-            var path = await stored.ReadPathAsync(new Apps.WaybillKey(sf, id));
+            var path = await stored.ReadPathAsync(Keys.Sf($"CRASH{i:D3}"));
             total += path.Count;
             Assert.Equal(path.Count, path.Distinct().Count());
             var present = path.Select(e => (e.ActionTime, e.ActionMsg)).ToHashSet();
