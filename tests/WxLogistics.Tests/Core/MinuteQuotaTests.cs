@@ -64,6 +64,32 @@ public sealed class MinuteQuotaTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_that_read_the_clock_just_before_the_minute_turned_is_counted_in_the_new_minute_without_restarting_either_count()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var waybill = await server.AddWaybillAsync("SF", waybillId: "QUOTA3");
+        var token = await server.AccessTokenAsync(carrier);
+        var time = clock.GetUtcNow().ToUnixTimeSeconds() - 3600;
+
+        // The new minute has begun, and the carrier has used its quota in it.
+        clock.Advance(TimeSpan.FromSeconds(50));
+        for (var i = 0; i < 5; i++)
+        {
+            WxAssert.Ok(await server.UpdatePathAsync(token, Event(waybill, time++)));
+        }
+
+        // A call racing the turn of the minute read the clock a moment before it: it is one more call of the
+        // minute that has begun, and the calls after it are still refused.
+        clock.Advance(TimeSpan.FromSeconds(-1));
+        Assert.Equal(45011, (await server.UpdatePathAsync(token, Event(waybill, time++))).GetProperty("errcode").GetInt32());
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(45011, (await server.UpdatePathAsync(token, Event(waybill, time++))).GetProperty("errcode").GetInt32());
+
+        await using var stored = await server.Store.OpenAsync();
+        Assert.Equal(5, (await stored.ReadPathAsync(Keys.Sf("QUOTA3"))).Count);
+    }
+
+    [Fact]
     public async Task Stable_token_takes_ten_thousand_calls_a_minute_from_an_app_as_WeChat_documents()
     {
         var carrier = await server.AddCarrierAsync("SF");
