@@ -48,11 +48,12 @@ static class BackupCommands
             "restore",
             "Put a backup in place of the SQLite store of --data, on which no server may run. The store it replaces is kept " +
             $"beside it as {SqliteStore.FileName}.replaced-TIME. Checks the backup first, upgrades one made by an earlier version, " +
-            "and prints {restored, replaced, schema, waybills, events}.")
+            "and prints {restored, replaced, schema, waybills, events}. Shows progress on stderr; Ctrl-C before the backup is in place " +
+            "leaves the store as it was.")
         {
             file,
         };
-        restore.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        restore.SetAction(OperatorCli.Interruptible(_ => "interrupted: nothing was restored", async (parsed, cancellationToken) =>
         {
             if (parsed.GetValue(storeArguments.Store) != StoreFactory.Sqlite)
             {
@@ -61,12 +62,14 @@ static class BackupCommands
 
             var directory = storeArguments.DataDirectory(parsed);
             var backup = parsed.GetValue(file)!;
-            var (contents, replaced, held) = await Explained(() => SqliteBackup.RestoreAsync(backup.FullName, directory, cancellationToken));
+            var (contents, replaced, held) = await Explained(() => ProgressDisplay.RunAsync(parsed.InvocationConfiguration.Error, $"restore from {backup.Name}", display =>
+                SqliteBackup.RestoreAsync(backup.FullName, directory, new Copied(display, "checking the backup"), cancellationToken)));
             using (held)
             {
-                await using (await storeArguments.OpenAsync(parsed, cancellationToken))
+                // Opened once, which upgrades the schema of a backup made by an earlier version. The backup is in place
+                // by now, so Ctrl-C no longer stops anything.
+                await using (await storeArguments.OpenAsync(parsed, CancellationToken.None))
                 {
-                    // Opened once, which upgrades the schema of a backup made by an earlier version.
                 }
 
                 // What the store holds now: the backup's waybills and events, at this version's schema.
@@ -110,11 +113,12 @@ static class BackupCommands
             json.WriteNumber("events", contents.Events);
         });
 
-    /// <summary>Bytes copied, shown in megabytes.</summary>
-    sealed class Copied(IProgress<ProgressDisplay.Report> display) : IProgress<(long Done, long Total)>
+    /// <summary>Bytes copied, shown in megabytes; before the first, what is done first (a restore checks the backup).</summary>
+    sealed class Copied(IProgress<ProgressDisplay.Report> display, string? first = null) : IProgress<(long Done, long Total)>
     {
         public void Report((long Done, long Total) value) =>
-            display.Report(new ProgressDisplay.Report(value.Done, value.Total, $"{Megabytes(value.Done)} of {Megabytes(value.Total)}"));
+            display.Report(new ProgressDisplay.Report(
+                value.Done, value.Total, value.Done == 0 && first is not null ? $"{first} ({Megabytes(value.Total)})" : $"{Megabytes(value.Done)} of {Megabytes(value.Total)}"));
 
         static string Megabytes(long bytes) => (bytes / 1_048_576.0).ToString("N1", CultureInfo.InvariantCulture) + " MB";
     }

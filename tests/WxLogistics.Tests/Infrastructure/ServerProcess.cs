@@ -146,13 +146,17 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the executable and presses Ctrl-C (SIGINT to its PID) once <paramref name="when"/> holds.</summary>
-    public static async Task<(int ExitCode, string Output, string Error)> RunAndInterruptAsync(Func<bool> when, params string[] args)
+    public static Task<(int ExitCode, string Output, string Error)> RunAndInterruptAsync(Func<bool> when, params string[] args) =>
+        RunAndInterruptAsync(_ => when(), args);
+
+    /// <summary>As above, with <paramref name="when"/> given the process id (to look at what it has open).</summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunAndInterruptAsync(Func<int, bool> when, params string[] args)
     {
         using var process = Start([ServerAssembly, .. args]);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!when() && !process.HasExited && DateTime.UtcNow < deadline)
+        while (!when(process.Id) && !process.HasExited && DateTime.UtcNow < deadline)
         {
             await Task.Delay(5);
         }

@@ -332,9 +332,54 @@ public sealed class BackupTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(elsewhere));
     }
 
+    [Fact]
+    public async Task Ctrl_C_stops_a_long_restore_while_it_reads_the_backup_and_the_store_it_would_replace_is_left_as_it_was()
+    {
+        await FillAsync();
+        var (file, _, _) = await BackupAsync();
+        var target = TempDirectory.Create();
+        await TestRun.OperatorAsync(new TestStore(StoreKind.Sqlite, target, null), "app", "add", "--role", "merchant", "--name", "留下的商家");
+        // Its files, but for the server lock, which the restore takes once the backup is checked.
+        List<string?> Files() => [.. Directory.GetFiles(target).Select(Path.GetFileName).Where(name => name != "wxlogistics.db-server").Order()];
+        var before = Files();
+
+        // Pressed once the restore has the backup open: while it checks it, or copies it.
+        var (exitCode, output, error) = await ServerProcess.RunAndInterruptAsync(pid => HasOpen(pid, file), "restore", file, "--data", target);
+
+        Assert.Equal(130, exitCode);
+        Assert.Empty(output);
+        Assert.Contains("interrupted: nothing was restored", error);
+        Assert.Equal(before, Files());
+        var apps = await TestRun.OperatorAsync(new TestStore(StoreKind.Sqlite, target, null), "app", "list", "--json");
+        Assert.Contains("留下的商家", apps.GetProperty("apps").EnumerateArray().Select(app => app.GetProperty("name").GetString()));
+
+        // Nothing was left held: the restore runs to its end when asked again.
+        var (again, _, againError) = await ServerProcess.RunToEndAsync("restore", file, "--data", target);
+        Assert.True(again == 0, $"restore failed ({again}): {againError}");
+        Assert.Matches(@"restore from \S+: 100 %, [\d.,]+ MB of [\d.,]+ MB", againError);
+        Assert.Equal(100_000, (await PathInAsync(target)).Count);
+    }
+
+    static bool HasOpen(int pid, string file)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Any(fd => new FileInfo(fd).LinkTarget == file);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
-    /// About 110 MB of events on the test's waybill, written straight into the store: a copy or an export that takes long
-    /// enough to be interrupted.
+    /// 100,000 events on the test's waybill, written straight into the store: each message is too long to stay in its
+    /// b-tree page, so each event takes a page of its own (about 440 MB), and a copy, check or export takes long enough to
+    /// be interrupted.
     /// </summary>
     async Task FillAsync()
     {

@@ -60,9 +60,7 @@ public static class SqliteBackup
                 using var polling = new Timer(_ => progress.Report((Math.Min(SizeOf(partial), total), total)), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));
                 await using var command = new SqliteCommand("VACUUM INTO $file", connection) { CommandTimeout = 0 };
                 command.Parameters.AddWithValue("$file", partial);
-                // Microsoft.Data.Sqlite does not stop a statement under way when its token is cancelled; SQLite's
-                // interrupt does, so that Ctrl-C ends a long copy at once.
-                await using (cancellationToken.Register(() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle)))
+                await using (InterruptOnCancel(connection, cancellationToken))
                 {
                     try
                     {
@@ -110,7 +108,7 @@ public static class SqliteBackup
     /// earlier version).
     /// </summary>
     public static async Task<(Contents Contents, string? Replaced, ServerLock Held)> RestoreAsync(
-        string backup, string dataDirectory, CancellationToken cancellationToken)
+        string backup, string dataDirectory, IProgress<(long Done, long Total)> progress, CancellationToken cancellationToken)
     {
         if (!File.Exists(backup))
         {
@@ -128,7 +126,14 @@ public static class SqliteBackup
             throw new BackupException($"the data directory {dataDirectory} is a file, not a directory");
         }
 
-        var contents = await CheckAsync(backup, cancellationToken);
+        Contents contents;
+        var length = new FileInfo(backup).Length;
+        // A check that takes a while shows that it is under way; one refused at once shows only why.
+        await using (new Timer(_ => progress.Report((0, length)), null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan))
+        {
+            contents = await CheckAsync(backup, cancellationToken);
+        }
+
         ServerLock held;
         try
         {
@@ -141,7 +146,7 @@ public static class SqliteBackup
 
         try
         {
-            return (contents, Replace(backup, dataDirectory), held);
+            return (contents, await ReplaceAsync(backup, dataDirectory, progress, cancellationToken), held);
         }
         catch
         {
@@ -153,14 +158,23 @@ public static class SqliteBackup
     /// <summary>The backup's copy in the data directory until it is moved into place (see <see cref="SqliteStore.MigrateAsync"/>).</summary>
     public const string RestoringSuffix = ".restoring";
 
-    static string? Replace(string backup, string dataDirectory)
+    static async Task<string?> ReplaceAsync(
+        string backup, string dataDirectory, IProgress<(long Done, long Total)> progress, CancellationToken cancellationToken)
     {
         var target = Path.Combine(dataDirectory, SqliteStore.FileName);
         var restoring = target + RestoringSuffix;
-        File.Copy(backup, restoring, overwrite: true);
-        using (var copy = new FileStream(restoring, FileMode.Open, FileAccess.ReadWrite))
+        // Left by a restore cut off between its moves, it keeps a server from starting on a directory whose store was
+        // moved aside (see SqliteStore.MigrateAsync), until a restore runs to its end.
+        var guarding = File.Exists(restoring) && !File.Exists(target);
+        try
         {
-            copy.Flush(flushToDisk: true);
+            await CopyAsync(backup, restoring, progress, cancellationToken);
+        }
+        catch when (!guarding)
+        {
+            // Stopped or failed before anything was moved: the store is as it was.
+            File.Delete(restoring);
+            throw;
         }
 
         string? replaced = null;
@@ -182,6 +196,32 @@ public static class SqliteBackup
         return replaced;
     }
 
+    /// <summary>Copies <paramref name="from"/> to <paramref name="to"/>, owner-only, and flushes it; Ctrl-C stops it between blocks.</summary>
+    static async Task CopyAsync(string from, string to, IProgress<(long Done, long Total)> progress, CancellationToken cancellationToken)
+    {
+        var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var source = new FileStream(from, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        await using var copy = new FileStream(to, create);
+        var buffer = new byte[1 << 20];
+        long done = 0;
+        progress.Report((0, source.Length));
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await copy.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            done += read;
+            progress.Report((done, source.Length));
+        }
+
+        await copy.FlushAsync(cancellationToken);
+        copy.Flush(flushToDisk: true);
+    }
+
     /// <summary>
     /// Checks that <paramref name="file"/> is a sound WxLogistics store (SQLite's quick_check, and our schema at a
     /// version this build knows) and counts what it holds.
@@ -191,6 +231,7 @@ public static class SqliteBackup
         try
         {
             await using var connection = await OpenAsync(file, SqliteOpenMode.ReadOnly, cancellationToken);
+            await using var interrupt = InterruptOnCancel(connection, cancellationToken);
             await using (var check = new SqliteCommand("PRAGMA quick_check(4)", connection) { CommandTimeout = 0 })
             await using (var verdict = await check.ExecuteReaderAsync(cancellationToken))
             {
@@ -225,11 +266,22 @@ public static class SqliteBackup
                 await ScalarAsync(connection, "SELECT COUNT(*) FROM path_events", cancellationToken),
                 new FileInfo(file).Length);
         }
+        catch (SqliteException e) when (e.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT)
+        {
+            throw new OperationCanceledException("the check was interrupted", e, cancellationToken);
+        }
         catch (SqliteException e)
         {
             throw new BackupException($"{file} is not a sound WxLogistics store: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// Microsoft.Data.Sqlite does not stop a statement under way when its token is cancelled; SQLite's interrupt does,
+    /// so that Ctrl-C ends a long copy or check at once. Dispose it before the connection.
+    /// </summary>
+    static CancellationTokenRegistration InterruptOnCancel(SqliteConnection connection, CancellationToken cancellationToken) =>
+        cancellationToken.Register(() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle));
 
     static long SizeOf(string file)
     {
