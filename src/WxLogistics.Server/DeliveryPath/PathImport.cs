@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -91,18 +92,21 @@ public sealed class PathImport(Store store, TimeProvider time)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         file.Seek(state.Offset, SeekOrigin.Begin);
-        var lines = new LineReader(file, state.Offset);
+        var records = new RecordReader(new LineReader(file, state.Offset), format == ImportFormat.Csv, state.Line);
         var batch = new List<(long Line, WaybillKey Key, PathEvent Event)>(BatchSize);
         var lineEnd = state.Offset;
         progress?.Report(new ImportProgress(state.Offset, state.FileLength, state.Accepted + state.Duplicate + state.Rejected.Count));
-        while (!cancellationToken.IsCancellationRequested && lines.Next() is { } line)
+        while (!cancellationToken.IsCancellationRequested && records.Next() is { } record)
         {
-            state.Line++;
-            lineEnd = line.End;
-            if (await ReadRowAsync(line.Text, line.TooLong, format, state) is { } row)
+            // A row's outcome is told by its first line; the next row starts after its last.
+            state.Line = record.FirstLine;
+            lineEnd = record.End;
+            if (await ReadRowAsync(record.Text, record.TooLong, format, state) is { } row)
             {
                 batch.Add((state.Line, row.Key, row.Event));
             }
+
+            state.Line = record.LastLine;
 
             if (batch.Count == BatchSize)
             {
@@ -348,6 +352,70 @@ public sealed class PathImport(Store store, TimeProvider time)
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// The rows of the file, each with the numbers of its first and last line. A JSONL row is a line. A CSV row is a
+    /// line too, unless it ends inside a quoted field, which may hold line breaks (RFC 4180; the export writes a message
+    /// with one so): then it runs on over the next lines, up to <see cref="MaxLineBytes"/> in all. A quoted field not
+    /// closed within that or by the end of the file makes its first line a row of its own (rejected), and the lines
+    /// after it are read again as rows, so that one stray quote costs one row, not the rest of the file.
+    /// </summary>
+    sealed class RecordReader(LineReader lines, bool csv, long lineNumber)
+    {
+        /// <summary>Lines read ahead for a row that did not close, to be read again.</summary>
+        readonly List<(ReadOnlyMemory<byte> Text, long End, bool TooLong)> again = [];
+
+        public (ReadOnlyMemory<byte> Text, long FirstLine, long LastLine, long End, bool TooLong)? Next()
+        {
+            if (NextLine() is not { } first)
+            {
+                return null;
+            }
+
+            var number = ++lineNumber;
+            var scanned = number == 1 && first.Text.Span.StartsWith(Encoding.UTF8.Preamble) ? first.Text[Encoding.UTF8.Preamble.Length..] : first.Text;
+            if (!csv || first.TooLong || !Csv.EndsInQuotedField(scanned.Span))
+            {
+                return (first.Text, number, number, first.End, first.TooLong);
+            }
+
+            // The line reader's buffer is reused by the next line: keep copies.
+            var head = first.Text.ToArray();
+            var record = new List<byte>(head);
+            var ahead = new List<(ReadOnlyMemory<byte> Text, long End, bool TooLong)>();
+            while (NextLine() is { } line)
+            {
+                ahead.Add((line.Text.ToArray(), line.End, line.TooLong));
+                if (line.TooLong || record.Count + 1 + line.Text.Length > MaxLineBytes)
+                {
+                    break;
+                }
+
+                record.Add((byte)'\n');
+                record.AddRange(line.Text.Span);
+                if (!Csv.EndsInQuotedField(CollectionsMarshal.AsSpan(record)[(head.Length - scanned.Length)..]))
+                {
+                    lineNumber += ahead.Count;
+                    return (record.ToArray(), number, lineNumber, line.End, false);
+                }
+            }
+
+            again.InsertRange(0, ahead);
+            return (head, number, number, first.End, false);
+        }
+
+        (ReadOnlyMemory<byte> Text, long End, bool TooLong)? NextLine()
+        {
+            if (again.Count == 0)
+            {
+                return lines.Next();
+            }
+
+            var line = again[0];
+            again.RemoveAt(0);
+            return line;
+        }
+    }
+
     /// <summary>Lines of a stream as bytes, with the offset after each; a line over the limit is skipped and flagged.</summary>
     sealed class LineReader(Stream stream, long offset)
     {
@@ -437,7 +505,7 @@ public static class Csv
                 {
                     if (i >= line.Length)
                     {
-                        problem = "a quoted field is not closed on its line";
+                        problem = $"a quoted field is not closed (one may run over several lines, up to {PathImport.MaxLineBytes} bytes in all)";
                         return false;
                     }
 
@@ -479,6 +547,43 @@ public static class Csv
 
             i++; // the comma
         }
+    }
+
+    /// <summary>Whether <paramref name="text"/> ends inside a quoted field, so that its row runs on into the next line.</summary>
+    public static bool EndsInQuotedField(ReadOnlySpan<byte> text)
+    {
+        var (quoted, fieldStart) = (false, true);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (quoted)
+            {
+                if (c == '"')
+                {
+                    // "" is a quote inside the field; a quote alone closes it.
+                    if (i + 1 < text.Length && text[i + 1] == '"')
+                    {
+                        i++;
+                    }
+                    else
+                    {
+                        quoted = false;
+                    }
+                }
+            }
+            else if (c == ',')
+            {
+                fieldStart = true;
+            }
+            else
+            {
+                // A quote opens a quoted field only as the field's first character, as TrySplit reads it.
+                quoted = c == '"' && fieldStart;
+                fieldStart = false;
+            }
+        }
+
+        return quoted;
     }
 
     /// <summary>A field as CSV writes it: quoted when it holds a comma, a quote or a line break.</summary>

@@ -151,7 +151,7 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
         var rejections = Rejections(summary);
         Assert.Equal([4L, 5L], rejections.Keys.Order());
         Assert.StartsWith("47001 data format error: action_type", rejections[4]);
-        Assert.Equal("a quoted field is not closed on its line", rejections[5]);
+        Assert.Equal("a quoted field is not closed (one may run over several lines, up to 65536 bytes in all)", rejections[5]);
 
         var (exitCode, output, error) = await RunAsync(["path", "export"]);
         Assert.Equal(0, exitCode);
@@ -165,6 +165,45 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal(0, (await RunAsync(["path", "export", "--format", "csv", "--output", csvOut])).ExitCode);
         var reimport = await ImportAsync(csvOut);
         Assert.Equal(2, reimport.GetProperty("duplicate").GetInt64());
+        Assert.Equal(0, reimport.GetProperty("rejected").GetInt32());
+    }
+
+    [Fact]
+    public async Task Messages_with_line_breaks_go_out_in_a_csv_export_and_come_back_in_unchanged_and_a_stray_quote_costs_only_its_own_row()
+    {
+        await AddWaybillsAsync(2);
+        const string twoLines = "快件已到达【广州转运中心】\n派件员：小王，电话 18666666666, \"请留意\"";
+        var file = Path.Combine(directory, "events.csv");
+        await File.WriteAllTextAsync(file, string.Join("\r\n", [
+            "delivery_id,waybill_id,action_time,action_type,action_msg",
+            $"SF,SF000000,{Start},100001,\"{twoLines.Replace("\"", "\"\"", StringComparison.Ordinal)}\"",
+            $"SF,SF000000,{Start + 1},200001,到达广州",
+            $"SF,SF000001,{Start + 2},200001,\"未闭合的引号",
+            $"SF,SF000001,{Start + 3},200001,到达深圳",
+            $"SF,SF000001,{Start + 4},300002,派件中",
+        ]));
+
+        var summary = await ImportAsync(file);
+
+        // Line 2 and 3 are one row; the quote opened on line 5 never closes, so that line alone is rejected and the
+        // lines after it are rows of their own.
+        Assert.Equal(4, summary.GetProperty("accepted").GetInt64());
+        Assert.Equal(7, summary.GetProperty("lines").GetInt64());
+        var rejections = Rejections(summary);
+        Assert.Equal([5L], rejections.Keys);
+        Assert.StartsWith("a quoted field is not closed", rejections[5]);
+
+        // The rows end in CRLF, as Excel writes them; the line break inside the quotes is the message's own.
+        var (exitCode, output, _) = await RunAsync(["path", "export", "--delivery-id", "SF"]);
+        Assert.Equal(0, exitCode);
+        var messages = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("action_msg").GetString()).ToList();
+        Assert.Equal([twoLines, "到达广州", "到达深圳", "派件中"], messages);
+
+        var csvOut = Path.Combine(directory, "out.csv");
+        Assert.Equal(0, (await RunAsync(["path", "export", "--format", "csv", "--output", csvOut])).ExitCode);
+        Assert.Contains("】\n派件员", await File.ReadAllTextAsync(csvOut));
+        var reimport = await ImportAsync(csvOut);
+        Assert.Equal(4, reimport.GetProperty("duplicate").GetInt64());
         Assert.Equal(0, reimport.GetProperty("rejected").GetInt32());
     }
 
