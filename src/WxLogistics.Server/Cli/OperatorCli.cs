@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json;
+using WxLogistics.Apps;
 using WxLogistics.Wire;
 
 namespace WxLogistics.Cli;
@@ -78,6 +79,24 @@ public static class OperatorCli
             });
         }));
         return migrate;
+    }
+
+    /// <summary>The delivery_id of a verb's --delivery-id filter, when one is given.</summary>
+    internal static DeliveryId? DeliveryIdFilter(string? text) =>
+        text is null ? null
+        : DeliveryId.TryParse(text, out var deliveryId) ? deliveryId
+        : throw new OperatorException($"--delivery-id '{text}' is not a valid delivery_id");
+
+    /// <summary>
+    /// Refuses a --delivery-id filter that names no carrier of this server: a mistyped one would otherwise list or
+    /// export nothing, as if all were well.
+    /// </summary>
+    internal static async Task RequireCarrierAsync(Storage.Store store, DeliveryId? deliveryId, CancellationToken cancellationToken)
+    {
+        if (deliveryId is { } named && await store.FindCarrierAsync(named, cancellationToken) is null)
+        {
+            throw new OperatorException($"no carrier app has delivery_id {named} (app list shows the carriers)");
+        }
     }
 
     internal static async Task WriteJsonAsync(TextWriter output, Action<Utf8JsonWriter> write)

@@ -175,14 +175,10 @@ static class PathCommands
             parsed => parsed.GetValue(to) is { } file ? $"interrupted: {file} was not written" : "interrupted: the events above are a part of the export",
             async (parsed, cancellationToken) =>
         {
-            DeliveryId? carrier = null;
-            if (parsed.GetValue(deliveryId) is { } text)
-            {
-                carrier = DeliveryId.TryParse(text, out var d) ? d : throw new OperatorException($"--delivery-id '{text}' is not a valid delivery_id");
-            }
-
+            var carrier = OperatorCli.DeliveryIdFilter(parsed.GetValue(deliveryId));
             var csv = parsed.GetValue(format) == "csv";
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            await OperatorCli.RequireCarrierAsync(store, carrier, cancellationToken);
             var path = parsed.GetValue(to);
             var temporary = path is null ? null : path.FullName + ".tmp";
             try

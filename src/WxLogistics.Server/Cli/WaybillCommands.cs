@@ -73,12 +73,7 @@ static class WaybillCommands
                 throw new OperatorException("--limit must be from 1 to 10000");
             }
 
-            DeliveryId? carrier = null;
-            if (parsed.GetValue(deliveryId) is { } text)
-            {
-                carrier = DeliveryId.TryParse(text, out var d) ? d : throw new OperatorException($"--delivery-id '{text}' is not a valid delivery_id");
-            }
-
+            var carrier = OperatorCli.DeliveryIdFilter(parsed.GetValue(deliveryId));
             WaybillKey? start = null;
             if (parsed.GetValue(after) is { } afterText)
             {
@@ -91,6 +86,7 @@ static class WaybillCommands
             }
 
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            await OperatorCli.RequireCarrierAsync(store, carrier, cancellationToken);
             var waybills = (await store.ListWaybillsAsync(carrier, start, parsed.GetValue(limit), cancellationToken)).Select(WaybillView.From).ToList();
             await output.WriteAsync(parsed.GetValue(json)
                 ? System.Text.Json.JsonSerializer.Serialize(new { waybills }, Wire.WireJson.Options) + Environment.NewLine

@@ -91,6 +91,26 @@ public abstract class OperatorListTests(StoreKind storeKind) : IAsyncLifetime
         Assert.DoesNotContain(added.GetProperty("secretKey").GetString()!, table + json);
     }
 
+    [Theory]
+    [InlineData("waybill", "list")]
+    [InlineData("path", "export")]
+    public async Task A_mistyped_delivery_id_is_refused_rather_than_answered_with_nothing(string noun, string verb)
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var waybill = await server.AddWaybillAsync("SF", waybillId: "SF1");
+        WxAssert.Ok(await server.UpdatePathAsync(
+            await server.AccessTokenAsync(carrier),
+            new { token = waybill.Token, waybill_id = "SF1", action_time = 1_764_000_000, action_type = 100001, action_msg = "揽件成功" }));
+
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var exitCode = await OperatorCli.RunAsync([noun, verb, "--delivery-id", "FS", .. server.Store.Args], output, error);
+
+        Assert.Equal(1, exitCode);
+        Assert.Empty(output.ToString());
+        Assert.Equal("error: no carrier app has delivery_id FS (app list shows the carriers)", error.ToString().Trim());
+        Assert.Contains("SF1", await TableAsync(noun, verb, "--delivery-id", "SF"));
+    }
+
     [Fact]
     public async Task An_empty_list_says_none()
     {
