@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -357,11 +356,11 @@ public sealed class PathImport(Store store, TimeProvider time)
     /// line too, unless it ends inside a quoted field, which may hold line breaks (RFC 4180; the export writes a message
     /// with one so): then it runs on over the next lines, up to <see cref="MaxLineBytes"/> in all. A quoted field not
     /// closed within that or by the end of the file makes its first line a row of its own (rejected), and the lines
-    /// after it are read again as rows, so that one stray quote costs one row, not the rest of the file.
+    /// after it are read again as rows, so that a quote never closed costs one row, not the rest of the file.
     /// </summary>
     sealed class RecordReader(LineReader lines, bool csv, long lineNumber)
     {
-        /// <summary>Lines read ahead for a row that did not close, to be read again.</summary>
+        /// <summary>Lines read ahead for a row that did not close, to be read again: the next one last.</summary>
         readonly List<(ReadOnlyMemory<byte> Text, long End, bool TooLong)> again = [];
 
         public (ReadOnlyMemory<byte> Text, long FirstLine, long LastLine, long End, bool TooLong)? Next()
@@ -392,14 +391,18 @@ public sealed class PathImport(Store store, TimeProvider time)
 
                 record.Add((byte)'\n');
                 record.AddRange(line.Text.Span);
-                if (!Csv.EndsInQuotedField(CollectionsMarshal.AsSpan(record)[(head.Length - scanned.Length)..]))
+                if (!Csv.EndsInQuotedField(line.Text.Span, startsQuoted: true))
                 {
                     lineNumber += ahead.Count;
                     return (record.ToArray(), number, lineNumber, line.End, false);
                 }
             }
 
-            again.InsertRange(0, ahead);
+            for (var i = ahead.Count - 1; i >= 0; i--)
+            {
+                again.Add(ahead[i]);
+            }
+
             return (head, number, number, first.End, false);
         }
 
@@ -410,8 +413,8 @@ public sealed class PathImport(Store store, TimeProvider time)
                 return lines.Next();
             }
 
-            var line = again[0];
-            again.RemoveAt(0);
+            var line = again[^1];
+            again.RemoveAt(again.Count - 1);
             return line;
         }
     }
@@ -549,10 +552,13 @@ public static class Csv
         }
     }
 
-    /// <summary>Whether <paramref name="text"/> ends inside a quoted field, so that its row runs on into the next line.</summary>
-    public static bool EndsInQuotedField(ReadOnlySpan<byte> text)
+    /// <summary>
+    /// Whether <paramref name="text"/> ends inside a quoted field, so that its row runs on into the next line; with
+    /// <paramref name="startsQuoted"/>, for a line that continues such a field.
+    /// </summary>
+    public static bool EndsInQuotedField(ReadOnlySpan<byte> text, bool startsQuoted = false)
     {
-        var (quoted, fieldStart) = (false, true);
+        var (quoted, fieldStart) = (startsQuoted, !startsQuoted);
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
