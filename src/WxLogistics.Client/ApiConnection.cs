@@ -6,12 +6,16 @@ namespace WxLogistics.Client;
 
 /// <summary>
 /// Sends API calls with a cached access_token: obtained on first use, renewed before it expires, and renewed once more
-/// and the call retried when the server answers 40001 (replaced) or 42001 (expired).
+/// and the call retried when the server answers 40001 (replaced) or 42001 (expired). Calls that fail together with the
+/// same token renew it once between them: each fetch of /cgi-bin/token counts against the app's daily quota and
+/// retires the token other processes of the app hold.
 /// </summary>
 sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
 {
     readonly SemaphoreSlim tokenLock = new(1, 1);
-    (string Token, DateTimeOffset RenewAt)? cached;
+
+    /// <summary>The token held, read without the lock: a reference, so that a reader never sees half of a renewal.</summary>
+    volatile HeldToken? cached;
 
     public Task<JsonObject> PostAsync(string api, string path, JsonObject body, CancellationToken cancellationToken) =>
         SendAsync(api, token => http.PostAsJsonAsync(WithToken(path, token), body, cancellationToken), cancellationToken);
@@ -23,14 +27,16 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
 
     async Task<JsonObject> SendAsync(string api, Func<string, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
+        string? refused = null;
         for (var attempt = 0; ; attempt++)
         {
-            var token = await TokenAsync(forceRenew: attempt > 0, cancellationToken);
+            var token = await TokenAsync(refused, cancellationToken);
             using var response = await send(token);
             var answer = await ReadAsync(response, api, cancellationToken);
             var errcode = ErrorCode(answer);
             if (errcode is 40001 or 42001 && attempt == 0)
             {
+                refused = token;
                 continue;
             }
 
@@ -46,21 +52,25 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
         }
     }
 
-    async Task<string> TokenAsync(bool forceRenew, CancellationToken cancellationToken)
+    /// <summary>The token to call with; a new one when <paramref name="refused"/> (a token the server refused) is still the one held.</summary>
+    async Task<string> TokenAsync(string? refused, CancellationToken cancellationToken)
     {
         var now = options.TimeProvider.GetUtcNow();
-        if (!forceRenew && cached is { } fresh && now < fresh.RenewAt)
+        if (Usable(cached, refused, now) is { } held)
         {
-            return fresh.Token;
+            return held;
         }
 
         await tokenLock.WaitAsync(cancellationToken);
         try
         {
-            if (!forceRenew && cached is { } other && now < other.RenewAt)
+            // Another call may have renewed it while this one waited.
+            if (Usable(cached, refused, now) is { } renewed)
             {
-                return other.Token;
+                return renewed;
             }
+
+            var forceRenew = refused is not null && cached?.Token == refused;
 
             HttpResponseMessage response;
             if (options.UseStableToken)
@@ -87,7 +97,7 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
                 }
 
                 var lifetime = TimeSpan.FromSeconds(answer["expires_in"]?.GetValue<int>() ?? 7200);
-                cached = (token, now + lifetime - (lifetime > options.RefreshBeforeExpiry ? options.RefreshBeforeExpiry : lifetime / 2));
+                cached = new HeldToken(token, now + lifetime - (lifetime > options.RefreshBeforeExpiry ? options.RefreshBeforeExpiry : lifetime / 2));
                 return token;
             }
         }
@@ -96,6 +106,12 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
             tokenLock.Release();
         }
     }
+
+    /// <summary>The held token, unless it is due for renewal or it is the one the server refused.</summary>
+    static string? Usable(HeldToken? held, string? refused, DateTimeOffset now) =>
+        held is not null && now < held.RenewAt && held.Token != refused ? held.Token : null;
+
+    sealed record HeldToken(string Token, DateTimeOffset RenewAt);
 
     static async Task<JsonObject> ReadAsync(HttpResponseMessage response, string api, CancellationToken cancellationToken)
     {

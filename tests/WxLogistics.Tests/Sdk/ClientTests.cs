@@ -86,6 +86,37 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.Equal(2, counter.TokenRequests);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Many_calls_that_find_the_token_replaced_at_once_renew_it_once_between_them(bool stable)
+    {
+        using var client = ClientFor(carrier, stable);
+        PathUpdate Event(int n) => new(waybill.Token, new WaybillId("SF5550001"), DateTimeOffset.FromUnixTimeSeconds(1533052800 + n), ActionType.InTransit, $"第{n}站");
+        await client.DeliveryPath.UpdateAsync(Event(0));
+
+        // Replaced by another process of the carrier: a forced stable_token, or a new /cgi-bin/token and the overlap past.
+        if (stable)
+        {
+            // Past the 30 s within which WeChat answers a forced refresh with the token just issued.
+            clock.Advance(TimeSpan.FromSeconds(31));
+            var forced = await server.PostJsonAsync("/cgi-bin/stable_token", new { grant_type = "client_credential", appid = carrier.AppId, secret = carrier.Secret, force_refresh = true });
+            Assert.True(forced.TryGetProperty("access_token", out _), forced.ToString());
+        }
+        else
+        {
+            await server.AccessTokenAsync(carrier);
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(301));
+        await Task.WhenAll(Enumerable.Range(1, 20).Select(n => client.DeliveryPath.UpdateAsync(Event(n))));
+
+        // Each fetch counts against the app's daily quota, and each forced one retires the token the others hold.
+        Assert.Equal(2, counter.TokenRequests);
+        await using var stored = await server.Store.OpenAsync();
+        Assert.Equal(21, (await stored.ReadPathAsync(Keys.Sf("SF5550001"))).Count);
+    }
+
     [Fact]
     public async Task An_expired_token_answered_42001_is_renewed_once_and_the_call_then_succeeds()
     {
