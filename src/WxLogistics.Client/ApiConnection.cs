@@ -23,7 +23,13 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
     public Task<JsonObject> GetAsync(string api, string path, CancellationToken cancellationToken) =>
         SendAsync(api, token => http.GetAsync(WithToken(path, token), cancellationToken), cancellationToken);
 
-    Uri WithToken(string path, string token) => new(options.BaseAddress, $"{path}?access_token={Uri.EscapeDataString(token)}");
+    Uri WithToken(string path, string token) => At($"{path}?access_token={Uri.EscapeDataString(token)}");
+
+    /// <summary>
+    /// <paramref name="pathAndQuery"/> (from /cgi-bin/…) under the base address, its own path included: a server behind
+    /// a proxy at https://gateway.example.com/wx/ is called at /wx/cgi-bin/….
+    /// </summary>
+    Uri At(string pathAndQuery) => new(options.BaseAddress.GetLeftPart(UriPartial.Path).TrimEnd('/') + pathAndQuery);
 
     async Task<JsonObject> SendAsync(string api, Func<string, Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
@@ -77,14 +83,14 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
             {
                 // A forced stable_token would retire the token for every other holder: only after the server refused it.
                 response = await http.PostAsJsonAsync(
-                    new Uri(options.BaseAddress, "/cgi-bin/stable_token"),
+                    At("/cgi-bin/stable_token"),
                     new { grant_type = "client_credential", appid = options.AppId, secret = options.AppSecret, force_refresh = forceRenew },
                     cancellationToken);
             }
             else
             {
                 response = await http.GetAsync(
-                    new Uri(options.BaseAddress, $"/cgi-bin/token?grant_type=client_credential&appid={Uri.EscapeDataString(options.AppId)}&secret={Uri.EscapeDataString(options.AppSecret)}"),
+                    At($"/cgi-bin/token?grant_type=client_credential&appid={Uri.EscapeDataString(options.AppId)}&secret={Uri.EscapeDataString(options.AppSecret)}"),
                     cancellationToken);
             }
 

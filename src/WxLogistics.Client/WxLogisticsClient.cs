@@ -73,7 +73,10 @@ public sealed class WxLogisticsClientOptions
     /// <summary>The app's AppSecret.</summary>
     public string AppSecret { get; set; } = "";
 
-    /// <summary>Where the APIs are: https://api.weixin.qq.com (the default) or a WxLogistics server.</summary>
+    /// <summary>
+    /// Where the APIs are: https://api.weixin.qq.com (the default) or a WxLogistics server, also one behind a proxy path
+    /// (https://gateway.example.com/wx/ is called at /wx/cgi-bin/…).
+    /// </summary>
     public Uri BaseAddress { get; set; } = WeChatApi;
 
     /// <summary>Use /cgi-bin/stable_token (the default) rather than /cgi-bin/token, which retires the app's other tokens.</summary>

@@ -117,6 +117,22 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.Equal(21, (await stored.ReadPathAsync(Keys.Sf("SF5550001"))).Count);
     }
 
+    [Theory]
+    [InlineData("http://gateway.example/wx/")]
+    [InlineData("http://gateway.example/wx")]
+    public async Task A_client_pointed_at_a_server_behind_a_proxy_path_calls_under_that_path(string baseAddress)
+    {
+        using var client = new WxLogisticsClient(
+            new WxLogisticsClientOptions { AppId = carrier.AppId, AppSecret = carrier.Secret, BaseAddress = new Uri(baseAddress), TimeProvider = clock },
+            server.CreateDefaultClient(new ProxyAt("/wx"), counter));
+
+        await client.DeliveryPath.UpdateAsync(new PathUpdate(waybill.Token, new WaybillId("SF5550001"), DateTimeOffset.FromUnixTimeSeconds(1533052800), ActionType.PickedUp, "揽件成功"));
+
+        Assert.Equal(1, counter.TokenRequests);
+        await using var stored = await server.Store.OpenAsync();
+        Assert.Single(await stored.ReadPathAsync(Keys.Sf("SF5550001")));
+    }
+
     [Fact]
     public async Task An_expired_token_answered_42001_is_renewed_once_and_the_call_then_succeeds()
     {
@@ -166,6 +182,22 @@ public sealed class ClientTests : IAsyncLifetime
     public void Options_without_credentials_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "", AppSecret = "x" }));
+    }
+
+    /// <summary>A reverse proxy that serves the server under <paramref name="prefix"/> and nothing else.</summary>
+    sealed class ProxyAt(string prefix) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var uri = request.RequestUri!;
+            if (!uri.AbsolutePath.StartsWith(prefix + "/", StringComparison.Ordinal))
+            {
+                return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.NotFound) { RequestMessage = request });
+            }
+
+            request.RequestUri = new UriBuilder(uri) { Path = uri.AbsolutePath[prefix.Length..] }.Uri;
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     sealed class CountingHandler : DelegatingHandler
