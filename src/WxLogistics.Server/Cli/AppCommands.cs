@@ -46,6 +46,12 @@ static class AppCommands
                 throw new OperatorException("--name must have 1 to 128 characters");
             }
 
+            // Shown on the tracking page, in getAllDelivery and in the verbs' tables, all one line.
+            if (displayName.Any(char.IsControl))
+            {
+                throw new OperatorException("--name must not hold control characters (a line break, a tab)");
+            }
+
             var pushTarget = push.Parse(parsed, required: false);
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var appId = AppId.New();
@@ -126,6 +132,11 @@ static class AppCommands
                 if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var type) || parts[1].Trim().Length == 0)
                 {
                     throw new OperatorException($"--service-types: '{pair}' is not TYPE:NAME (1:标准快递)");
+                }
+
+                if (parts[1].Any(char.IsControl))
+                {
+                    throw new OperatorException($"--service-types: the name of service type {type} holds a control character (a line break, a tab)");
                 }
 
                 if (offers.Any(offer => offer.ServiceType == type))
