@@ -188,9 +188,10 @@ static class WaybillCommands
             }
 
             var tokenText = parsed.GetValue(token) ?? Secrets.NewToken();
-            if (tokenText.Length == 0 || Encoding.UTF8.GetByteCount(tokenText) > MaxTokenBytes)
+            // A carrier copies it into every updatePath: a space or a line break in it is a mistake, not a secret.
+            if (tokenText.Length == 0 || Encoding.UTF8.GetByteCount(tokenText) > MaxTokenBytes || tokenText.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             {
-                throw new OperatorException($"--token must be 1 to {MaxTokenBytes} bytes");
+                throw new OperatorException($"--token must be 1 to {MaxTokenBytes} bytes without spaces or control characters");
             }
 
             var merchantText = parsed.GetValue(merchant);

@@ -78,6 +78,8 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
     [InlineData("must be 1 to 32 letters", "app", "add", "--role", "carrier", "--delivery-id", "S F", "--name", "x")]
     [InlineData("no carrier app has delivery_id ZTO", "waybill", "add", "--delivery-id", "ZTO")]
     [InlineData("--order-id and --openid go with --merchant-appid", "waybill", "add", "--delivery-id", "SF", "--order-id", "o")]
+    [InlineData("--token must be 1 to 256 bytes without spaces or control characters", "waybill", "add", "--delivery-id", "SF", "--token", " ")]
+    [InlineData("--token must be 1 to 256 bytes without spaces or control characters", "waybill", "add", "--delivery-id", "SF", "--token", "TOKEN\n")]
     [InlineData("is not a merchant app", "waybill", "add", "--delivery-id", "SF", "--merchant-appid", "wx0000000000000000")]
     [InlineData("service type 1 is given twice", "app", "services", "--appid", "wx0000000000000000", "--service-types", "1:标准快递,1:次日达")]
     [InlineData("--name must not hold control characters", "app", "add", "--role", "carrier", "--delivery-id", "YTO", "--name", "圆通\n速递")]
