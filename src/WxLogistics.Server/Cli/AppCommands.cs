@@ -220,6 +220,12 @@ static class AppCommands
                 throw new OperatorException("--push-url must be an absolute http(s) URL");
             }
 
+            // The URL is shown by app list and kept in the store in clear: no place for a password.
+            if (uri.UserInfo.Length > 0)
+            {
+                throw new OperatorException("--push-url must not carry a user name or password: pushes are signed with --push-token instead");
+            }
+
             if (token is not { Length: >= 3 and <= 32 } || !token.All(char.IsAsciiLetterOrDigit))
             {
                 throw new OperatorException("--push-token must be 3 to 32 letters or digits");
