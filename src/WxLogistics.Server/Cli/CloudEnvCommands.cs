@@ -8,6 +8,17 @@ namespace WxLogistics.Cli;
 /// <summary>`cloudenv add`: a cloud environment for wx-server-sdk callers, acting as one app with config.json's permissions.</summary>
 static class CloudEnvCommands
 {
+    /// <summary>
+    /// The APIs an env's calls can reach: those of the catalogue, which is filled only when the server maps its routes
+    /// (a test checks that it maps exactly these).
+    /// </summary>
+    internal static readonly IReadOnlyList<Wire.WxApi> Apis =
+    [
+        DeliveryPath.PathUpdates.Api, BusinessPath.PathQueries.Api, Tracking.TrackingLinkRequests.Api,
+        Orders.OrderPlacement.AddOrderApi, Orders.OrderPlacement.TestUpdateOrderApi, Orders.OrderQueries.CancelOrderApi,
+        Orders.OrderQueries.GetOrderApi, Orders.OrderQueries.GetContactApi, Orders.OrdersApi.GetAllDeliveryApi,
+    ];
+
     public static Command Create(StoreArguments storeArguments, TextWriter output)
     {
         var env = new Option<string>("--env") { Description = "The env id (1 to 40 of a-z 0-9 _ -), sent by cloud.init({env}).", Required = true };
@@ -44,9 +55,26 @@ static class CloudEnvCommands
 
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var appText = parsed.GetValue(appId)!;
-            if (!AppId.TryParse(appText, out var app) || await store.FindAppAsync(app, cancellationToken) is null)
+            if (!AppId.TryParse(appText, out var app) || await store.FindAppAsync(app, cancellationToken) is not { } actingAs)
             {
                 throw new OperatorException($"--appid {appText} is not an app of this server");
+            }
+
+            // config.json may grant more than this server serves, so these are warnings; but a typo would show only
+            // when the function's call is refused.
+            var error = parsed.InvocationConfiguration.Error;
+            foreach (var name in granted.Order(StringComparer.Ordinal))
+            {
+                if (Apis.FirstOrDefault(api => api.Name == name) is not { } api)
+                {
+                    await error.WriteLineAsync(
+                        $"warning: {name} is not an API of this server, so no call of it will be served ({string.Join(", ", Apis.Select(a => a.Name).Order(StringComparer.Ordinal))} are)");
+                }
+                else if (api.Refuse(actingAs) is not null)
+                {
+                    await error.WriteLineAsync(
+                        $"warning: {name} is for {api.Role.ToString().ToLowerInvariant()} apps and {app.Value} is a {actingAs.Role.ToString().ToLowerInvariant()}: its calls will be refused with 48001");
+                }
             }
 
             var secretId = CloudCredentials.NewSecretId();

@@ -33,6 +33,9 @@ public sealed class WxApiCatalog
 
     public WxApi? Find(string name) => apis.TryGetValue(name, out var entry) ? entry.Api : null;
 
+    /// <summary>Every API mapped so far.</summary>
+    public IEnumerable<WxApi> Apis => apis.Values.Select(entry => entry.Api);
+
     public async Task<WxReply> InvokeAsync(IServiceProvider services, WxApi api, AppRecord caller, byte[] body, CancellationToken cancellationToken) =>
         Refuse(services, api, caller) ?? await RunAsync(apis[api.Name].Handle, services, new WxCall(api, caller, body), cancellationToken);
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using WxLogistics.Cli;
 using WxLogistics.Tests.Infrastructure;
 
@@ -70,6 +71,27 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
         Assert.DoesNotContain(waybill.Token, everything);
         Assert.DoesNotContain(accessToken, everything);
         Assert.DoesNotContain(stable.GetProperty("access_token").GetString()!, everything);
+    }
+
+    [Fact]
+    public async Task A_cloud_env_granted_an_api_this_server_does_not_serve_or_one_for_the_other_kind_of_app_is_made_with_a_warning_for_each()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+
+        var (exitCode, output, error) = await RunAsync(
+            ["cloudenv", "add", "--env", "prod-1", "--appid", carrier.AppId, "--permissions", "logistics.updatePath,logistics.updatPath,logistics.getPath", .. server.Store.Args]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("prod-1", System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("env").GetString());
+        var warnings = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, warnings.Length);
+        Assert.Equal($"warning: logistics.getPath is for merchant apps and {carrier.AppId} is a carrier: its calls will be refused with 48001", warnings[0]);
+        Assert.StartsWith("warning: logistics.updatPath is not an API of this server, so no call of it will be served (logistics.addOrder, ", warnings[1]);
+
+        // The list the warning names is what the server serves.
+        Assert.Equal(
+            server.Services.GetRequiredService<WxLogistics.Wire.WxApiCatalog>().Apis.Select(api => api.Name).Order(StringComparer.Ordinal),
+            CloudEnvCommands.Apis.Select(api => api.Name).Order(StringComparer.Ordinal));
     }
 
     [Theory]
