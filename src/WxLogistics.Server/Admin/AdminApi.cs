@@ -52,6 +52,11 @@ public static class AdminApi
             return badLimit;
         }
 
+        if (await store.FindAppAsync(app, cancellationToken) is null)
+        {
+            return Problem(StatusCodes.Status404NotFound, $"{app.Value} is not an app of this server");
+        }
+
         var calls = (await store.ListCallsAsync(new CallFilter(app, waybill_id, errcodeValue, rid, limitValue ?? 100), cancellationToken))
             .Select(CallView.From).ToList();
         if (request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))

@@ -193,6 +193,18 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_admin_call_inspector_refuses_an_appid_that_is_no_app_rather_than_answer_nothing()
+    {
+        var client = server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await File.ReadAllTextAsync(Path.Combine(server.DataDirectory, "admin.key")));
+
+        using var response = await client.GetAsync("/admin/calls?appid=wx0000000000000000");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("wx0000000000000000 is not an app of this server", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task Metrics_show_calls_by_api_and_errcode_and_the_group_commit_after_traffic()
     {
         WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
