@@ -180,7 +180,39 @@ static class AppCommands
                     })));
         }));
 
-        return new Command("app", "Carrier and merchant apps.") { add, set, services, list };
+        var resetAppId = new Option<string>("--appid") { Description = "The app whose secret to replace.", Required = true };
+        var reset = new Command(
+            "reset-secret",
+            "Give an app a new AppSecret, as WeChat's 重置AppSecret does, when the old one may have leaked: the old secret stops " +
+            "working at once, and so does every access_token the app holds (on every node within 5 s). Prints {appid, secret}; " +
+            "the secret is shown only here.")
+        {
+            resetAppId,
+        };
+        reset.SetAction(OperatorCli.Guarded(async (parsed, cancellationToken) =>
+        {
+            if (!AppId.TryParse(parsed.GetValue(resetAppId), out var appId))
+            {
+                throw new OperatorException($"--appid '{parsed.GetValue(resetAppId)}' is not an AppID");
+            }
+
+            await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
+            var secret = Secrets.NewAppSecret();
+            if (!await store.ResetSecretAsync(appId, Secrets.Hash(secret), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), cancellationToken))
+            {
+                throw new OperatorException($"--appid {appId} is not an app of this server");
+            }
+
+            await OperatorCli.WriteJsonAsync(output, json =>
+            {
+                json.WriteString("appid", appId.Value);
+                json.WriteString("secret", secret);
+            });
+            await parsed.InvocationConfiguration.Error.WriteLineAsync(
+                $"the old secret of {appId} no longer gets a token, and its access_tokens stop working within 5 s: give the new secret to its servers");
+        }));
+
+        return new Command("app", "Carrier and merchant apps.") { add, set, services, list, reset };
     }
 
     /// <summary>An app as `app list` shows it: no secret, no push token.</summary>

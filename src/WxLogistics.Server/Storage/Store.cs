@@ -42,6 +42,12 @@ public abstract class Store : IAsyncDisposable
 
     public abstract Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Gives the app the secret <paramref name="secretHash"/>, retires every access_token it holds at
+    /// <paramref name="now"/> and drops its stable token, in one transaction; false when it is no app of this server.
+    /// </summary>
+    public abstract Task<bool> ResetSecretAsync(AppId appId, byte[] secretHash, long now, CancellationToken cancellationToken = default);
+
     public abstract Task<StableTokenState?> FindStableTokenAsync(AppId appId, CancellationToken cancellationToken = default);
 
     /// <summary>

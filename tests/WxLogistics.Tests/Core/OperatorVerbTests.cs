@@ -74,6 +74,46 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Resetting_a_leaked_secret_stops_the_old_secret_and_every_token_the_app_holds_and_the_new_secret_gets_tokens()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var waybill = await server.AddWaybillAsync("SF", waybillId: "RESET1");
+        var time = 1_764_000_000L;
+        Task<System.Text.Json.JsonElement> UpdateAsync(string accessToken) =>
+            server.UpdatePathAsync(accessToken, new { token = waybill.Token, waybill_id = "RESET1", action_time = time++, action_type = 100001, action_msg = "揽件成功" });
+        Task<System.Text.Json.JsonElement> StableTokenAsync(string secret) =>
+            server.PostJsonAsync("/cgi-bin/stable_token", new { grant_type = "client_credential", appid = carrier.AppId, secret });
+        var token = await server.AccessTokenAsync(carrier);
+        var stable = (await StableTokenAsync(carrier.Secret)).GetProperty("access_token").GetString()!;
+        WxAssert.Ok(await UpdateAsync(token));
+        WxAssert.Ok(await UpdateAsync(stable));
+
+        var (exitCode, output, error) = await RunAsync(["app", "reset-secret", "--appid", carrier.AppId, .. server.Store.Args]);
+
+        Assert.Equal(0, exitCode);
+        var reset = System.Text.Json.JsonDocument.Parse(output).RootElement;
+        TestRun.RecordSecrets(reset);
+        Assert.Equal(["appid", "secret"], reset.EnumerateObject().Select(p => p.Name));
+        var secret = reset.GetProperty("secret").GetString()!;
+        Assert.NotEqual(carrier.Secret, secret);
+        Assert.Contains("its access_tokens stop working within 5 s", error);
+
+        // The old secret gets no token, and the tokens it got stop working: each is read again within 5 s.
+        Assert.Equal(40125, (await server.GetJsonAsync($"/cgi-bin/token?grant_type=client_credential&appid={carrier.AppId}&secret={carrier.Secret}")).GetProperty("errcode").GetInt32());
+        Assert.Equal(40125, (await StableTokenAsync(carrier.Secret)).GetProperty("errcode").GetInt32());
+        await Eventually.TrueAsync(
+            async () => (await UpdateAsync(token)).GetProperty("errcode").GetInt32() == 40001 && (await UpdateAsync(stable)).GetProperty("errcode").GetInt32() == 40001,
+            "both of the app's earlier tokens are refused");
+
+        // The new secret gets both kinds again; the stable token is a new one.
+        WxAssert.Ok(await UpdateAsync(await server.AccessTokenAsync(carrier with { Secret = secret })));
+        var newStable = (await StableTokenAsync(secret)).GetProperty("access_token").GetString()!;
+        Assert.NotEqual(stable, newStable);
+        WxAssert.Ok(await UpdateAsync(newStable));
+        Assert.Equal(1, (await RunAsync(["app", "reset-secret", "--appid", "wx0000000000000000", .. server.Store.Args])).ExitCode);
+    }
+
+    [Fact]
     public async Task A_cloud_env_granted_an_api_this_server_does_not_serve_or_one_for_the_other_kind_of_app_is_made_with_a_warning_for_each()
     {
         var carrier = await server.AddCarrierAsync("SF");

@@ -160,6 +160,27 @@ public sealed class PostgresStore(string connectionString) : Store
         return true;
     }
 
+    public override async Task<bool> ResetSecretAsync(AppId appId, byte[] secretHash, long now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (await ExecuteAsync(connection, transaction, "UPDATE apps SET secret_hash = $1 WHERE appid = $2", cancellationToken, secretHash, appId.Value) != 1)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(
+            connection,
+            transaction,
+            "UPDATE access_tokens SET revoked_at = $1 WHERE appid = $2 AND (revoked_at IS NULL OR revoked_at > $1)",
+            cancellationToken,
+            now,
+            appId.Value);
+        await ExecuteAsync(connection, transaction, "DELETE FROM stable_tokens WHERE appid = $1", cancellationToken, appId.Value);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
     public override async Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("SELECT appid, kind, issued_at, expires_at, revoked_at FROM access_tokens WHERE token_hash = $1");

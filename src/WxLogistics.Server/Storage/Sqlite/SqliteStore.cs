@@ -232,6 +232,28 @@ public sealed class SqliteStore : Store
         return true;
     }
 
+    public override async Task<bool> ResetSecretAsync(AppId appId, byte[] secretHash, long now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        if (await ExecuteCountAsync(
+            connection, transaction, "UPDATE apps SET secret_hash = $hash WHERE appid = $appid", cancellationToken, ("$hash", secretHash), ("$appid", appId.Value)) != 1)
+        {
+            return false;
+        }
+
+        await ExecuteCountAsync(
+            connection,
+            transaction,
+            "UPDATE access_tokens SET revoked_at = $now WHERE appid = $appid AND (revoked_at IS NULL OR revoked_at > $now)",
+            cancellationToken,
+            ("$now", now),
+            ("$appid", appId.Value));
+        await ExecuteCountAsync(connection, transaction, "DELETE FROM stable_tokens WHERE appid = $appid", cancellationToken, ("$appid", appId.Value));
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
     public override async Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenReadAsync(cancellationToken);
