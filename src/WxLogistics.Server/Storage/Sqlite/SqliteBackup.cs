@@ -209,7 +209,6 @@ public static class SqliteBackup
         await using var copy = new FileStream(to, create);
         var buffer = new byte[1 << 20];
         long done = 0;
-        progress.Report((0, source.Length));
         int read;
         while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
         {
