@@ -323,8 +323,14 @@ public sealed class BackupTests : IAsyncLifetime
         var file = Path.Combine(elsewhere, "copy.out");
         var partial = file + partialSuffix;
 
-        var (exitCode, output, error) = await ServerProcess.RunAndInterruptAsync(
-            () => File.Exists(partial) && new FileInfo(partial).Length > 4 * 1024 * 1024, [.. verb.Split(' '), "-o", file, .. store.Args]);
+        var (exitCode, output, error) = await ServerProcess.InterruptUntilCutShortAsync(
+            _ => File.Exists(partial) && new FileInfo(partial).Length > 4 * 1024 * 1024,
+            () =>
+            {
+                File.Delete(file);
+                return Task.CompletedTask;
+            },
+            [.. verb.Split(' '), "-o", file, .. store.Args]);
 
         Assert.Equal(130, exitCode);
         Assert.Empty(output);
@@ -340,7 +346,17 @@ public sealed class BackupTests : IAsyncLifetime
         await FillAsync();
         var (file, _, _) = await BackupAsync();
         var target = TempDirectory.Create();
-        await TestRun.OperatorAsync(new TestStore(StoreKind.Sqlite, target, null), "app", "add", "--role", "merchant", "--name", "留下的商家");
+        async Task MakeTargetAsync()
+        {
+            foreach (var left in Directory.GetFiles(target))
+            {
+                File.Delete(left);
+            }
+
+            await TestRun.OperatorAsync(new TestStore(StoreKind.Sqlite, target, null), "app", "add", "--role", "merchant", "--name", "留下的商家");
+        }
+
+        await MakeTargetAsync();
         // Its files, but for the server lock, which the restore takes once the backup is checked.
         List<string?> Files() => [.. Directory.GetFiles(target).Select(Path.GetFileName).Where(name => name != "wxlogistics.db-server").Order()];
         var before = Files();
@@ -349,7 +365,7 @@ public sealed class BackupTests : IAsyncLifetime
         // the data directory has begun.
         var copy = Path.Combine(target, "wxlogistics.db.restoring");
         Func<int, bool> when = phase == "check" ? pid => HasOpen(pid, file) : _ => File.Exists(copy) && new FileInfo(copy).Length > 4 * 1024 * 1024;
-        var (exitCode, output, error) = await ServerProcess.RunAndInterruptAsync(when, "restore", file, "--data", target);
+        var (exitCode, output, error) = await ServerProcess.InterruptUntilCutShortAsync(when, MakeTargetAsync, "restore", file, "--data", target);
 
         Assert.Equal(130, exitCode);
         Assert.Empty(output);
