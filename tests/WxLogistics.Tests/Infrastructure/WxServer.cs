@@ -162,11 +162,60 @@ public sealed record Waybill(string DeliveryId, string WaybillId, string Token);
 
 public sealed record Shipment(App Merchant, Waybill Waybill, string CarrierToken, string MerchantToken);
 
+/// <summary>
+/// Directories for the tests' stores and files, under one directory per test run (run-PID-…). A full run writes
+/// gigabytes (the backup tests' stores among them), and runs used to leave them all behind: each run now deletes the
+/// directories of runs whose process has ended. (The test host is not always let run its exit handlers, so a run
+/// cannot be relied on to delete its own.) Set WXLOGISTICS_KEEP_TEST_FILES=1 to keep them for a look.
+/// </summary>
 public static class TempDirectory
 {
+    static readonly string Root = Path.Combine(Path.GetTempPath(), "wxlogistics-tests");
+    static readonly string RunDirectory = Path.Combine(Root, $"run-{Environment.ProcessId}-{Guid.NewGuid():n}");
+
+    static TempDirectory()
+    {
+        if (Environment.GetEnvironmentVariable("WXLOGISTICS_KEEP_TEST_FILES") == "1" || !Directory.Exists(Root))
+        {
+            return;
+        }
+
+        foreach (var earlier in Directory.GetDirectories(Root))
+        {
+            var name = Path.GetFileName(earlier);
+            var parts = name.Split('-');
+            // Older runs put their directories straight under the root, with no process id to ask about.
+            var ended = parts is not ["run", var pid, _] || !int.TryParse(pid, out var id) || !IsRunning(id);
+            if (ended)
+            {
+                try
+                {
+                    Directory.Delete(earlier, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Held or read-only: left for the next run, or the operating system's cleaning.
+                }
+            }
+        }
+    }
+
+    static bool IsRunning(int processId)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     public static string Create()
     {
-        var path = Path.Combine(Path.GetTempPath(), "wxlogistics-tests", Guid.NewGuid().ToString("n"));
+        var path = Path.Combine(RunDirectory, Guid.NewGuid().ToString("n"));
         Directory.CreateDirectory(path);
         return path;
     }
