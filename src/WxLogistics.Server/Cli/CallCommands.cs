@@ -35,11 +35,7 @@ static class CallCommands
             }
 
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
-            if (await store.FindAppAsync(app, cancellationToken) is null)
-            {
-                // Only an app's own calls are kept: a mistyped appid would list nothing, as if all were well.
-                throw new OperatorException($"--appid {app.Value} is not an app of this server");
-            }
+            await OperatorCli.RequireAppAsync(store, app, cancellationToken);
 
             var calls = await store.ListCallsAsync(
                 new CallFilter(app, parsed.GetValue(waybillId), parsed.GetValue(errcode), parsed.GetValue(rid), parsed.GetValue(limit)), cancellationToken);

@@ -55,10 +55,12 @@ static class CloudEnvCommands
 
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
             var appText = parsed.GetValue(appId)!;
-            if (!AppId.TryParse(appText, out var app) || await store.FindAppAsync(app, cancellationToken) is not { } actingAs)
+            if (!AppId.TryParse(appText, out var app))
             {
                 throw new OperatorException($"--appid {appText} is not an app of this server");
             }
+
+            var actingAs = await OperatorCli.RequireAppAsync(store, app, cancellationToken);
 
             // config.json may grant more than this server serves, so these are warnings; but a typo would show only
             // when the function's call is refused.

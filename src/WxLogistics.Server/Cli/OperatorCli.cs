@@ -99,6 +99,18 @@ public static class OperatorCli
         }
     }
 
+    /// <summary>
+    /// The app named by --appid. One that is no app of this server is refused: the verbs that read by appid would
+    /// otherwise answer with nothing, as if all were well.
+    /// </summary>
+    internal static async Task<Storage.AppRecord> RequireAppAsync(Storage.Store store, AppId appId, CancellationToken cancellationToken) =>
+        await store.FindAppAsync(appId, cancellationToken) ?? throw new OperatorException($"--appid {appId.Value} is not an app of this server");
+
+    /// <summary>The merchant named by --merchant-appid; refused, as above, when it is no merchant of this server.</summary>
+    internal static async Task<Storage.AppRecord> RequireMerchantAsync(Storage.Store store, AppId merchant, CancellationToken cancellationToken) =>
+        await store.FindMerchantAsync(merchant, cancellationToken)
+        ?? throw new OperatorException($"--merchant-appid {merchant.Value} is not a merchant app of this server");
+
     internal static async Task WriteJsonAsync(TextWriter output, Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();

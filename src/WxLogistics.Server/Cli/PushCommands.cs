@@ -24,7 +24,7 @@ static class PushCommands
 
             var merchantId = ParseMerchant(parsed.GetValue(merchant));
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
-            await RequireMerchantAsync(store, merchantId, cancellationToken);
+            await OperatorCli.RequireMerchantAsync(store, merchantId, cancellationToken);
             var rows = await store.ListPushesAsync(merchantId, parsed.GetValue(limit), cancellationToken);
             var views = rows.Select(PushDeliveryView.From).ToList();
             await output.WriteAsync(parsed.GetValue(json)
@@ -58,7 +58,7 @@ static class PushCommands
             }
 
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);
-            await RequireMerchantAsync(store, merchantId, cancellationToken);
+            await OperatorCli.RequireMerchantAsync(store, merchantId, cancellationToken);
             var queued = await store.ReplayPushesAsync(merchantId, key, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), cancellationToken);
             await OperatorCli.WriteJsonAsync(output, json => json.WriteNumber("queued", queued));
         }));
@@ -67,15 +67,6 @@ static class PushCommands
     }
 
     static string Number(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>A carrier's appid, or one of no app, would list or queue nothing, as if all were well: say so instead.</summary>
-    static async Task RequireMerchantAsync(Storage.Store store, AppId merchant, CancellationToken cancellationToken)
-    {
-        if (await store.FindMerchantAsync(merchant, cancellationToken) is null)
-        {
-            throw new OperatorException($"--merchant-appid {merchant.Value} is not a merchant app of this server");
-        }
-    }
 
     static AppId ParseMerchant(string? text) =>
         AppId.TryParse(text, out var id) ? id : throw new OperatorException($"--merchant-appid '{text}' is not an AppID");

@@ -211,13 +211,12 @@ static class WaybillCommands
             AppId? merchantId = null;
             if (merchantText is not null)
             {
-                if (!AppId.TryParse(merchantText, out var parsedMerchant)
-                    || await store.FindMerchantAsync(parsedMerchant, cancellationToken) is null)
+                if (!AppId.TryParse(merchantText, out var parsedMerchant))
                 {
                     throw new OperatorException($"--merchant-appid {merchantText} is not a merchant app of this server");
                 }
 
-                merchantId = parsedMerchant;
+                merchantId = (await OperatorCli.RequireMerchantAsync(store, parsedMerchant, cancellationToken)).AppId;
             }
 
             var record = new WaybillRecord(

@@ -144,12 +144,6 @@ public sealed class PathImport(Store store, TimeProvider time)
             return Reject(state, $"the line is longer than {MaxLineBytes} bytes");
         }
 
-        // Excel's "CSV UTF-8" and some editors start the file with a byte order mark: it is not part of the first row.
-        if (state.Line == 1 && text.Span.StartsWith(Encoding.UTF8.Preamble))
-        {
-            text = text[Encoding.UTF8.Preamble.Length..];
-        }
-
         if (text.Span.Trim(" \t\r"u8).IsEmpty)
         {
             return null;
@@ -371,14 +365,20 @@ public sealed class PathImport(Store store, TimeProvider time)
             }
 
             var number = ++lineNumber;
-            var scanned = number == 1 && first.Text.Span.StartsWith(Encoding.UTF8.Preamble) ? first.Text[Encoding.UTF8.Preamble.Length..] : first.Text;
-            if (!csv || first.TooLong || !Csv.EndsInQuotedField(scanned.Span))
+            var text = first.Text;
+            // Excel's "CSV UTF-8" and some editors start the file with a byte order mark: it is not part of the first row.
+            if (number == 1 && text.Span.StartsWith(Encoding.UTF8.Preamble))
             {
-                return (first.Text, number, number, first.End, first.TooLong);
+                text = text[Encoding.UTF8.Preamble.Length..];
+            }
+
+            if (!csv || first.TooLong || !Csv.EndsInQuotedField(text.Span))
+            {
+                return (text, number, number, first.End, first.TooLong);
             }
 
             // The line reader's buffer is reused by the next line: keep copies.
-            var head = first.Text.ToArray();
+            var head = text.ToArray();
             var record = new List<byte>(head);
             var ahead = new List<(ReadOnlyMemory<byte> Text, long End, bool TooLong)>();
             while (NextLine() is { } line)
