@@ -98,9 +98,12 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         var now = Now();
         var token = Secrets.NewToken();
         var record = new AccessTokenRecord(Secrets.Hash(token), app.AppId, AccessTokenKind.ClientCredential, now, now + LifetimeSeconds, null);
-        if (!await store.IssueClientCredentialTokenAsync(record, now + overlapSeconds, ChinaDayStart(now), ClientCredentialDailyLimit, cancellationToken))
+        switch (await store.IssueClientCredentialTokenAsync(record, app.SecretHash, now + overlapSeconds, ChinaDayStart(now), ClientCredentialDailyLimit, cancellationToken))
         {
-            return WxReply.Error(WxErrors.DailyQuotaReached, "could get access_token by getStableAccessToken");
+            case TokenIssue.DailyLimitReached:
+                return WxReply.Error(WxErrors.DailyQuotaReached, "could get access_token by getStableAccessToken");
+            case TokenIssue.SecretReset:
+                return WxReply.Error(WxErrors.InvalidAppSecret);
         }
 
         foreach (var (otherKey, other) in cache)
@@ -164,7 +167,13 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
 
             // Forcing retires the previous token at once; a normal refresh lets it run out (the overlap).
             long? retireAt = request.ForceRefresh ? now : null;
-            if (await store.ReplaceStableTokenAsync(current?.Nonce, next, record, previousHash, retireAt, cancellationToken))
+            var issue = await store.ReplaceStableTokenAsync(app.SecretHash, current?.Nonce, next, record, previousHash, retireAt, cancellationToken);
+            if (issue == TokenIssue.SecretReset)
+            {
+                return WxReply.Error(WxErrors.InvalidAppSecret);
+            }
+
+            if (issue == TokenIssue.Issued)
             {
                 if (previousHash is not null && retireAt is not null)
                 {

@@ -58,6 +58,24 @@ public enum AccessTokenKind
 /// <summary>An issued access_token, known only by its hash. Past <see cref="RevokedAt"/> it is no longer the latest.</summary>
 public sealed record AccessTokenRecord(byte[] Hash, AppId AppId, AccessTokenKind Kind, long IssuedAt, long ExpiresAt, long? RevokedAt);
 
+/// <summary>What became of a store's issue of a new access_token.</summary>
+public enum TokenIssue
+{
+    Issued,
+
+    /// <summary>The app was issued its daily number of client-credential tokens already.</summary>
+    DailyLimitReached,
+
+    /// <summary>Another call replaced the app's stable token first.</summary>
+    Superseded,
+
+    /// <summary>
+    /// The app's secret was reset after the caller checked the one it was given: the token would outlive the reset,
+    /// which retires every token the app holds.
+    /// </summary>
+    SecretReset,
+}
+
 /// <summary>
 /// The current stable_token of an app. The token itself is derived from the server key and <see cref="Nonce"/>,
 /// so the same one can be handed out again without keeping it in clear.

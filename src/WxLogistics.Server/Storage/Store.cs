@@ -34,11 +34,12 @@ public abstract class Store : IAsyncDisposable
 
     /// <summary>
     /// Stores a new client-credential token and caps every earlier one of the app at <paramref name="retireOthersAt"/>,
-    /// unless the app was already issued <paramref name="dailyLimit"/> tokens since <paramref name="dayStart"/>: then
-    /// nothing changes and the answer is false.
+    /// unless the app was already issued <paramref name="dailyLimit"/> tokens since <paramref name="dayStart"/>
+    /// (<see cref="TokenIssue.DailyLimitReached"/>) or its secret is no longer <paramref name="secretHash"/>, the one
+    /// the caller checked (<see cref="TokenIssue.SecretReset"/>): then nothing changes.
     /// </summary>
-    public abstract Task<bool> IssueClientCredentialTokenAsync(
-        AccessTokenRecord token, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default);
+    public abstract Task<TokenIssue> IssueClientCredentialTokenAsync(
+        AccessTokenRecord token, byte[] secretHash, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default);
 
     public abstract Task<AccessTokenRecord?> FindAccessTokenAsync(byte[] hash, CancellationToken cancellationToken = default);
 
@@ -53,9 +54,11 @@ public abstract class Store : IAsyncDisposable
     /// <summary>
     /// Replaces the app's stable token state when it still has <paramref name="expectedNonce"/> (null: none yet),
     /// registers the new token, and retires the previous token at <paramref name="retirePreviousAt"/> when given.
-    /// False when another caller replaced it first.
+    /// <see cref="TokenIssue.Superseded"/> when another caller replaced it first; <see cref="TokenIssue.SecretReset"/>
+    /// when the app's secret is no longer <paramref name="secretHash"/>, the one the caller checked.
     /// </summary>
-    public abstract Task<bool> ReplaceStableTokenAsync(
+    public abstract Task<TokenIssue> ReplaceStableTokenAsync(
+        byte[] secretHash,
         byte[]? expectedNonce,
         StableTokenState next,
         AccessTokenRecord token,

@@ -114,6 +114,59 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task No_token_asked_for_with_the_old_secret_while_it_is_reset_outlives_the_reset()
+    {
+        var carrier = await server.AddCarrierAsync("SF");
+        var waybill = await server.AddWaybillAsync("SF", waybillId: "RESET2");
+        var checkEvent = new { token = waybill.Token, waybill_id = "RESET2", action_time = 1_764_000_000L, action_type = 100001, action_msg = "揽件成功" };
+        WxAssert.Ok(await server.UpdatePathAsync(await server.AccessTokenAsync(carrier), checkEvent));
+
+        // Callers keep asking for both kinds of token with the secret until it is refused. A request whose secret was
+        // checked just before the reset committed must not be issued a token the reset did not retire.
+        var issued = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var askedOnce = new System.Collections.Concurrent.ConcurrentBag<int>();
+        async Task AskUntilRefusedAsync(int caller)
+        {
+            for (var stable = caller % 2 == 0; ; stable = !stable)
+            {
+                var reply = stable
+                    ? await server.PostJsonAsync("/cgi-bin/stable_token", new { grant_type = "client_credential", appid = carrier.AppId, secret = carrier.Secret })
+                    : await server.GetJsonAsync($"/cgi-bin/token?grant_type=client_credential&appid={carrier.AppId}&secret={carrier.Secret}");
+                if (reply.TryGetProperty("errcode", out var errcode) && errcode.GetInt32() != 0)
+                {
+                    Assert.Equal(40125, errcode.GetInt32());
+                    return;
+                }
+
+                issued.Add(reply.GetProperty("access_token").GetString()!);
+                askedOnce.Add(caller);
+                await Task.Delay(caller % 3);
+            }
+        }
+
+        var callers = Enumerable.Range(0, 8).Select(caller => Task.Run(() => AskUntilRefusedAsync(caller))).ToArray();
+        await Eventually.TrueAsync(() => Task.FromResult(askedOnce.Distinct().Count() == callers.Length), "every caller was issued a token");
+        Assert.Equal(0, (await RunAsync(["app", "reset-secret", "--appid", carrier.AppId, .. server.Store.Args])).ExitCode);
+        await Task.WhenAll(callers);
+
+        var tokens = issued.Distinct().ToList();
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                foreach (var token in tokens)
+                {
+                    if ((await server.UpdatePathAsync(token, checkEvent)).GetProperty("errcode").GetInt32() != 40001)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            $"all {tokens.Count} tokens issued before the reset are refused");
+    }
+
+    [Fact]
     public async Task A_cloud_env_granted_an_api_this_server_does_not_serve_or_one_for_the_other_kind_of_app_is_made_with_a_warning_for_each()
     {
         var carrier = await server.AddCarrierAsync("SF");

@@ -129,21 +129,26 @@ public sealed class PostgresStore(string connectionString) : Store
     public override Task<AppRecord?> FindCarrierAsync(DeliveryId deliveryId, CancellationToken cancellationToken = default) =>
         QueryAppAsync("delivery_id = $1", deliveryId.Value, cancellationToken);
 
-    public override async Task<bool> IssueClientCredentialTokenAsync(
-        AccessTokenRecord token, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default)
+    public override async Task<TokenIssue> IssueClientCredentialTokenAsync(
+        AccessTokenRecord token, byte[] secretHash, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // One issuer at a time per app, so that the daily count and the retirement are exact across nodes.
         await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext($1))", cancellationToken, "token:" + token.AppId.Value);
+        if (!await HasSecretAsync(connection, transaction, token.AppId, secretHash, cancellationToken))
+        {
+            return TokenIssue.SecretReset;
+        }
+
         await using (var count = new NpgsqlCommand("SELECT COUNT(*) FROM access_tokens WHERE appid = $1 AND kind = 0 AND issued_at >= $2", connection, transaction))
         {
             count.Parameters.Add(new() { Value = token.AppId.Value });
             count.Parameters.Add(new() { Value = dayStart });
             if ((long)(await count.ExecuteScalarAsync(cancellationToken))! >= dailyLimit)
             {
-                return false;
+                return TokenIssue.DailyLimitReached;
             }
         }
 
@@ -157,7 +162,21 @@ public sealed class PostgresStore(string connectionString) : Store
         await ExecuteAsync(connection, transaction, "DELETE FROM access_tokens WHERE appid = $1 AND expires_at < $2", cancellationToken, token.AppId.Value, dayStart - 86_400);
         await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return TokenIssue.Issued;
+    }
+
+    /// <summary>
+    /// Whether the app's secret is still the one a caller checked. The row stays locked against a reset until the
+    /// transaction ends, and a reset that holds it first is waited for and its secret read: either way no token is
+    /// issued after a reset commits on a secret checked before it.
+    /// </summary>
+    static async Task<bool> HasSecretAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, AppId appId, byte[] secretHash, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT 1 FROM apps WHERE appid = $1 AND secret_hash = $2 FOR SHARE", connection, transaction);
+        command.Parameters.Add(new() { Value = appId.Value });
+        command.Parameters.Add(new() { Value = secretHash });
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     public override async Task<bool> ResetSecretAsync(AppId appId, byte[] secretHash, long now, CancellationToken cancellationToken = default)
@@ -210,7 +229,8 @@ public sealed class PostgresStore(string connectionString) : Store
             appId, (byte[])reader.GetValue(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt32(5));
     }
 
-    public override async Task<bool> ReplaceStableTokenAsync(
+    public override async Task<TokenIssue> ReplaceStableTokenAsync(
+        byte[] secretHash,
         byte[]? expectedNonce,
         StableTokenState next,
         AccessTokenRecord token,
@@ -220,6 +240,11 @@ public sealed class PostgresStore(string connectionString) : Store
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await HasSecretAsync(connection, transaction, next.AppId, secretHash, cancellationToken))
+        {
+            return TokenIssue.SecretReset;
+        }
+
         object?[] state = [next.AppId.Value, next.Nonce, next.IssuedAt, next.ExpiresAt, next.LastForceAt, next.ForceDay, next.ForceCount];
         var changed = expectedNonce is null
             ? await ExecuteAsync(
@@ -238,7 +263,7 @@ public sealed class PostgresStore(string connectionString) : Store
                 [.. state, expectedNonce]);
         if (changed == 0)
         {
-            return false;
+            return TokenIssue.Superseded;
         }
 
         if (previousHash is not null && retirePreviousAt is { } retireAt)
@@ -256,7 +281,7 @@ public sealed class PostgresStore(string connectionString) : Store
             connection, transaction, "DELETE FROM access_tokens WHERE appid = $1 AND kind = 1 AND expires_at < $2", cancellationToken, next.AppId.Value, next.IssuedAt - 86_400);
         await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return TokenIssue.Issued;
     }
 
     public override async Task<bool> AddWaybillAsync(WaybillRecord waybill, CancellationToken cancellationToken = default) =>

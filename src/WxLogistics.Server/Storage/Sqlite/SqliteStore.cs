@@ -196,11 +196,16 @@ public sealed class SqliteStore : Store
     public override Task<AppRecord?> FindCarrierAsync(DeliveryId deliveryId, CancellationToken cancellationToken = default) =>
         QueryAppAsync("delivery_id = $key", deliveryId.Value, cancellationToken);
 
-    public override async Task<bool> IssueClientCredentialTokenAsync(
-        AccessTokenRecord token, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default)
+    public override async Task<TokenIssue> IssueClientCredentialTokenAsync(
+        AccessTokenRecord token, byte[] secretHash, long retireOthersAt, long dayStart, int dailyLimit, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenReadAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        if (!await HasSecretAsync(connection, transaction, token.AppId, secretHash, cancellationToken))
+        {
+            return TokenIssue.SecretReset;
+        }
+
         var issuedToday = await ScalarAsync(
             connection,
             transaction,
@@ -210,7 +215,7 @@ public sealed class SqliteStore : Store
             ("$day", dayStart));
         if (issuedToday >= dailyLimit)
         {
-            return false;
+            return TokenIssue.DailyLimitReached;
         }
 
         await ScalarAsync(
@@ -229,8 +234,22 @@ public sealed class SqliteStore : Store
             ("$horizon", dayStart - 86_400));
         await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return TokenIssue.Issued;
     }
+
+    /// <summary>
+    /// Whether the app's secret is still the one a caller checked. The transaction holds the write lock (BEGIN
+    /// IMMEDIATE), so no reset can commit between this answer and the token's insert.
+    /// </summary>
+    static async Task<bool> HasSecretAsync(
+        SqliteConnection connection, SqliteTransaction transaction, AppId appId, byte[] secretHash, CancellationToken cancellationToken) =>
+        await ScalarAsync(
+            connection,
+            transaction,
+            "SELECT COUNT(*) FROM apps WHERE appid = $appid AND secret_hash = $hash",
+            cancellationToken,
+            ("$appid", appId.Value),
+            ("$hash", secretHash)) == 1;
 
     public override async Task<bool> ResetSecretAsync(AppId appId, byte[] secretHash, long now, CancellationToken cancellationToken = default)
     {
@@ -299,7 +318,8 @@ public sealed class SqliteStore : Store
             reader.GetInt32(5));
     }
 
-    public override async Task<bool> ReplaceStableTokenAsync(
+    public override async Task<TokenIssue> ReplaceStableTokenAsync(
+        byte[] secretHash,
         byte[]? expectedNonce,
         StableTokenState next,
         AccessTokenRecord token,
@@ -309,6 +329,11 @@ public sealed class SqliteStore : Store
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        if (!await HasSecretAsync(connection, transaction, next.AppId, secretHash, cancellationToken))
+        {
+            return TokenIssue.SecretReset;
+        }
+
         (string, object?)[] state =
         [
             ("$appid", next.AppId.Value), ("$nonce", next.Nonce), ("$issued", next.IssuedAt), ("$expires", next.ExpiresAt),
@@ -338,7 +363,7 @@ public sealed class SqliteStore : Store
 
         if (changed == 0)
         {
-            return false;
+            return TokenIssue.Superseded;
         }
 
         if (previousHash is not null && retirePreviousAt is { } retireAt)
@@ -361,7 +386,7 @@ public sealed class SqliteStore : Store
             ("$horizon", next.IssuedAt - 86_400));
         await InsertAccessTokenAsync(connection, transaction, token, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return true;
+        return TokenIssue.Issued;
     }
 
     public override async Task<bool> AddWaybillAsync(WaybillRecord waybill, CancellationToken cancellationToken = default)
