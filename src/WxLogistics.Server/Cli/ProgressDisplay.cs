@@ -25,21 +25,35 @@ static class ProgressDisplay
             TimeSpan? lastLine = null;
             var finished = false;
             var gate = new Lock();
+
+            // The rate is measured from the first report of work done, not from the start: work that shows no progress
+            // first (a restore's check of the backup) would make it look slow, and the time left far too long.
+            (TimeSpan At, long Done)? firstWork = null;
             return await run(new Progress(report =>
             {
                 lock (gate)
                 {
+                    var now = started.Elapsed;
+                    if (firstWork is null && report.Done > 0)
+                    {
+                        firstWork = (now, report.Done);
+                    }
+
                     var end = report.Done >= report.Total;
-                    if (finished || (started.Elapsed - lastLine < LineInterval && !end))
+                    if (finished || (now - lastLine < LineInterval && !end))
                     {
                         return;
                     }
 
-                    (lastLine, finished) = (started.Elapsed, end);
+                    (lastLine, finished) = (now, end);
                     var share = report.Total <= 0 ? 1 : (double)report.Done / report.Total;
-                    var perSecond = report.Done / Math.Max(started.Elapsed.TotalSeconds, 0.001);
-                    var left = perSecond > 0 ? TimeSpan.FromSeconds(Math.Ceiling((report.Total - report.Done) / perSecond)) : TimeSpan.Zero;
-                    error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {share:P0}, {report.Detail}, {left:hh\\:mm\\:ss} left"));
+                    var line = string.Create(CultureInfo.InvariantCulture, $"{name}: {share:P0}, {report.Detail}");
+                    if (TimeLeft(report, now, firstWork) is { } left)
+                    {
+                        line += string.Create(CultureInfo.InvariantCulture, $", {(long)left.TotalHours:00}:{left:mm\\:ss} left");
+                    }
+
+                    error.WriteLine(line);
                 }
             }));
         }
@@ -60,6 +74,24 @@ static class ProgressDisplay
                 task.StopTask();
                 return result;
             });
+    }
+
+    /// <summary>The time left at the rate since the first work was reported; null until there is a rate to tell.</summary>
+    static TimeSpan? TimeLeft(Report report, TimeSpan now, (TimeSpan At, long Done)? firstWork)
+    {
+        if (report.Done >= report.Total)
+        {
+            return TimeSpan.Zero;
+        }
+
+        if (firstWork is not { } first || report.Done <= first.Done || now <= first.At)
+        {
+            return null;
+        }
+
+        var perSecond = (report.Done - first.Done) / (now - first.At).TotalSeconds;
+        // Hours past a day are shown as hours (100:00:00); a rate near nothing stops at a year.
+        return TimeSpan.FromSeconds(Math.Min(Math.Ceiling((report.Total - report.Done) / perSecond), TimeSpan.FromDays(365).TotalSeconds));
     }
 
     sealed class Progress(Action<Report> report) : IProgress<Report>

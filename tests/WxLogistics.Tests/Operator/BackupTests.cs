@@ -381,6 +381,26 @@ public sealed class BackupTests : IAsyncLifetime
         Assert.Equal(100_000, (await PathInAsync(target)).Count);
     }
 
+    [Fact]
+    public async Task The_time_left_that_a_long_restore_shows_is_never_longer_than_the_whole_restore_takes()
+    {
+        await FillAsync();
+        var (file, _, _) = await BackupAsync();
+        var target = TempDirectory.Create();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (exitCode, _, error) = await ServerProcess.RunToEndAsync("restore", file, "--data", target);
+        var took = clock.Elapsed;
+
+        Assert.True(exitCode == 0, $"restore failed ({exitCode}): {error}");
+        // The check comes first and shows no progress; the time left is the copy's, at the rate it copies.
+        var promised = System.Text.RegularExpressions.Regex.Matches(error, @"(\d\d):(\d\d):(\d\d) left")
+            .Select(m => new TimeSpan(int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value), int.Parse(m.Groups[3].Value)))
+            .ToList();
+        Assert.NotEmpty(promised);
+        Assert.True(promised.Max() <= took + TimeSpan.FromSeconds(1), $"the restore took {took} and showed:\n{error}");
+    }
+
     static bool HasOpen(int pid, string file)
     {
         try
