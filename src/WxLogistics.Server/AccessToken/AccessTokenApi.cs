@@ -65,6 +65,12 @@ public static class AccessTokenApi
                 return false;
             }
 
+            if (WireJson.RepeatedName(document.RootElement) is { } repeated)
+            {
+                problem = $"{repeated} is sent twice";
+                return false;
+            }
+
             string? grantType = null, appId = null, secret = null;
             var force = false;
             foreach (var property in document.RootElement.EnumerateObject())

@@ -104,6 +104,11 @@ public static class AdminApi
         try
         {
             using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object && WireJson.RepeatedName(document.RootElement) is { } repeated)
+            {
+                return Problem(StatusCodes.Status400BadRequest, $"{repeated} is sent twice");
+            }
+
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 var value = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null;

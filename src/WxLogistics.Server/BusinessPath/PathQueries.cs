@@ -83,8 +83,8 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
     }
 
     /// <summary>
-    /// The four fields getPath reads, read in one pass over the body (as updatePath's are); any other field is skipped,
-    /// and a field sent twice counts as sent last.
+    /// The four fields getPath reads, read in one pass over the body (as updatePath's are); any other field is skipped.
+    /// One of them sent twice is refused, as updatePath refuses it.
     /// </summary>
     static bool TryParse(byte[] body, out GetPathRequest request, out string problem)
     {
@@ -99,6 +99,7 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
                 return false;
             }
 
+            var sent = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var name = reader.ValueTextEquals("order_id"u8) ? "order_id"
@@ -119,6 +120,14 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
                     return false;
                 }
 
+                var bit = name switch { "order_id" => 1, "openid" => 2, "delivery_id" => 4, _ => 8 };
+                if ((sent & bit) != 0)
+                {
+                    problem = $"{name} is sent twice";
+                    return false;
+                }
+
+                sent |= bit;
                 switch (name)
                 {
                     case "order_id":

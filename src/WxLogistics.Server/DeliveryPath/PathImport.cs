@@ -290,6 +290,12 @@ public sealed class PathImport(Store store, TimeProvider time)
                         return null;
                     }
 
+                    if (found is not null)
+                    {
+                        problem = "delivery_id is sent twice";
+                        return null;
+                    }
+
                     found = reader.GetString();
                 }
                 else

@@ -31,6 +31,8 @@ public sealed class UpdatePathRequest
     /// <summary>The event it sends, once its fields are valid (PathUpdates.Validate).</summary>
     public Storage.PathEvent ToEvent() => new(ActionTime!.Value, (int)ActionType!.Value, ActionMsg!);
 
+    static readonly string[] FieldNames = ["", "token", "waybill_id", "action_msg", "action_time", "action_type"];
+
     public static bool TryParse(ReadOnlySpan<byte> body, out UpdatePathRequest request, out string problem)
     {
         request = new UpdatePathRequest();
@@ -50,6 +52,7 @@ public sealed class UpdatePathRequest
                 return false;
             }
 
+            var sent = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var field = reader.ValueTextEquals("token"u8) ? 1
@@ -58,6 +61,14 @@ public sealed class UpdatePathRequest
                     : reader.ValueTextEquals("action_time"u8) ? 4
                     : reader.ValueTextEquals("action_type"u8) ? 5
                     : 0;
+                if (field != 0 && (sent & (1 << field)) != 0)
+                {
+                    // JSON does not say which of the two counts, and parsers differ: refused rather than guessed.
+                    problem = $"{FieldNames[field]} is sent twice";
+                    return false;
+                }
+
+                sent |= 1 << field;
                 reader.Read();
                 if (field == 1)
                 {

@@ -110,8 +110,8 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
     }
 
     /// <summary>
-    /// The top-level waybill_id of a JSON body, when there is one (at most 128 characters). Of a repeated key the last
-    /// counts, as in the APIs' own reading of the body.
+    /// The top-level waybill_id of a JSON body, when there is one (at most 128 characters). A body that names two names
+    /// none, since the APIs refuse it (47001) without taking either.
     /// </summary>
     static string? WaybillOf(byte[]? body)
     {
@@ -135,6 +135,11 @@ public sealed class CallInspector(Store store, TimeProvider time, ILogger<CallIn
                 reader.Read();
                 if (isWaybill && reader.TokenType == JsonTokenType.String)
                 {
+                    if (waybill is not null)
+                    {
+                        return null;
+                    }
+
                     var value = reader.GetString()!;
                     waybill = value.Length > 128 ? value[..128] : value;
                 }

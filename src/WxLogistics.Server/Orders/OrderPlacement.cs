@@ -65,6 +65,11 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
         using (document)
         {
             var order = document.RootElement;
+            if (order.ValueKind == JsonValueKind.Object && WireJson.RepeatedName(order) is { } repeated)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
+            }
+
             if (Check(order) is { } invalid)
             {
                 return invalid;
@@ -129,6 +134,11 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             if (root.ValueKind != JsonValueKind.Object)
             {
                 return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
+            }
+
+            if (WireJson.RepeatedName(root) is { } repeated)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
             }
 
             (bizId, orderId, deliveryText, waybillText) = (S(root, "biz_id"), S(root, "order_id"), S(root, "delivery_id"), S(root, "waybill_id"));

@@ -40,12 +40,12 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
 
     public async Task<WxReply> CancelAsync(WxCall call, CancellationToken cancellationToken)
     {
-        if (await OwnOrderAsync(call, cancellationToken) is not { } found)
+        var (order, error) = await OwnOrderAsync(call, cancellationToken);
+        if (order is null)
         {
-            return WxReply.Error(WxErrors.WaybillNotFound);
+            return error!;
         }
 
-        var order = found.Order;
         if (order.Status != 0)
         {
             return WxReply.Error(WxErrors.CancelOrderFailed, "the order is already cancelled");
@@ -92,12 +92,12 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
 
     public async Task<WxReply> GetAsync(WxCall call, CancellationToken cancellationToken)
     {
-        if (await OwnOrderAsync(call, cancellationToken) is not { } found)
+        var (order, error) = await OwnOrderAsync(call, cancellationToken);
+        if (order is null)
         {
-            return WxReply.Error(WxErrors.WaybillNotFound);
+            return error!;
         }
 
-        var order = found.Order;
         return WxReply.Success(new GetOrderResponse(
             "", CarrierEvents.WaybillData(order.WaybillData), order.Waybill.DeliveryId.Value, order.Waybill.WaybillId.Value, order.OrderId, order.Status));
     }
@@ -111,6 +111,11 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
+            }
+
+            if (WireJson.RepeatedName(document.RootElement) is { } repeated)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
             }
 
             token = Text(document.RootElement, "token");
@@ -143,26 +148,39 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
         return WxReply.Success(new ContactResponse(waybillId.Value, Contact(body.RootElement, "sender"), Contact(body.RootElement, "receiver")));
     }
 
-    /// <summary>The merchant's order named by the body (order_id, delivery_id, waybill_id; openid when sent).</summary>
-    async Task<(OrderRecord Order, string? OpenId)?> OwnOrderAsync(WxCall call, CancellationToken cancellationToken)
+    /// <summary>
+    /// The merchant's order named by the body (order_id, delivery_id, waybill_id; openid when sent), or why not: 47001
+    /// for a body that is no JSON object, 40199 for an order that is not the merchant's or does not match.
+    /// </summary>
+    async Task<(OrderRecord? Order, WxReply? Error)> OwnOrderAsync(WxCall call, CancellationToken cancellationToken)
     {
         try
         {
             using var document = JsonDocument.Parse(call.Body);
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || Text(root, "order_id") is not { } orderId
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return (null, WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object"));
+            }
+
+            if (WireJson.RepeatedName(root) is { } repeated)
+            {
+                return (null, WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice"));
+            }
+
+            if (Text(root, "order_id") is not { } orderId
                 || await store.FindOrderAsync(call.Caller.AppId, orderId, cancellationToken) is not { } order
                 || order.Waybill.DeliveryId.Value != Text(root, "delivery_id") || order.Waybill.WaybillId.Value != Text(root, "waybill_id"))
             {
-                return null;
+                return (null, WxReply.Error(WxErrors.WaybillNotFound));
             }
 
             var openId = Text(root, "openid");
-            return string.IsNullOrEmpty(openId) || openId == order.OpenId ? (order, openId) : null;
+            return string.IsNullOrEmpty(openId) || openId == order.OpenId ? (order, null) : (null, WxReply.Error(WxErrors.WaybillNotFound));
         }
         catch (JsonException)
         {
-            return null;
+            return (null, WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON"));
         }
     }
 

@@ -34,6 +34,11 @@ public sealed class TrackingLinkRequests(Store store, TrackingLinks links, IOpti
                 return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
             }
 
+            if (WireJson.RepeatedName(document.RootElement) is { } repeated)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
+            }
+
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 switch (property.Name, property.Value.ValueKind)

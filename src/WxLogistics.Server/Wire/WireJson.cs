@@ -17,4 +17,46 @@ public static class WireJson
         Encoder = Encoder,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
     };
+
+    /// <summary>
+    /// The first name that an object in <paramref name="element"/> gives twice, as a path for a nested one
+    /// (<c>sender.name</c>, <c>cargo.detail_list[0].name</c>), or null. JSON does not say which of the two values
+    /// counts, and parsers differ, so the wire refuses such a body (47001) rather than guess.
+    /// </summary>
+    public static string? RepeatedName(JsonElement element, string path = "")
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    var name = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+                    if (!names.Add(property.Name))
+                    {
+                        return name;
+                    }
+
+                    if (RepeatedName(property.Value, name) is { } nested)
+                    {
+                        return nested;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (RepeatedName(item, $"{path}[{index++}]") is { } nested)
+                    {
+                        return nested;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
 }

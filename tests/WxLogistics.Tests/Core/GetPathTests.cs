@@ -105,16 +105,20 @@ public abstract class GetPathTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Fields_getPath_does_not_know_are_ignored_whatever_they_hold_and_a_later_duplicate_wins()
+    public async Task Fields_getPath_does_not_know_are_ignored_whatever_they_hold_and_one_it_reads_sent_twice_is_refused()
     {
         const string body = """
-            {"extra":{"nested":[1,{"deep":null}],"s":"x"},"delivery_id":"SF","waybill_id":"nope","w\u0061ybill_id":"SF1234567890","flag":true}
+            {"extra":{"nested":[1,{"deep":null}],"s":"x","s":"y"},"delivery_id":"SF","w\u0061ybill_id":"SF1234567890","flag":true}
             """;
 
         var reply = await server.PostRawAsync(GetUrl, System.Text.Encoding.UTF8.GetBytes(body));
 
         Assert.Equal("SF1234567890", reply.GetProperty("waybill_id").GetString());
         Assert.Equal(0, reply.GetProperty("path_item_num").GetInt32());
+
+        // The same name written another way is the same name.
+        var twice = body.Replace("\"delivery_id\":\"SF\"", "\"delivery_id\":\"SF\",\"waybill_id\":\"nope\"", StringComparison.Ordinal);
+        WxAssert.Error(47001, await server.PostRawAsync(GetUrl, System.Text.Encoding.UTF8.GetBytes(twice)), "waybill_id is sent twice");
     }
 
     [Fact]

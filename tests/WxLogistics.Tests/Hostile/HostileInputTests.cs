@@ -164,6 +164,40 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
         return text.ToString();
     }
 
+    [Theory]
+    [InlineData("/cgi-bin/express/delivery/path/update", "carrier", """{"token":"{token}","waybill_id":"W1","action_time":1533052800,"action_type":100001,"action_msg":"揽件","action_msg":"签收"}""", "action_msg")]
+    [InlineData("/cgi-bin/express/delivery/path/update", "carrier", """{"token":"wrong","waybill_id":"W1","token":"{token}","action_time":1533052800,"action_type":100001,"action_msg":"揽件"}""", "token")]
+    [InlineData("/cgi-bin/express/business/path/get", "merchant", """{"order_id":"o1","openid":"u1","delivery_id":"SF","waybill_id":"W1","waybill_id":"W2"}""", "waybill_id")]
+    [InlineData("/cgi-bin/express/business/path/link", "merchant", """{"delivery_id":"SF","waybill_id":"W1","ttl_seconds":60,"ttl_seconds":7776000}""", "ttl_seconds")]
+    [InlineData("/cgi-bin/stable_token", null, """{"grant_type":"client_credential","appid":"wx0000000000000000","secret":"x","appid":"wx0000000000000001"}""", "appid")]
+    [InlineData("/cgi-bin/express/business/order/get", "merchant", """{"order_id":"o1","order_id":"o2","delivery_id":"SF","waybill_id":"W1"}""", "order_id")]
+    [InlineData("/cgi-bin/express/business/order/cancel", "merchant", """{"order_id":"o1","delivery_id":"SF","waybill_id":"W1","openid":"u1","openid":"u2"}""", "openid")]
+    [InlineData("/cgi-bin/express/business/order/add", "merchant", """{"order_id":"o9","sender":{"name":"张三","name":"李四"}}""", "sender.name")]
+    [InlineData("/cgi-bin/express/business/order/add", "merchant", """{"order_id":"o9","cargo":{"detail_list":[{"name":"书","count":1,"count":2}]}}""", "cargo.detail_list[0].count")]
+    [InlineData("/cgi-bin/express/business/test_update_order", "merchant", """{"biz_id":"test_biz_id","order_id":"o1","biz_id":"x"}""", "biz_id")]
+    [InlineData("/cgi-bin/express/delivery/contact/get", "carrier", """{"token":"{token}","waybill_id":"W1","waybill_id":"W2"}""", "waybill_id")]
+    public async Task A_field_sent_twice_is_refused_with_47001_naming_it_rather_than_one_of_its_values_taken(string path, string? caller, string body, string repeated)
+    {
+        var url = caller switch { "carrier" => $"{path}?access_token={carrierToken}", "merchant" => $"{path}?access_token={merchantToken}", _ => path };
+
+        var reply = await server.PostRawAsync(url, Encoding.UTF8.GetBytes(body.Replace("{token}", waybill.Token, StringComparison.Ordinal)));
+
+        WxAssert.Error(47001, reply, $"data format error: {repeated} is sent twice");
+        Assert.Equal(0, (await server.GetPathAsync(merchantToken, new { order_id = "o1", openid = "u1", delivery_id = "SF", waybill_id = "W1" })).GetProperty("path_item_num").GetInt32());
+    }
+
+    [Fact]
+    public async Task An_admin_request_that_sends_a_field_twice_is_refused_with_400_naming_it()
+    {
+        var client = server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", await File.ReadAllTextAsync(Path.Combine(server.DataDirectory, "admin.key")));
+
+        using var replay = await client.PostAsync("/admin/push/replay", new StringContent("""{"merchant_appid":"wx0000000000000000","merchant_appid":"wx0000000000000001"}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
+        Assert.Equal("merchant_appid is sent twice", JsonDocument.Parse(await replay.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+    }
+
     [Fact]
     public async Task A_client_that_sends_slowly_does_not_hold_up_the_others()
     {

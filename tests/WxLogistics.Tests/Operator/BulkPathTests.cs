@@ -133,6 +133,26 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_jsonl_row_that_gives_a_field_twice_is_rejected_rather_than_stored_with_one_of_its_values()
+    {
+        await AddWaybillsAsync(1);
+        await server.AddCarrierAsync("ZTO", "中通快递");
+        var file = Path.Combine(directory, "twice.jsonl");
+        await File.WriteAllLinesAsync(file, [
+            $$"""{"delivery_id":"ZTO","delivery_id":"SF","waybill_id":"SF000000","action_time":{{Start}},"action_type":100001,"action_msg":"揽件"}""",
+            $$"""{"delivery_id":"SF","waybill_id":"SF000000","action_time":{{Start + 1}},"action_type":100001,"action_msg":"揽件","action_msg":"签收"}""",
+            $$"""{"delivery_id":"SF","waybill_id":"SF000000","action_time":{{Start + 2}},"action_type":200001,"action_msg":"到达广州"}""",
+        ]);
+
+        var summary = await ImportAsync(file);
+
+        Assert.Equal(1, summary.GetProperty("accepted").GetInt64());
+        var rejections = Rejections(summary);
+        Assert.Equal("delivery_id is sent twice", rejections[1]);
+        Assert.Equal("47001 data format error: action_msg is sent twice", rejections[2]);
+    }
+
+    [Fact]
     public async Task A_csv_file_with_a_header_in_any_order_and_quoted_commas_imports_and_exports_unchanged()
     {
         await AddWaybillsAsync(2);
