@@ -152,6 +152,16 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         WxAssert.Error(40199, await server.PostJsonAsync($"/cgi-bin/express/business/order/get?access_token={merchantToken}", OrderKey("SF0")));
     }
 
+    [Theory]
+    [InlineData("order/get", "[1,2]", "the body must be a JSON object")]
+    [InlineData("order/cancel", "{\"order_id\":", "the body is not valid JSON")]
+    public async Task Reading_or_cancelling_an_order_with_a_body_that_is_not_a_JSON_object_gets_47001_not_order_not_found(string api, string body, string why)
+    {
+        var reply = await server.PostRawAsync($"/cgi-bin/express/business/{api}?access_token={merchantToken}", System.Text.Encoding.UTF8.GetBytes(body));
+
+        WxAssert.Error(47001, reply, why);
+    }
+
     [Fact]
     public async Task Another_merchant_can_neither_read_nor_cancel_the_order()
     {
