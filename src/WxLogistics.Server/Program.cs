@@ -33,6 +33,11 @@ if (WxLogisticsSetup.FindUnknownSwitch(serveArgs) is { } unknown)
 // changes. The server reads its settings once, and that watch took about a tenth of start-up (bench/RESULTS.md).
 var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. serveArgs]);
 builder.AddWxLogistics(serveArgs);
+if (WxLogisticsSetup.FindBadPort(builder.Configuration[WebHostDefaults.ServerUrlsKey]) is { } badPort)
+{
+    await Console.Error.WriteLineAsync($"wxlogistics: invalid configuration: {badPort}");
+    return 2;
+}
 
 var app = builder.Build();
 app.Services.GetRequiredService<WxLogisticsSetup.StoreStartup>().Begin();

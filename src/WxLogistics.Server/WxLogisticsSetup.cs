@@ -64,6 +64,45 @@ public static class WxLogisticsSetup
         return null;
     }
 
+    /// <summary>
+    /// What is wrong with the first address of <paramref name="urls"/> (--urls, ASPNETCORE_URLS; separated by ';')
+    /// whose port is not one: Kestrel ends with an unhandled exception on a port past 65535, and takes a port that is
+    /// not a number for part of the host name, so that <c>http://127.0.0.1:8O8O</c> would serve on port 80 of every
+    /// interface. Null when every port is a number from 0 (any free port) to 65535, or left out.
+    /// </summary>
+    public static string? FindBadPort(string? urls)
+    {
+        foreach (var address in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var start = address.IndexOf("://", StringComparison.Ordinal);
+            if (start < 0)
+            {
+                continue; // Kestrel refuses it with a message of its own.
+            }
+
+            var authority = address[(start + 3)..];
+            authority = authority.IndexOf('/') is var slash and >= 0 ? authority[..slash] : authority;
+            if (authority.StartsWith("unix:", StringComparison.OrdinalIgnoreCase) || authority.StartsWith("pipe:", StringComparison.OrdinalIgnoreCase))
+            {
+                continue; // a Unix socket or a named pipe, named by the path that follows
+            }
+
+            var hostEnd = authority.StartsWith('[') ? authority.IndexOf(']') + 1 : authority.LastIndexOf(':');
+            if (hostEnd <= 0 || hostEnd >= authority.Length || authority[hostEnd] != ':')
+            {
+                continue; // no port: 80 or 443
+            }
+
+            var port = authority[(hostEnd + 1)..];
+            if (port.Length is 0 or > 5 || !port.All(char.IsAsciiDigit) || int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) > 65535)
+            {
+                return $"the port of {address} is '{port}': a port is a number from 0 (any free port) to 65535";
+            }
+        }
+
+        return null;
+    }
+
     public static WebApplicationBuilder AddWxLogistics(this WebApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddCommandLine(args, SwitchMappings);
@@ -210,7 +249,7 @@ public static class WxLogisticsSetup
             await Console.Error.WriteLineAsync($"wxlogistics: invalid configuration: {string.Join("; ", e.Failures)}");
             return 2;
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or UriFormatException
+        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or UriFormatException or ArgumentException
             or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
         {
             await Console.Error.WriteLineAsync($"wxlogistics: cannot start: {Storage.Sqlite.SqliteStore.Describe(e)}");

@@ -105,6 +105,24 @@ public sealed class ServerStartupTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:99999", "99999")]
+    [InlineData("http://127.0.0.1:0;http://127.0.0.1:70000", "70000")]
+    [InlineData("http://127.0.0.1:8O8O", "8O8O")]
+    [InlineData("http://[::1]:", "")]
+    public async Task An_address_whose_port_is_not_a_port_stops_the_server_with_a_clear_message_before_it_binds_anything(string urls, string port)
+    {
+        var data = TempDirectory.Create();
+
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync("--urls", urls, "--data", data);
+
+        // Kestrel ended with an unhandled exception on the first, and served the third on port 80 of every interface.
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"invalid configuration: the port of {urls.Split(';')[^1]} is '{port}': a port is a number from 0 (any free port) to 65535", error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("Now listening", output);
+    }
+
     [Fact]
     public async Task A_PostgreSQL_server_that_does_not_answer_stops_the_server_with_a_clear_message()
     {
