@@ -74,8 +74,20 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
             failures.Add("WxLogistics:ServerKey must be base64 of at least 32 bytes (for example: openssl rand -base64 32)");
         }
 
+        if (options.AdminKey is { Length: > 0 } adminKey && !IsBearerToken(adminKey))
+        {
+            failures.Add("WxLogistics:AdminKey must be at least 16 characters of A-Z, a-z, 0-9 and - . _ ~ + / = (for example: openssl rand -base64 24)");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>
+    /// Long enough not to be guessed, and sendable as it is in <c>Authorization: Bearer</c> (RFC 6750's characters; a
+    /// space or a line break could not be, and would lock every caller out).
+    /// </summary>
+    static bool IsBearerToken(string key) =>
+        key.Length >= 16 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' or '~' or '+' or '/' or '=');
 
     /// <summary>Why <paramref name="directory"/> cannot hold the store and the keys (a file, not writable …); null when it can. Creates it if missing.</summary>
     internal static string? DataDirectoryProblem(string directory)

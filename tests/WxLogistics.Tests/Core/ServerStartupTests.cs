@@ -123,6 +123,43 @@ public sealed class ServerStartupTests
         Assert.DoesNotContain("Now listening", output);
     }
 
+    [Theory]
+    [InlineData("short")]
+    [InlineData("a key with spaces in it")]
+    public async Task An_admin_key_too_short_to_be_safe_or_that_no_header_can_carry_stops_the_server(string key)
+    {
+        var data = TempDirectory.Create();
+
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync("--urls", "http://127.0.0.1:0", "--data", data, "--WxLogistics:AdminKey", key);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("invalid configuration: WxLogistics:AdminKey must be at least 16 characters of A-Z, a-z, 0-9 and - . _ ~ + / =", error);
+        Assert.DoesNotContain(key, error);
+        Assert.DoesNotContain("Now listening", output);
+    }
+
+    [Fact]
+    public async Task A_configured_admin_key_opens_the_admin_endpoints_and_no_key_file_is_made()
+    {
+        var data = TempDirectory.Create();
+        const string key = "Zm9vYmFyYmF6cXV4LWFkbWluLWtleQ==";
+        await using var server = await ServerProcess.StartAsync(data, "--WxLogistics:AdminKey", key);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+
+        async Task<System.Net.HttpStatusCode> CallsWithAsync(string bearer)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/calls?appid=wx0000000000000000");
+            request.Headers.Authorization = new("Bearer", bearer);
+            using var response = await client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        // 404: the key is taken, and the appid is no app of this server.
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, await CallsWithAsync(key));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await CallsWithAsync(key[..^1]));
+        Assert.False(File.Exists(Path.Combine(data, "admin.key")));
+    }
+
     [Fact]
     public async Task A_PostgreSQL_server_that_does_not_answer_stops_the_server_with_a_clear_message()
     {
