@@ -105,9 +105,9 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
     /// <summary>The field checks of an event at a given time, shared with `path import`.</summary>
     public static WxReply? Validate(UpdatePathRequest request, long nowSeconds)
     {
-        if (request.HasInvalidText)
+        if (request.InvalidText is { } invalidText)
         {
-            return WxReply.Error(WxErrors.InvalidArgs, "the body is not valid UTF-8; action_msg must be UTF-8 text");
+            return WxReply.Error(WxErrors.InvalidArgs, invalidText);
         }
 
         if (request.ActionTypeNotInteger || request.ActionType is null)

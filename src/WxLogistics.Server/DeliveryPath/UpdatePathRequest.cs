@@ -25,8 +25,11 @@ public sealed class UpdatePathRequest
 
     public string? ActionMsg { get; private set; }
 
-    /// <summary>The body held bytes that are not UTF-8, or an escaped lone surrogate.</summary>
-    public bool HasInvalidText { get; private set; }
+    /// <summary>
+    /// What is wrong with the body's text, judged after the auth checks: bytes that are not UTF-8, or a field whose
+    /// \u escape is half of a character (a surrogate without its pair). Null when it is text.
+    /// </summary>
+    public string? InvalidText { get; private set; }
 
     /// <summary>The event it sends, once its fields are valid (PathUpdates.Validate).</summary>
     public Storage.PathEvent ToEvent() => new(ActionTime!.Value, (int)ActionType!.Value, ActionMsg!);
@@ -39,7 +42,7 @@ public sealed class UpdatePathRequest
         if (!Utf8.IsValid(body))
         {
             // Read it as far as it goes so that the auth checks come first; the text is judged later (40097).
-            request.HasInvalidText = true;
+            request.InvalidText = "the body is not valid UTF-8; action_msg must be UTF-8 text";
             body = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(body));
         }
 
@@ -143,7 +146,7 @@ public sealed class UpdatePathRequest
         }
         catch (InvalidOperationException)
         {
-            HasInvalidText = true;
+            InvalidText ??= $"{field} holds a \\u escape of half a character (a surrogate without its pair); text must be whole Unicode characters";
             return "";
         }
     }

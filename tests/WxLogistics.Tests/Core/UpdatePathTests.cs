@@ -259,6 +259,16 @@ public abstract class UpdatePathTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_action_msg_escaping_half_a_character_is_rejected_with_40097_saying_so_not_that_the_body_is_not_UTF8()
+    {
+        var body = """{"token":"TOKEN","waybill_id":"12345678901234567890","action_time":1533052800,"action_type":300002,"action_msg":"派件\ud800中"}""";
+
+        var reply = await server.PostRawAsync(UpdateUrl, Encoding.UTF8.GetBytes(body));
+
+        WxAssert.Error(40097, reply, @"action_msg holds a \u escape of half a character (a surrogate without its pair)");
+    }
+
+    [Fact]
     public async Task An_action_msg_with_a_NUL_character_is_rejected_with_40097()
     {
         var reply = await server.UpdatePathAsync(accessToken, Seed(actionMsg: "派件\u0000中"));
