@@ -65,9 +65,9 @@ public static class AccessTokenApi
                 return false;
             }
 
-            if (WireJson.RepeatedName(document.RootElement) is { } repeated)
+            if (WireJson.BodyProblem(document.RootElement) is { } bodyProblem)
             {
-                problem = $"{repeated} is sent twice";
+                problem = bodyProblem;
                 return false;
             }
 

@@ -104,9 +104,9 @@ public static class AdminApi
         try
         {
             using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && WireJson.RepeatedName(document.RootElement) is { } repeated)
+            if (document.RootElement.ValueKind == JsonValueKind.Object && WireJson.BodyProblem(document.RootElement) is { } bodyProblem)
             {
-                return Problem(StatusCodes.Status400BadRequest, $"{repeated} is sent twice");
+                return Problem(StatusCodes.Status400BadRequest, bodyProblem);
             }
 
             foreach (var property in document.RootElement.EnumerateObject())

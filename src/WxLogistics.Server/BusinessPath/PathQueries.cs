@@ -163,7 +163,8 @@ public sealed class PathQueries(Store store, DeliveryPath.WaybillTokens waybills
         }
         catch (InvalidOperationException)
         {
-            problem = "the body holds text that is not valid UTF-8";
+            // Bytes that are not UTF-8, or an escape of half a character in valid UTF-8.
+            problem = System.Text.Unicode.Utf8.IsValid(body) ? $"a field {WireJson.HalfCharacter}" : "the body holds text that is not valid UTF-8";
             return false;
         }
     }

@@ -232,6 +232,12 @@ public sealed class CloudCalls(
                 try
                 {
                     using var value = JsonDocument.Parse(pair.Value.Memory);
+                    if (WireJson.BodyProblem(value.RootElement) is { } valueProblem)
+                    {
+                        problem = $"parameter {pair.Key}: {valueProblem}";
+                        return null;
+                    }
+
                     writer.WritePropertyName(pair.Key);
                     value.RootElement.WriteTo(writer);
                 }

@@ -146,7 +146,7 @@ public sealed class UpdatePathRequest
         }
         catch (InvalidOperationException)
         {
-            InvalidText ??= $"{field} holds a \\u escape of half a character (a surrogate without its pair); text must be whole Unicode characters";
+            InvalidText ??= $"{field} {Wire.WireJson.HalfCharacter}";
             return "";
         }
     }

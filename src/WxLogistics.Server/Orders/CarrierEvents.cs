@@ -184,8 +184,9 @@ public static class CarrierEvents
                 X("Token"), X("OrderID"), X("BizID"), X("WayBillID"), int.TryParse(X("ResultCode"), CultureInfo.InvariantCulture, out var result) ? result : null,
                 X("ResultMsg"), X("WaybillData"));
         }
-        catch (Exception e) when (e is JsonException or System.Xml.XmlException)
+        catch (Exception e) when (e is JsonException or System.Xml.XmlException or InvalidOperationException)
         {
+            // InvalidOperationException: a string whose \u escape is half of a character.
             return null;
         }
     }

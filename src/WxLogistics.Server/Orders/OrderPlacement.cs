@@ -65,9 +65,9 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
         using (document)
         {
             var order = document.RootElement;
-            if (order.ValueKind == JsonValueKind.Object && WireJson.RepeatedName(order) is { } repeated)
+            if (order.ValueKind == JsonValueKind.Object && WireJson.BodyProblem(order) is { } bodyProblem)
             {
-                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
+                return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
             }
 
             if (Check(order) is { } invalid)
@@ -136,9 +136,9 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
                 return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
             }
 
-            if (WireJson.RepeatedName(root) is { } repeated)
+            if (WireJson.BodyProblem(root) is { } bodyProblem)
             {
-                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
+                return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
             }
 
             (bizId, orderId, deliveryText, waybillText) = (S(root, "biz_id"), S(root, "order_id"), S(root, "delivery_id"), S(root, "waybill_id"));

@@ -113,9 +113,9 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
                 return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
             }
 
-            if (WireJson.RepeatedName(document.RootElement) is { } repeated)
+            if (WireJson.BodyProblem(document.RootElement) is { } bodyProblem)
             {
-                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
+                return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
             }
 
             token = Text(document.RootElement, "token");
@@ -163,9 +163,9 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
                 return (null, WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object"));
             }
 
-            if (WireJson.RepeatedName(root) is { } repeated)
+            if (WireJson.BodyProblem(root) is { } bodyProblem)
             {
-                return (null, WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice"));
+                return (null, WxReply.Error(WxErrors.DataFormatError, bodyProblem));
             }
 
             if (Text(root, "order_id") is not { } orderId

@@ -34,9 +34,9 @@ public sealed class TrackingLinkRequests(Store store, TrackingLinks links, IOpti
                 return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
             }
 
-            if (WireJson.RepeatedName(document.RootElement) is { } repeated)
+            if (WireJson.BodyProblem(document.RootElement) is { } bodyProblem)
             {
-                return WxReply.Error(WxErrors.DataFormatError, $"{repeated} is sent twice");
+                return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
             }
 
             foreach (var property in document.RootElement.EnumerateObject())

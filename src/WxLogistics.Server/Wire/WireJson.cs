@@ -19,11 +19,12 @@ public static class WireJson
     };
 
     /// <summary>
-    /// The first name that an object in <paramref name="element"/> gives twice, as a path for a nested one
-    /// (<c>sender.name</c>, <c>cargo.detail_list[0].name</c>), or null. JSON does not say which of the two values
-    /// counts, and parsers differ, so the wire refuses such a body (47001) rather than guess.
+    /// What makes <paramref name="element"/> no request body: a name that an object gives twice (JSON does not say
+    /// which of the two values counts, and parsers differ, so the wire refuses it rather than guess), or a name or string
+    /// whose \u escape is half of a character (a surrogate without its pair), which no string can hold. Nested names are
+    /// given as a path (<c>sender.name</c>, <c>cargo.detail_list[0].count</c>). Null when there is nothing wrong.
     /// </summary>
-    public static string? RepeatedName(JsonElement element, string path = "")
+    public static string? BodyProblem(JsonElement element, string path = "")
     {
         switch (element.ValueKind)
         {
@@ -31,13 +32,23 @@ public static class WireJson
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var property in element.EnumerateObject())
                 {
-                    var name = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
-                    if (!names.Add(property.Name))
+                    string name;
+                    try
                     {
-                        return name;
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return $"a name {(path.Length == 0 ? "" : $"in {path} ")}{HalfCharacter}";
                     }
 
-                    if (RepeatedName(property.Value, name) is { } nested)
+                    var at = path.Length == 0 ? name : $"{path}.{name}";
+                    if (!names.Add(name))
+                    {
+                        return $"{at} is sent twice";
+                    }
+
+                    if (BodyProblem(property.Value, at) is { } nested)
                     {
                         return nested;
                     }
@@ -48,15 +59,29 @@ public static class WireJson
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (RepeatedName(item, $"{path}[{index++}]") is { } nested)
+                    if (BodyProblem(item, $"{path}[{index++}]") is { } nested)
                     {
                         return nested;
                     }
                 }
 
                 return null;
+            case JsonValueKind.String:
+                try
+                {
+                    element.GetString();
+                    return null;
+                }
+                catch (InvalidOperationException)
+                {
+                    return $"{(path.Length == 0 ? "the body" : path)} {HalfCharacter}";
+                }
+
             default:
                 return null;
         }
     }
+
+    /// <summary>The end of the sentence that says a string's escape is not a whole character.</summary>
+    public const string HalfCharacter = "holds a \\u escape of half a character (a surrogate without its pair); text must be whole Unicode characters";
 }
