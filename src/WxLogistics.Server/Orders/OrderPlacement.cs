@@ -94,7 +94,9 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             var offered = ServiceOffer.Parse(carrier.ServiceTypesJson).Select(o => o.ServiceType).ToList();
             if (!offered.Contains(serviceType))
             {
-                return WxReply.Error(WxErrors.ServiceTypeNotExist, $"{deliveryId} offers service_type {string.Join(", ", offered)}");
+                return WxReply.Error(WxErrors.ServiceTypeNotExist, offered.Count == 0
+                    ? $"{deliveryId} offers no service type yet"
+                    : $"{deliveryId} offers service_type {string.Join(", ", offered)}");
             }
 
             var token = Secrets.NewToken();
@@ -276,7 +278,8 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             return remark;
         }
 
-        var addSource = order.TryGetProperty("add_source", out var source) && source.ValueKind == JsonValueKind.Number ? source.GetInt32() : 0;
+        var addSource = !order.TryGetProperty("add_source", out var source) || source.ValueKind == JsonValueKind.Null ? 0
+            : source.ValueKind == JsonValueKind.Number && source.TryGetInt32(out var given) ? given : -1;
         if (addSource is not (0 or 2))
         {
             return WxReply.Error(WxErrors.InvalidArgs, "add_source must be 0 (mini program) or 2 (App/H5)");
@@ -317,10 +320,37 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
         {
             foreach (var item in details.EnumerateArray())
             {
-                if (Limit(item, "name", 128, required: false, "cargo.detail_list.name") is { } problem)
+                if (item.ValueKind != JsonValueKind.Object)
+                {
+                    return WxReply.Error(WxErrors.DataFormatError, "cargo.detail_list must hold objects {name, count}");
+                }
+
+                if ((Limit(item, "name", 128, required: false, "cargo.detail_list.name") ?? NumberProblem(item, "count", whole: true, "cargo.detail_list.count")) is { } problem)
                 {
                     return problem;
                 }
+            }
+        }
+
+        foreach (var (name, whole) in CargoNumbers)
+        {
+            if (NumberProblem(cargo, name, whole, $"cargo.{name}") is { } problem)
+            {
+                return problem;
+            }
+        }
+
+        if (order.TryGetProperty("insured", out var insured) && insured.ValueKind == JsonValueKind.Object)
+        {
+            if (NumberProblem(insured, "insured_value", whole: true, "insured.insured_value") is { } problem)
+            {
+                return problem;
+            }
+
+            if (insured.TryGetProperty("use_insured", out var use) && use.ValueKind != JsonValueKind.Null
+                && !(use.ValueKind == JsonValueKind.Number && use.TryGetInt32(out var flag) && flag is 0 or 1))
+            {
+                return WxReply.Error(WxErrors.InvalidArgs, "insured.use_insured must be 0 or 1");
             }
         }
 
@@ -339,6 +369,36 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
         }
 
         return null;
+    }
+
+    /// <summary>The numbers of cargo sent on to the carrier, and whether each must be whole.</summary>
+    static readonly (string Name, bool Whole)[] CargoNumbers = [("count", true), ("weight", false), ("space_x", false), ("space_y", false), ("space_z", false)];
+
+    /// <summary>
+    /// An optional number the carrier is sent (a count, a weight in kg, a size in cm, a value in 分): none negative, and
+    /// counts and money whole. WeChat documents no ranges; these are ours. A number past what the push can carry (a
+    /// decimal, 7.9e28) is refused as too large, where it used to end the call with a system error.
+    /// </summary>
+    static WxReply? NumberProblem(JsonElement element, string name, bool whole, string label)
+    {
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            return WxReply.Error(WxErrors.DataFormatError, $"{label} must be a number");
+        }
+
+        if (!value.TryGetDecimal(out var number))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, $"{label} {value.GetRawText()} is too large");
+        }
+
+        return number < 0 || (whole && number != decimal.Truncate(number))
+            ? WxReply.Error(WxErrors.InvalidArgs, whole ? $"{label} must be a whole number, not negative" : $"{label} must not be negative")
+            : null;
     }
 
     static string? Str(JsonElement element, string name) =>

@@ -332,6 +332,48 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_order_for_a_carrier_that_offers_no_service_type_yet_says_so()
+    {
+        await server.AddCarrierAsync("ZTO", "中通快递");
+
+        WxAssert.Error(9300510, await AddOrderAsync(Order(deliveryId: "ZTO")), "ZTO offers no service type yet");
+    }
+
+    [Theory]
+    [InlineData("cargo.weight", "1e400", 40097, "cargo.weight 1e400 is too large")]
+    [InlineData("cargo.count", "99999999999999999999999999999999", 40097, "cargo.count 99999999999999999999999999999999 is too large")]
+    [InlineData("insured.insured_value", "1e400", 40097, "insured.insured_value 1e400 is too large")]
+    [InlineData("cargo.count", "-1", 40097, "cargo.count must be a whole number, not negative")]
+    [InlineData("cargo.detail_list.0.count", "0.5", 40097, "cargo.detail_list.count must be a whole number, not negative")]
+    [InlineData("cargo.space_x", "-10", 40097, "cargo.space_x must not be negative")]
+    [InlineData("cargo.weight", "\"1.2\"", 47001, "cargo.weight must be a number")]
+    [InlineData("cargo.detail_list.0", "1", 47001, "cargo.detail_list must hold objects {name, count}")]
+    [InlineData("insured.use_insured", "2", 40097, "insured.use_insured must be 0 or 1")]
+    [InlineData("add_source", "1.5", 40097, "add_source must be 0 (mini program) or 2 (App/H5)")]
+    public async Task A_number_the_carrier_would_be_sent_that_is_negative_not_whole_or_too_large_is_refused_naming_it_not_answered_with_a_system_error(
+        string path, string value, int errcode, string message)
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => Accept(push, "SF7000000005");
+        var order = JsonSerializer.SerializeToNode(Order())!;
+        var names = path.Split('.');
+        var parent = names[..^1].Aggregate(order, (node, name) => int.TryParse(name, out var index) ? node[index]! : node[name]!);
+        if (int.TryParse(names[^1], out var at))
+        {
+            parent[at] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        }
+        else
+        {
+            parent[names[^1]] = System.Text.Json.Nodes.JsonNode.Parse(value);
+        }
+
+        var reply = await server.PostRawAsync($"/cgi-bin/express/business/order/add?access_token={merchantToken}", System.Text.Encoding.UTF8.GetBytes(order.ToJsonString()));
+
+        WxAssert.Error(errcode, reply, message);
+        Assert.Empty(carrierServer.Pushes);
+    }
+
+    [Fact]
     public async Task The_TEST_sandbox_carrier_answers_itself_and_testUpdateOrder_writes_its_path()
     {
         var all = await server.GetJsonAsync($"/cgi-bin/express/business/delivery/getall?access_token={merchantToken}");
