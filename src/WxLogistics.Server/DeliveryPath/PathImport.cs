@@ -306,6 +306,12 @@ public sealed class PathImport(Store store, TimeProvider time)
 
             return found;
         }
+        catch (InvalidOperationException)
+        {
+            // The line is UTF-8 (checked above): a \u escape of half a character.
+            problem = $"delivery_id {Wire.WireJson.HalfCharacter}";
+            return null;
+        }
         catch (JsonException)
         {
             problem = "the line is not valid JSON";

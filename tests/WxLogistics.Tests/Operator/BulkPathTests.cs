@@ -153,6 +153,25 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_jsonl_row_escaping_half_a_character_is_rejected_and_the_import_goes_on()
+    {
+        await AddWaybillsAsync(1);
+        var file = Path.Combine(directory, "half.jsonl");
+        await File.WriteAllLinesAsync(file, [
+            $$"""{"delivery_id":"S\ud800","waybill_id":"SF000000","action_time":{{Start}},"action_type":100001,"action_msg":"揽件"}""",
+            $$"""{"delivery_id":"SF","waybill_id":"SF000000","action_time":{{Start + 1}},"action_type":100001,"action_msg":"揽\udc00件"}""",
+            $$"""{"delivery_id":"SF","waybill_id":"SF000000","action_time":{{Start + 2}},"action_type":200001,"action_msg":"到达广州"}""",
+        ]);
+
+        var summary = await ImportAsync(file);
+
+        Assert.Equal(1, summary.GetProperty("accepted").GetInt64());
+        var rejections = Rejections(summary);
+        Assert.Equal(@"delivery_id holds a \u escape of half a character (a surrogate without its pair); text must be whole Unicode characters", rejections[1]);
+        Assert.StartsWith(@"40097 invalid args: action_msg holds a \u escape of half a character", rejections[2]);
+    }
+
+    [Fact]
     public async Task A_csv_file_with_a_header_in_any_order_and_quoted_commas_imports_and_exports_unchanged()
     {
         await AddWaybillsAsync(2);
