@@ -65,7 +65,16 @@ static class PathCommands
         var format = (formatName ?? (file.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase) ? "csv" : "jsonl")) == "csv" ? ImportFormat.Csv : ImportFormat.Jsonl;
         var checkpointPath = file.FullName + ".checkpoint.json";
         var (length, head) = PathImport.Identify(file.FullName);
-        var state = restart ? null : PathImport.LoadCheckpoint(checkpointPath);
+        ImportState? state;
+        try
+        {
+            state = restart ? null : PathImport.LoadCheckpoint(checkpointPath);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new OperatorException($"{e.Message}; run again with --restart to import {file.Name} from the start, which replaces it");
+        }
+
         if (state is not null && (state.FileLength != length || state.FileHead != head))
         {
             throw new OperatorException($"{file} changed since the interrupted import that left {Path.GetFileName(checkpointPath)}; run again with --restart to import it from the start");

@@ -67,11 +67,27 @@ public sealed class PathImport(Store store, TimeProvider time)
 
     readonly Dictionary<WaybillKey, bool> knownWaybills = [];
 
-    /// <summary>Reads the checkpoint of an earlier, interrupted import of this file; null when there is none.</summary>
-    public static ImportState? LoadCheckpoint(string checkpointPath) =>
-        File.Exists(checkpointPath)
-            ? JsonSerializer.Deserialize<ImportState>(File.ReadAllBytes(checkpointPath), WireJson.Options)
-            : null;
+    /// <summary>
+    /// Reads the checkpoint of an earlier, interrupted import of this file; null when there is none. A file of that name
+    /// that is no checkpoint (emptied, edited, or someone else's) throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static ImportState? LoadCheckpoint(string checkpointPath)
+    {
+        if (!File.Exists(checkpointPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<ImportState>(File.ReadAllBytes(checkpointPath), WireJson.Options)
+                ?? throw new InvalidDataException($"{checkpointPath} is not a checkpoint of path import");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{checkpointPath} is not a checkpoint of path import ({e.Message})", e);
+        }
+    }
 
     /// <summary>What identifies the file: its length and a hash of its head.</summary>
     public static (long Length, string Head) Identify(string path)

@@ -328,6 +328,28 @@ public abstract class BulkPathTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal(1, summary.GetProperty("accepted").GetInt64());
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("{\"file_length\":1,")]
+    [InlineData("null")]
+    public async Task A_checkpoint_file_that_is_no_checkpoint_is_named_with_what_to_do_not_a_stack_trace(string content)
+    {
+        await AddWaybillsAsync(1);
+        var file = Path.Combine(directory, "small.jsonl");
+        await File.WriteAllTextAsync(file, $$"""{"delivery_id":"SF","waybill_id":"SF000000","action_time":{{Start}},"action_type":100001,"action_msg":"揽件"}""" + "\n");
+        await File.WriteAllTextAsync(file + ".checkpoint.json", content);
+
+        var refused = await RunAsync(["path", "import", file]);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.StartsWith($"error: {file}.checkpoint.json is not a checkpoint of path import", refused.Error);
+        Assert.Contains("run again with --restart to import small.jsonl from the start, which replaces it", refused.Error);
+        Assert.DoesNotContain("   at ", refused.Error);
+        var summary = await ImportAsync(file, "--restart");
+        Assert.Equal(1, summary.GetProperty("accepted").GetInt64());
+        Assert.False(File.Exists(file + ".checkpoint.json"));
+    }
+
     [Fact]
     public async Task Importing_shows_progress_with_rate_and_time_left_and_a_readable_summary()
     {
