@@ -180,6 +180,9 @@ public sealed class BackupTests : IAsyncLifetime
         var text = Path.Combine(elsewhere, "notes.txt");
         await File.WriteAllTextAsync(text, new string('x', 10_000));
         await RefusedAsync($"{text} is not a sound WxLogistics store: SQLite Error 26: 'file is not a database'.", ["restore", text, .. store.Args]);
+        var empty = Path.Combine(elsewhere, "empty.backup");
+        await File.WriteAllBytesAsync(empty, []);
+        await RefusedAsync($"{empty} is empty, not a backup", ["restore", empty, .. store.Args]);
 
         var damaged = Path.Combine(elsewhere, "damaged.backup");
         var bytes = await File.ReadAllBytesAsync(file);

@@ -128,6 +128,12 @@ public static class SqliteBackup
 
         Contents contents;
         var length = new FileInfo(backup).Length;
+        if (length == 0)
+        {
+            // SQLite opens an empty file as an empty database; no backup is empty.
+            throw new BackupException($"{backup} is empty, not a backup");
+        }
+
         // A check that takes a while shows that it is under way; one refused at once shows only why.
         await using (new Timer(_ => progress.Report((0, length)), null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan))
         {
