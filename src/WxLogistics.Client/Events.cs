@@ -365,9 +365,7 @@ abstract class EventFields
         {
             message = trimmed.StartsWith('<')
                 ? new XmlFields(XDocument.Parse(trimmed, LoadOptions.None).Root!)
-                : JsonDocument.Parse(trimmed).RootElement is { ValueKind: JsonValueKind.Object } root
-                    ? new JsonFields(root.Clone())
-                    : throw new WxEventException("the push is not a JSON object");
+                : ParseJsonObject(trimmed);
         }
         catch (Exception e) when (e is XmlException or JsonException)
         {
@@ -384,6 +382,14 @@ abstract class EventFields
     }
 
     public abstract string Text(string name);
+
+    static JsonFields ParseJsonObject(string text)
+    {
+        using var document = JsonDocument.Parse(text);
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            ? new JsonFields(document.RootElement.Clone())
+            : throw new WxEventException("the push is not a JSON object");
+    }
 
     public abstract EventFields? Child(string name);
 
@@ -410,14 +416,28 @@ abstract class EventFields
     {
         public override EventFormat Format => EventFormat.Json;
 
-        public override string Text(string name) =>
-            element.TryGetProperty(name, out var value) ? value.ValueKind switch
+        public override string Text(string name)
+        {
+            if (!element.TryGetProperty(name, out var value))
             {
-                JsonValueKind.String => value.GetString()!,
-                JsonValueKind.Number => value.GetRawText(),
-                _ => "",
+                return "";
             }
-            : "";
+
+            try
+            {
+                return value.ValueKind switch
+                {
+                    JsonValueKind.String => value.GetString()!,
+                    JsonValueKind.Number => value.GetRawText(),
+                    _ => "",
+                };
+            }
+            catch (InvalidOperationException)
+            {
+                // Valid JSON that no string can hold: a \u escape of a surrogate without its pair.
+                throw new WxEventException($"the push's {name} holds a \\u escape of half a character (a surrogate without its pair)");
+            }
+        }
 
         public override EventFields? Child(string name) =>
             element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object ? new JsonFields(value) : null;

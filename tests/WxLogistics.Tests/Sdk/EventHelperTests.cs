@@ -102,5 +102,7 @@ public sealed class EventHelperTests
         Assert.Contains("add_express_path", other.Message);
         Assert.Throws<WxEventException>(() => LogisticsEvents.ParseAddExpressPath("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><xml><Event>&e;</Event></xml>"));
         Assert.Equal("cancel_waybill", LogisticsEvents.EventName("""{"Event":"CANCEL_WAYBILL"}"""));
+        var half = Assert.Throws<WxEventException>(() => LogisticsEvents.ParseAddExpressPath(OfficialJson.Replace("\"add_express_path\"", "\"add_express_path\\ud800\"", StringComparison.Ordinal)));
+        Assert.Contains(@"the push's Event holds a \u escape of half a character", half.Message);
     }
 }
