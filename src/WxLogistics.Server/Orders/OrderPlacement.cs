@@ -21,6 +21,9 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
     public const string SandboxBizId = "test_biz_id";
     public static readonly TimeSpan CarrierTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>A carrier's add_waybill or cancel_waybill answer (its waybill data included) is read up to this size.</summary>
+    public const int MaxCarrierAnswerBytes = 1024 * 1024;
+
     public static readonly WxApi AddOrderApi = new("logistics.addOrder", AppRole.Merchant, 64 * 1024)
     {
         Doc = new(
@@ -232,11 +235,10 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(CarrierTimeout);
             var url = MessagePush.SignedUrl(target.Url, target.Token, timestamp, MessagePush.NewNonce());
-            using var response = await httpClients.CreateClient(HttpClientName).PostAsync(url, content, timeout.Token);
-            var body = await response.Content.ReadAsStringAsync(timeout.Token);
-            return response.StatusCode == System.Net.HttpStatusCode.OK
-                ? (body, null)
-                : ("", DeliveryFailure(-1, $"the carrier answered HTTP {(int)response.StatusCode}"));
+            var answer = await MessagePush.PostAsync(httpClients.CreateClient(HttpClientName), url, content, MaxCarrierAnswerBytes, timeout.Token);
+            return answer.Status != 200 ? ("", DeliveryFailure(-1, $"the carrier answered HTTP {answer.Status}"))
+                : answer.Text is { } body ? (body, null)
+                : ("", DeliveryFailure(-1, $"the carrier answered {answer.Problem}"));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

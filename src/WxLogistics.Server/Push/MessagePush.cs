@@ -30,6 +30,55 @@ public static class MessagePush
 
     public static string NewNonce() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
+    /// <summary>
+    /// Posts a signed push and reads the answer's text, at most <paramref name="maxBytes"/> of it: a message server that
+    /// answers with a large body (a misconfigured URL serving a file) must not fill this server's memory, as reading it
+    /// whole would. The text is decoded in the charset the answer names (GBK and GB18030 too), UTF-8 when it names none.
+    /// <see cref="Answer.Problem"/> says why there is no text; a failed connection throws as HttpClient does.
+    /// </summary>
+    public static async Task<Answer> PostAsync(HttpClient client, string url, HttpContent content, int maxBytes, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var status = (int)response.StatusCode;
+        var limit = $"{maxBytes / 1024} KB";
+        if (response.Content.Headers.ContentLength > maxBytes)
+        {
+            return new Answer(status, null, $"HTTP {status} with an answer of {response.Content.Headers.ContentLength} bytes, larger than the {limit} read");
+        }
+
+        var charset = response.Content.Headers.ContentType?.CharSet?.Trim('"', ' ');
+        Encoding encoding;
+        try
+        {
+            encoding = string.IsNullOrEmpty(charset) ? Encoding.UTF8
+                : CodePagesEncodingProvider.Instance.GetEncoding(charset) ?? Encoding.GetEncoding(charset);
+        }
+        catch (ArgumentException)
+        {
+            return new Answer(status, null, $"HTTP {status} with an answer in charset '{charset}', which this server does not know (UTF-8 is expected)");
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[Math.Min(maxBytes + 1, 16 * 1024)];
+        var received = new MemoryStream();
+        int read;
+        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            if (received.Length + read > maxBytes)
+            {
+                return new Answer(status, null, $"HTTP {status} with an answer larger than the {limit} read");
+            }
+
+            received.Write(buffer, 0, read);
+        }
+
+        return new Answer(status, encoding.GetString(received.GetBuffer(), 0, (int)received.Length), null);
+    }
+
+    /// <summary>A message server's answer: its HTTP status and text, or why the text was not read.</summary>
+    public sealed record Answer(int Status, string? Text, string? Problem);
+
     /// <summary>The add_express_path event: the whole path so far, in time order, with its version.</summary>
     public sealed record ExpressPathEvent(
         string ToUserName, string FromUserName, long CreateTime, string DeliveryId, string WaybillId, string OrderId, long Version, IReadOnlyList<PathEvent> Actions);

@@ -17,6 +17,9 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
     public const string HttpClientName = "merchant-push";
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>A merchant answers "success" or nothing; more than this is not read.</summary>
+    public const int MaxAnswerBytes = 64 * 1024;
+
     /// <summary>The first try and 15 retries.</summary>
     public const int MaxAttempts = 16;
 
@@ -159,14 +162,20 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             timeout.CancelAfter(Timeout);
             var client = httpClients.CreateClient(HttpClientName);
-            using var response = await client.PostAsync(MessagePush.SignedUrl(target.Url, target.Token, now, MessagePush.NewNonce()), content, timeout.Token);
-            var body = (await response.Content.ReadAsStringAsync(timeout.Token)).Trim();
-            if (response.StatusCode == System.Net.HttpStatusCode.OK && body is "" or "success")
+            var answer = await MessagePush.PostAsync(
+                client, MessagePush.SignedUrl(target.Url, target.Token, now, MessagePush.NewNonce()), content, MaxAnswerBytes, timeout.Token);
+            if (answer.Text is not { } text)
+            {
+                return (false, waybill.PathVersion, $"{answer.Problem} (expected success or nothing)");
+            }
+
+            var body = text.Trim();
+            if (answer.Status == 200 && body is "" or "success")
             {
                 return (true, waybill.PathVersion, "");
             }
 
-            return (false, waybill.PathVersion, $"HTTP {(int)response.StatusCode}, body '{(body.Length > 80 ? body[..80] + "…" : body)}' (expected success or nothing)");
+            return (false, waybill.PathVersion, $"HTTP {answer.Status}, body '{(body.Length > 80 ? body[..80] + "…" : body)}' (expected success or nothing)");
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {

@@ -24,6 +24,9 @@ public sealed class PushReceiver : IAsyncDisposable
 
     public TimeSpan Delay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>The answer's Content-Type and the encoding its text is written in (UTF-8 and none by default).</summary>
+    public (string ContentType, System.Text.Encoding Encoding)? AnswerAs { get; set; }
+
     /// <summary>When set, answers from what was received (a carrier echoing the add_waybill it got).</summary>
     public Func<ReceivedPush, (int Status, string Body)>? Respond { get; set; }
 
@@ -49,7 +52,15 @@ public sealed class PushReceiver : IAsyncDisposable
 
             var (status, answer) = Respond is { } respond ? respond(received) : Answer();
             http.Response.StatusCode = status;
-            await http.Response.WriteAsync(answer);
+            if (AnswerAs is var (contentType, encoding))
+            {
+                http.Response.ContentType = contentType;
+                await http.Response.WriteAsync(answer, encoding);
+            }
+            else
+            {
+                await http.Response.WriteAsync(answer);
+            }
         });
         await app.StartAsync();
     }

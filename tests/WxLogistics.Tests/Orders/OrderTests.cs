@@ -331,6 +331,38 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Empty(carrierServer.Pushes);
     }
 
+    [Theory]
+    [InlineData("xml")]
+    [InlineData("json")]
+    public async Task A_carrier_that_answers_in_GBK_as_its_content_type_says_is_read_in_GBK(string format)
+    {
+        await CarrierAsync(format);
+        var gbk = System.Text.CodePagesEncodingProvider.Instance.GetEncoding("gbk")!;
+        carrierServer.AnswerAs = (format == "json" ? "application/json; charset=GBK" : "text/xml; charset=GBK", gbk);
+        carrierServer.Respond = push => Accept(push, "SF7000000006");
+
+        var placed = await AddOrderAsync(Order());
+
+        Assert.True(placed.TryGetProperty("waybill_id", out var waybillId), placed.ToString());
+        Assert.Equal("SF7000000006", waybillId.GetString());
+        Assert.Equal("""[{"key":"ZTO_bagAddr","value":"广州"},{"key":"ZTO_mark","value":"888-666-666"}]""", placed.GetProperty("waybill_data").GetRawText());
+    }
+
+    [Fact]
+    public async Task A_carrier_that_answers_in_a_charset_no_one_knows_or_at_length_is_a_delivery_failure_not_a_system_error()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = _ => (200, new string(' ', 2_000_000));
+        var large = await AddOrderAsync(Order(orderId: "order-8"));
+        Assert.Equal(9300501, large.GetProperty("errcode").GetInt32());
+        Assert.Equal("the carrier answered HTTP 200 with an answer larger than the 1024 KB read", large.GetProperty("delivery_resultmsg").GetString());
+
+        carrierServer.AnswerAs = ("application/json; charset=x-unknown-1", System.Text.Encoding.UTF8);
+        carrierServer.Respond = push => Accept(push, "SF7000000007");
+        var named = await AddOrderAsync(Order(orderId: "order-9"));
+        Assert.Equal("the carrier answered HTTP 200 with an answer in charset 'x-unknown-1', which this server does not know (UTF-8 is expected)", named.GetProperty("delivery_resultmsg").GetString());
+    }
+
     [Fact]
     public async Task An_order_for_a_carrier_that_offers_no_service_type_yet_says_so()
     {

@@ -222,6 +222,22 @@ public abstract class MerchantPushTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merchant_that_answers_with_a_large_body_is_not_read_past_64_KB_and_the_push_is_tried_again()
+    {
+        receiver.Answer = () => (200, new string('x', 1_000_000));
+        await UpdateAsync(1546924840, 100001, "揽件");
+
+        await Eventually.TrueAsync(async () => (await DeliveryAsync(merchant)).GetProperty("attempts").GetInt32() >= 1, "a delivery attempt failed");
+        var failed = await DeliveryAsync(merchant);
+        Assert.Equal("pending", failed.GetProperty("status").GetString());
+        Assert.Equal("HTTP 200 with an answer larger than the 64 KB read (expected success or nothing)", failed.GetProperty("last_error").GetString());
+
+        receiver.Answer = () => (200, "success");
+        clock.Advance(TimeSpan.FromMinutes(2));
+        await Eventually.TrueAsync(async () => (await DeliveryAsync(merchant)).GetProperty("status").GetString() == "delivered", "the next try is delivered");
+    }
+
+    [Fact]
     public async Task A_push_that_keeps_failing_is_parked_and_can_be_replayed()
     {
         receiver.Answer = () => (200, "fail");
