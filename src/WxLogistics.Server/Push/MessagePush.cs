@@ -73,7 +73,24 @@ public static class MessagePush
             received.Write(buffer, 0, read);
         }
 
-        return new Answer(status, encoding.GetString(received.GetBuffer(), 0, (int)received.Length), null);
+        return new Answer(status, Decode(received.GetBuffer().AsSpan(0, (int)received.Length), encoding), null);
+    }
+
+    /// <summary>
+    /// The text of an answer: a byte order mark, as editors save files ("success" from a PHP page saved with one),
+    /// says the encoding and is not part of it, as HttpClient's own reading of text has it; otherwise the charset's.
+    /// </summary>
+    static string Decode(ReadOnlySpan<byte> bytes, Encoding encoding)
+    {
+        foreach (var marked in (ReadOnlySpan<Encoding>)[Encoding.UTF8, Encoding.Unicode, Encoding.BigEndianUnicode])
+        {
+            if (bytes.StartsWith(marked.Preamble))
+            {
+                return marked.GetString(bytes[marked.Preamble.Length..]);
+            }
+        }
+
+        return encoding.GetString(bytes);
     }
 
     /// <summary>A message server's answer: its HTTP status and text, or why the text was not read.</summary>
