@@ -42,7 +42,9 @@ public static class WireJson
                         return $"a name {(path.Length == 0 ? "" : $"in {path} ")}{HalfCharacter}";
                     }
 
-                    var at = path.Length == 0 ? name : $"{path}.{name}";
+                    // A name is the caller's own text, of any length: an error names at most its first 64 characters.
+                    var shown = name.Length > 64 ? name[..64] + "…" : name;
+                    var at = path.Length == 0 ? shown : $"{path}.{shown}";
                     if (!names.Add(name))
                     {
                         return $"{at} is sent twice";

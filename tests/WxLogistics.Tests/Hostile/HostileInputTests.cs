@@ -181,6 +181,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
     [InlineData("/cgi-bin/express/business/order/add", "merchant", """{"order_id":"o9","cargo":{"detail_list":[{"name":"书","count":1,"count":2}]}}""", "cargo.detail_list[0].count")]
     [InlineData("/cgi-bin/express/business/test_update_order", "merchant", """{"biz_id":"test_biz_id","order_id":"o1","biz_id":"x"}""", "biz_id")]
     [InlineData("/cgi-bin/express/delivery/contact/get", "carrier", """{"token":"{token}","waybill_id":"W1","waybill_id":"W2"}""", "waybill_id")]
+    [InlineData("/cgi-bin/express/business/path/link", "merchant", """{"delivery_id":"SF","waybill_id":"W1","0123456789012345678901234567890123456789012345678901234567890123456789":1,"0123456789012345678901234567890123456789012345678901234567890123456789":2}""", "0123456789012345678901234567890123456789012345678901234567890123…")]
     public async Task A_field_sent_twice_is_refused_with_47001_naming_it_rather_than_one_of_its_values_taken(string path, string? caller, string body, string repeated)
     {
         var url = caller switch { "carrier" => $"{path}?access_token={carrierToken}", "merchant" => $"{path}?access_token={merchantToken}", _ => path };
