@@ -17,8 +17,19 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
     /// <summary>The token held, read without the lock: a reference, so that a reader never sees half of a renewal.</summary>
     volatile HeldToken? cached;
 
-    public Task<JsonObject> PostAsync(string api, string path, JsonObject body, CancellationToken cancellationToken) =>
-        SendAsync(api, token => http.PostAsJsonAsync(WithToken(path, token), body, cancellationToken), cancellationToken);
+    /// <summary>
+    /// Posts <paramref name="body"/> without its null fields: an optional field not given (getPath's order_id) is left
+    /// out, as WeChat's examples leave it, rather than sent as null, which a strict server may refuse as the wrong type.
+    /// </summary>
+    public Task<JsonObject> PostAsync(string api, string path, JsonObject body, CancellationToken cancellationToken)
+    {
+        foreach (var name in body.Where(field => field.Value is null).Select(field => field.Key).ToList())
+        {
+            body.Remove(name);
+        }
+
+        return SendAsync(api, token => http.PostAsJsonAsync(WithToken(path, token), body, cancellationToken), cancellationToken);
+    }
 
     public Task<JsonObject> GetAsync(string api, string path, CancellationToken cancellationToken) =>
         SendAsync(api, token => http.GetAsync(WithToken(path, token), cancellationToken), cancellationToken);

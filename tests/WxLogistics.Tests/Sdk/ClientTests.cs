@@ -44,6 +44,17 @@ public sealed class ClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Optional_fields_not_given_are_left_out_of_the_request_not_sent_as_null()
+    {
+        using var merchantClient = ClientFor(merchant);
+
+        await merchantClient.BusinessPath.GetAsync(new DeliveryId("SF"), new WaybillId("SF5550001"));
+
+        var (_, body) = Assert.Single(counter.Sent, sent => sent.Path == "/cgi-bin/express/business/path/get");
+        Assert.Equal("""{"delivery_id":"SF","waybill_id":"SF5550001"}""", body);
+    }
+
+    [Fact]
     public async Task A_non_zero_errcode_throws_with_the_errcode_and_errmsg()
     {
         using var client = ClientFor(carrier);
@@ -206,14 +217,21 @@ public sealed class ClientTests : IAsyncLifetime
 
         public int TokenRequests => tokenRequests;
 
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        /// <summary>The body of every API call sent (token requests aside), by path.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<(string Path, string Body)> Sent { get; } = new();
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (request.RequestUri!.AbsolutePath is "/cgi-bin/token" or "/cgi-bin/stable_token")
             {
                 Interlocked.Increment(ref tokenRequests);
             }
+            else if (request.Content is not null)
+            {
+                Sent.Enqueue((request.RequestUri.AbsolutePath, await request.Content.ReadAsStringAsync(cancellationToken)));
+            }
 
-            return base.SendAsync(request, cancellationToken);
+            return await base.SendAsync(request, cancellationToken);
         }
     }
 }
