@@ -275,6 +275,16 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             }
         }
 
+        // Identifiers the order is found by, kept as given: a control character (U+0000 among them, which PostgreSQL's
+        // text cannot hold) is no part of one.
+        foreach (var name in (ReadOnlySpan<string>)["order_id", "biz_id", "openid"])
+        {
+            if (Str(order, name) is { } id && id.Any(char.IsControl))
+            {
+                return WxReply.Error(WxErrors.InvalidArgs, $"{name} must not hold control characters");
+            }
+        }
+
         if (Limit(order, "custom_remark", 1024, required: false, "custom_remark") is { } remark)
         {
             return remark;

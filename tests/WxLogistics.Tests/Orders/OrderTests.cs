@@ -364,6 +364,22 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_order_id_holding_a_NUL_character_is_refused_or_not_found_on_either_store_not_a_system_error()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => Accept(push, "SF7000000008");
+
+        WxAssert.Error(40097, await AddOrderAsync(Order(orderId: "order\u0000-1")), "order_id must not hold control characters");
+        foreach (var api in new[] { "order/get", "order/cancel" })
+        {
+            WxAssert.Error(40199, await server.PostJsonAsync(
+                $"/cgi-bin/express/business/{api}?access_token={merchantToken}", new { order_id = "order\u0000-1", openid = "openid-1", delivery_id = "SF", waybill_id = "SF7000000008" }));
+        }
+
+        Assert.Empty(carrierServer.Pushes);
+    }
+
+    [Fact]
     public async Task An_order_for_a_carrier_that_offers_no_service_type_yet_says_so()
     {
         await server.AddCarrierAsync("ZTO", "中通快递");

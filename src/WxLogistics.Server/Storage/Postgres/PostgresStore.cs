@@ -526,7 +526,7 @@ public sealed class PostgresStore(string connectionString) : Store
     {
         await using var command = dataSource.CreateCommand(
             $"SELECT {StoreRows.CloudEnvColumns} FROM cloud_envs WHERE ($1 <> '' AND env = $1) OR ($1 = '' AND is_default)");
-        command.Parameters.Add(new() { Value = env });
+        command.Parameters.Add(new() { Value = WithoutNul(env) });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? StoreRows.CloudEnv(reader) : null;
     }
@@ -719,7 +719,7 @@ public sealed class PostgresStore(string connectionString) : Store
         await using var command = dataSource.CreateCommand(sql);
         foreach (var (name, value) in parameters)
         {
-            command.Parameters.Add(new NpgsqlParameter(name, value));
+            command.Parameters.Add(new NpgsqlParameter(name, value is string text ? WithoutNul(text) : value));
         }
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -745,7 +745,7 @@ public sealed class PostgresStore(string connectionString) : Store
     {
         await using var command = dataSource.CreateCommand(
             $"SELECT {StoreRows.AppColumns} FROM apps WHERE {where}");
-        command.Parameters.Add(new() { Value = key });
+        command.Parameters.Add(new() { Value = WithoutNul(key) });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? StoreRows.App(reader) : null;
     }
@@ -763,10 +763,25 @@ public sealed class PostgresStore(string connectionString) : Store
             token.ExpiresAt,
             token.RevokedAt);
 
-    /// <summary>A positional parameter; a null is sent as text, so SQL casts it where the column is not text.</summary>
-    static NpgsqlParameter Param(object? value) => value is null
-        ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text }
-        : new NpgsqlParameter { Value = value };
+    /// <summary>
+    /// A positional parameter; a null is sent as text, so SQL casts it where the column is not text. Text goes through
+    /// <see cref="WithoutNul(string)"/>.
+    /// </summary>
+    static NpgsqlParameter Param(object? value) => value switch
+    {
+        null => new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+        string text => new NpgsqlParameter { Value = WithoutNul(text) },
+        string?[] texts when Array.Exists(texts, t => t is not null && t.Contains('\0')) =>
+            new NpgsqlParameter { Value = Array.ConvertAll(texts, t => t is null ? null : WithoutNul(t)) },
+        _ => new NpgsqlParameter { Value = value },
+    };
+
+    /// <summary>
+    /// PostgreSQL's text cannot hold U+0000, which SQLite's can and a caller can send (a \u0000 escape in JSON): the
+    /// statement fails, and with it every call the inspector writes in the same batch. In a key looked up it is U+FFFD
+    /// and matches nothing; in text kept for people (a call's reason, a push's last error) it is kept as U+FFFD.
+    /// </summary>
+    static string WithoutNul(string text) => text.Contains('\0') ? text.Replace('\0', '\uFFFD') : text;
 
     async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params object?[] parameters)
     {
