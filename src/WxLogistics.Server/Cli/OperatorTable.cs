@@ -35,7 +35,7 @@ static class OperatorTable
         foreach (var row in rows)
         {
             any = true;
-            table.AddRow(row.Select(cell => (IRenderable)new Text(cell ?? "-")).ToArray());
+            table.AddRow(row.Select(cell => (IRenderable)new Text(Shown(cell))).ToArray());
         }
 
         console.Write(table);
@@ -49,6 +49,16 @@ static class OperatorTable
         var text = string.Join(Environment.NewLine, lines.SkipWhile(line => line.Length == 0).Reverse().SkipWhile(line => line.Length == 0).Reverse());
         return text + Environment.NewLine;
     }
+
+    /// <summary>
+    /// A cell as text that cannot act on the terminal: callers' own text reaches the tables (a call's waybill_id, a
+    /// merchant server's answer in a push's last error), and an escape sequence in it would be run by the operator's
+    /// terminal, a line break would break the row. Control characters are shown as \uXXXX.
+    /// </summary>
+    static string Shown(string? cell) =>
+        cell is null ? "-"
+        : !cell.Any(char.IsControl) ? cell
+        : string.Concat(cell.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
 
     /// <summary>Unix seconds or milliseconds as China time (the platform's display zone), to the second.</summary>
     public static string ChinaTime(DateTimeOffset at) =>

@@ -81,6 +81,20 @@ public abstract class OperabilityTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_terminal_escape_sent_as_a_waybill_id_is_shown_as_text_in_the_calls_table_never_sent_to_the_terminal()
+    {
+        WxAssert.Error(40199, await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "SF\u001b]0;owned\u0007\u001b[2J", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
+        await server.DisposeAsync();
+
+        var output = new StringWriter();
+        Assert.Equal(0, await WxLogistics.Cli.OperatorCli.RunAsync(["calls", "list", "--appid", carrier.AppId, .. server.Store.Args], output, new StringWriter()));
+
+        var table = output.ToString();
+        Assert.DoesNotContain(table, c => char.IsControl(c) && c is not '\n' and not '\r');
+        Assert.Contains(@"SF\u001B]0;owned\u0007\u001B[2J", table);
+    }
+
+    [Fact]
     public async Task A_call_made_just_before_the_server_stops_is_in_the_inspector_afterwards()
     {
         var errmsg = WxAssert.Error(9300507, await server.UpdatePathAsync(carrierToken, new { token = "WRONG", waybill_id = "SF123456", action_time = 1533052800, action_type = 100001, action_msg = "揽件" }));
