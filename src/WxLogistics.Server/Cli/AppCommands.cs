@@ -258,6 +258,12 @@ static class AppCommands
                 throw new OperatorException("--push-url must not carry a user name or password: pushes are signed with --push-token instead");
             }
 
+            // A fragment is not sent, and the signature's query would be added after it, inside it.
+            if (url.Contains('#'))
+            {
+                throw new OperatorException("--push-url must not end in a #fragment: it is never sent, and the signature would go into it instead of the query");
+            }
+
             if (token is not { Length: >= 3 and <= 32 } || !token.All(char.IsAsciiLetterOrDigit))
             {
                 throw new OperatorException("--push-token must be 3 to 32 letters or digits");
