@@ -64,9 +64,9 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
             failures.Add("WxLogistics:MinuteQuota must be 0 (no limit) or a number of calls a minute");
         }
 
-        if (options.PublicBaseUrl is { } baseUrl && !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        if (options.PublicBaseUrl is { } baseUrl && !Tracking.TrackingLinks.IsBaseUrl(baseUrl))
         {
-            failures.Add($"WxLogistics:PublicBaseUrl '{baseUrl}' must be an absolute http(s) URL");
+            failures.Add($"WxLogistics:PublicBaseUrl '{baseUrl}' must be an absolute http(s) URL without a query or #fragment (the link's path is added to its end)");
         }
 
         if (options.ServerKey is { } key && !IsStrongBase64Key(key))

@@ -26,9 +26,9 @@ static class WaybillCommands
             }
 
             var root = parsed.GetValue(baseUrl)?.TrimEnd('/');
-            if (root is not null && !(Uri.TryCreate(root, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            if (root is not null && !Tracking.TrackingLinks.IsBaseUrl(root))
             {
-                throw new OperatorException($"--base-url '{root}' must be an absolute http(s) URL");
+                throw new OperatorException($"--base-url '{root}' must be an absolute http(s) URL without a query or #fragment (the link's path is added to its end)");
             }
 
             await using var store = await storeArguments.OpenAsync(parsed, cancellationToken);

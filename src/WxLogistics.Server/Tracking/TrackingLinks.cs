@@ -15,6 +15,13 @@ public sealed class TrackingLinks(ServerKey serverKey, TimeProvider time)
     public static readonly TimeSpan DefaultLifetime = TimeSpan.FromDays(7);
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(90);
 
+    /// <summary>
+    /// Whether <paramref name="url"/> can go before a link's path (https://track.example.com, or under a path): an
+    /// absolute http(s) URL with no query or fragment, which the path added to its end would land inside.
+    /// </summary>
+    public static bool IsBaseUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && !url.Contains('?') && !url.Contains('#');
+
     public (string Path, DateTimeOffset ExpiresAt) Create(WaybillKey key, TimeSpan lifetime)
     {
         var expiresAt = time.GetUtcNow() + lifetime;

@@ -201,6 +201,7 @@ public abstract class OperatorVerbTests(StoreKind storeKind) : IAsyncLifetime
     [InlineData("--name must not hold control characters", "app", "add", "--role", "merchant", "--name", "shop\tone")]
     [InlineData("the name of service type 2 holds a control character", "app", "services", "--appid", "wx0000000000000000", "--service-types", "1:标准快递,2:次日\u0007达")]
     [InlineData("--push-url must not carry a user name or password", "app", "add", "--role", "merchant", "--name", "m", "--push-url", "https://shop:pa55word@shop.example.com/wx", "--push-token", "Token123")]
+    [InlineData("--base-url 'https://track.example.com/?from=wx' must be an absolute http(s) URL without a query or #fragment", "waybill", "link", "--delivery-id", "SF", "--waybill-id", "W1", "--base-url", "https://track.example.com/?from=wx")]
     [InlineData("--push-url must not end in a #fragment", "app", "add", "--role", "merchant", "--name", "m", "--push-url", "https://shop.example.com/wx#push", "--push-token", "Token123")]
     [InlineData("--no-push removes the message server", "app", "set", "--appid", "wx0000000000000000", "--no-push", "--push-url", "http://127.0.0.1:9/wx")]
     [InlineData("--appid wx0000000000000000 is not an app of this server", "calls", "list", "--appid", "wx0000000000000000")]

@@ -61,6 +61,17 @@ public sealed class ServerStartupTests
     }
 
     [Fact]
+    public async Task A_public_base_url_with_a_fragment_that_every_link_would_land_in_stops_the_server()
+    {
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync(
+            "--urls", "http://127.0.0.1:0", "--data", TempDirectory.Create(), "--WxLogistics:PublicBaseUrl", "https://track.example.com/#home");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("WxLogistics:PublicBaseUrl 'https://track.example.com/#home' must be an absolute http(s) URL without a query or #fragment", error);
+        Assert.DoesNotContain("Now listening", output);
+    }
+
+    [Fact]
     public async Task A_misspelled_option_stops_the_server_with_a_clear_message()
     {
         var (exitCode, _, error) = await ServerProcess.RunToEndAsync("--dta", "x");
