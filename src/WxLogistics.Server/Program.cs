@@ -33,9 +33,9 @@ if (WxLogisticsSetup.FindUnknownSwitch(serveArgs) is { } unknown)
 // changes. The server reads its settings once, and that watch took about a tenth of start-up (bench/RESULTS.md).
 var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. serveArgs]);
 builder.AddWxLogistics(serveArgs);
-if (WxLogisticsSetup.FindBadPort(builder.Configuration[WebHostDefaults.ServerUrlsKey]) is { } badPort)
+if ((WxLogisticsSetup.FindBadPort(builder.Configuration[WebHostDefaults.ServerUrlsKey]) ?? WxLogisticsSetup.FindBadNumber(builder.Configuration)) is { } badSetting)
 {
-    await Console.Error.WriteLineAsync($"wxlogistics: invalid configuration: {badPort}");
+    await Console.Error.WriteLineAsync($"wxlogistics: invalid configuration: {badSetting}");
     return 2;
 }
 

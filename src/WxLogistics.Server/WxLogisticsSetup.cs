@@ -103,6 +103,25 @@ public static class WxLogisticsSetup
         return null;
     }
 
+    /// <summary>
+    /// The first whole-number setting of <see cref="WxLogisticsOptions"/> given as something else: binding would stop the
+    /// start with "Failed to convert configuration value … to type 'System.Int32'". Null when there is none.
+    /// </summary>
+    public static string? FindBadNumber(IConfiguration configuration)
+    {
+        foreach (var property in typeof(WxLogisticsOptions).GetProperties().Where(p => p.PropertyType == typeof(int)))
+        {
+            var key = $"{WxLogisticsOptions.Section}:{property.Name}";
+            if (configuration[key] is { Length: > 0 } text
+                && !int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                return $"{key} must be a whole number, not '{text}'";
+            }
+        }
+
+        return null;
+    }
+
     public static WebApplicationBuilder AddWxLogistics(this WebApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddCommandLine(args, SwitchMappings);

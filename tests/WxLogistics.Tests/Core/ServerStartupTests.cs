@@ -60,6 +60,20 @@ public sealed class ServerStartupTests
         Assert.DoesNotContain("   at ", output);
     }
 
+    [Theory]
+    [InlineData("AccessTokenOverlapSeconds", "abc")]
+    [InlineData("MinuteQuota", "99999999999")]
+    public async Task A_whole_number_setting_given_as_something_else_stops_the_server_saying_so_in_plain_words(string setting, string value)
+    {
+        var (exitCode, output, error) = await ServerProcess.RunToEndAsync(
+            "--urls", "http://127.0.0.1:0", "--data", TempDirectory.Create(), $"--WxLogistics:{setting}", value);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"invalid configuration: WxLogistics:{setting} must be a whole number, not '{value}'", error);
+        Assert.DoesNotContain("System.Int32", error);
+        Assert.DoesNotContain("Now listening", output);
+    }
+
     [Fact]
     public async Task A_public_base_url_with_a_fragment_that_every_link_would_land_in_stops_the_server()
     {
