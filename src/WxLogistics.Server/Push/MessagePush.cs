@@ -34,7 +34,8 @@ public static class MessagePush
     /// Posts a signed push and reads the answer's text, at most <paramref name="maxBytes"/> of it: a message server that
     /// answers with a large body (a misconfigured URL serving a file) must not fill this server's memory, as reading it
     /// whole would. The text is decoded in the charset the answer names (GBK and GB18030 too), UTF-8 when it names none.
-    /// <see cref="Answer.Problem"/> says why there is no text; a failed connection throws as HttpClient does.
+    /// <see cref="Answer.Problem"/> says why there is no text (too large, an unknown charset, cut short); a connection
+    /// that fails before the answer's headers throws as HttpClient does.
     /// </summary>
     public static async Task<Answer> PostAsync(HttpClient client, string url, HttpContent content, int maxBytes, CancellationToken cancellationToken)
     {
@@ -59,18 +60,26 @@ public static class MessagePush
             return new Answer(status, null, $"HTTP {status} with an answer in charset '{charset}', which this server does not know (UTF-8 is expected)");
         }
 
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         var buffer = new byte[Math.Min(maxBytes + 1, 16 * 1024)];
         var received = new MemoryStream();
-        int read;
-        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        try
         {
-            if (received.Length + read > maxBytes)
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
             {
-                return new Answer(status, null, $"HTTP {status} with an answer larger than the {limit} read");
-            }
+                if (received.Length + read > maxBytes)
+                {
+                    return new Answer(status, null, $"HTTP {status} with an answer larger than the {limit} read");
+                }
 
-            received.Write(buffer, 0, read);
+                received.Write(buffer, 0, read);
+            }
+        }
+        catch (IOException e)
+        {
+            // The connection ended before the answer did (read whole, HttpClient threw HttpRequestException for it).
+            return new Answer(status, null, $"HTTP {status} with an answer cut short: {e.Message}");
         }
 
         return new Answer(status, Decode(received.GetBuffer().AsSpan(0, (int)received.Length), encoding), null);

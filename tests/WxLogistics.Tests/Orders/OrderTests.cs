@@ -364,6 +364,46 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_carrier_whose_answer_is_cut_short_by_a_closed_connection_is_a_delivery_failure_not_a_system_error()
+    {
+        // A carrier that sends its headers, a part of the body it announced, and closes.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptTcpClientAsync();
+            var stream = socket.GetStream();
+            // The whole request first (its headers, then Content-Length bytes), so that the answer is not taken for a reset.
+            var request = new List<byte>();
+            var chunk = new byte[16 * 1024];
+            while (System.Text.Encoding.ASCII.GetString([.. request]) is var text
+                && !(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) is var end and >= 0
+                    && System.Text.RegularExpressions.Regex.Match(text, @"Content-Length: (\d+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase) is { Success: true } length
+                    && request.Count >= end + 4 + int.Parse(length.Groups[1].Value)))
+            {
+                var read = await stream.ReadAsync(chunk);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                request.AddRange(chunk.AsSpan(0, read));
+            }
+            await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Token\":"u8.ToArray());
+            await stream.FlushAsync();
+        });
+        var json = await server.OperatorAsync(
+            "app", "add", "--role", "carrier", "--delivery-id", "SF", "--name", "顺丰速运", "--push-url", $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/wx", "--push-token", CarrierPushToken, "--format", "json");
+        await server.OperatorAsync("app", "services", "--appid", json.GetProperty("appid").GetString()!, "--service-types", "1:标准快递");
+
+        var reply = await AddOrderAsync(Order());
+        await serving;
+
+        Assert.Equal(9300501, reply.GetProperty("errcode").GetInt32());
+        Assert.StartsWith("the carrier answered HTTP 200 with an answer cut short: ", reply.GetProperty("delivery_resultmsg").GetString());
+    }
+
+    [Fact]
     public async Task An_order_id_holding_a_NUL_character_is_refused_or_not_found_on_either_store_not_a_system_error()
     {
         await CarrierAsync("json");
