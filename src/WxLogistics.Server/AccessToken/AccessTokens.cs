@@ -61,7 +61,7 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         var now = Now();
         if (!cache.TryGetValue(key, out var entry) || now - entry.CheckedAt >= recheckSeconds)
         {
-            entry = await ReadOnceAsync(key, hash, now).WaitAsync(cancellationToken);
+            entry = await ReadOnceAsync(key, hash, now, entry?.CheckedAt).WaitAsync(cancellationToken);
             if (entry is null)
             {
                 return (null, WxReply.Error(WxErrors.InvalidCredential));
@@ -70,7 +70,7 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         else if (2 * (now - entry.CheckedAt) >= recheckSeconds && !reading.ContainsKey(key))
         {
             // Read again before it is due; this call goes on with what is in memory, still within the recheck interval.
-            ObserveFailure(ReadOnceAsync(key, hash, now));
+            ObserveFailure(ReadOnceAsync(key, hash, now, entry.CheckedAt));
         }
 
         if (entry.RevokedAt is { } revokedAt && now >= revokedAt)
@@ -224,17 +224,29 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
         return (app, null);
     }
 
-    /// <summary>The token read from the store and remembered (or forgotten), by the read already out if there is one.</summary>
-    Task<CachedToken?> ReadOnceAsync(TokenHash key, byte[] hash, long now)
+    /// <summary>
+    /// The token read from the store and remembered (or forgotten), by the read already out if there is one, or by one
+    /// that ended after the caller looked at the entry it found (<paramref name="seenCheckedAt"/>, null for none).
+    /// </summary>
+    Task<CachedToken?> ReadOnceAsync(TokenHash key, byte[] hash, long now, long? seenCheckedAt)
     {
         // A read out began once the entry was due, so its answer is older than this call by that read's time at most.
         var read = new TaskCompletionSource<CachedToken?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var readOut = reading.GetOrAdd(key, read.Task);
-        if (readOut == read.Task)
+        if (readOut != read.Task)
         {
-            _ = ReadAsync(key, hash, now, read);
+            return readOut;
         }
 
+        if (cache.TryGetValue(key, out var current) && current.CheckedAt > (seenCheckedAt ?? long.MinValue))
+        {
+            // A read ended between this call's look at the entry and here: its answer is as fresh, so no second read.
+            reading.TryRemove(new KeyValuePair<TokenHash, Task<CachedToken?>>(key, read.Task));
+            read.TrySetResult(current);
+            return read.Task;
+        }
+
+        _ = ReadAsync(key, hash, now, read);
         return readOut;
     }
 
