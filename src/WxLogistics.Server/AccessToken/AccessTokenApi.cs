@@ -56,56 +56,40 @@ public static class AccessTokenApi
     static bool TryParse(byte[] body, out StableTokenRequest request, out string problem)
     {
         request = new StableTokenRequest(null, null, null, false);
-        try
+        using var document = WireJson.ParseObject(body, out problem);
+        if (document is null)
         {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                problem = "the body must be a JSON object";
-                return false;
-            }
-
-            if (WireJson.BodyProblem(document.RootElement) is { } bodyProblem)
-            {
-                problem = bodyProblem;
-                return false;
-            }
-
-            string? grantType = null, appId = null, secret = null;
-            var force = false;
-            foreach (var property in document.RootElement.EnumerateObject())
-            {
-                switch (property.Name)
-                {
-                    case "grant_type" when property.Value.ValueKind == JsonValueKind.String:
-                        grantType = property.Value.GetString();
-                        break;
-                    case "appid" when property.Value.ValueKind == JsonValueKind.String:
-                        appId = property.Value.GetString();
-                        break;
-                    case "secret" when property.Value.ValueKind == JsonValueKind.String:
-                        secret = property.Value.GetString();
-                        break;
-                    case "force_refresh" when property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
-                        force = property.Value.GetBoolean();
-                        break;
-                    case "grant_type" or "appid" or "secret":
-                        problem = $"{property.Name} must be a string";
-                        return false;
-                    case "force_refresh":
-                        problem = "force_refresh must be true or false";
-                        return false;
-                }
-            }
-
-            request = new StableTokenRequest(grantType, appId, secret, force);
-            problem = "";
-            return true;
-        }
-        catch (JsonException)
-        {
-            problem = "the body is not valid JSON";
             return false;
         }
+
+        string? grantType = null, appId = null, secret = null;
+        var force = false;
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "grant_type" when property.Value.ValueKind == JsonValueKind.String:
+                    grantType = property.Value.GetString();
+                    break;
+                case "appid" when property.Value.ValueKind == JsonValueKind.String:
+                    appId = property.Value.GetString();
+                    break;
+                case "secret" when property.Value.ValueKind == JsonValueKind.String:
+                    secret = property.Value.GetString();
+                    break;
+                case "force_refresh" when property.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    force = property.Value.GetBoolean();
+                    break;
+                case "grant_type" or "appid" or "secret":
+                    problem = $"{property.Name} must be a string";
+                    return false;
+                case "force_refresh":
+                    problem = "force_refresh must be true or false";
+                    return false;
+            }
+        }
+
+        request = new StableTokenRequest(grantType, appId, secret, force);
+        return true;
     }
 }

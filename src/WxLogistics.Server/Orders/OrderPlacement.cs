@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using WxLogistics.Apps;
@@ -55,24 +54,14 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
 
     public async Task<WxReply> AddAsync(WxCall call, CancellationToken cancellationToken)
     {
-        JsonDocument document;
-        try
+        using (var document = WireJson.ParseObject(call.Body, out var problem))
         {
-            document = JsonDocument.Parse(call.Body);
-        }
-        catch (JsonException)
-        {
-            return WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON");
-        }
-
-        using (document)
-        {
-            var order = document.RootElement;
-            if (order.ValueKind == JsonValueKind.Object && WireJson.BodyProblem(order) is { } bodyProblem)
+            if (document is null)
             {
-                return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
+                return WxReply.Error(WxErrors.DataFormatError, problem);
             }
 
+            var order = document.RootElement;
             if (Check(order) is { } invalid)
             {
                 return invalid;
@@ -132,25 +121,15 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
     {
         string? S(JsonElement root, string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         string? bizId, orderId, deliveryText, waybillText;
-        try
+        using (var document = WireJson.ParseObject(call.Body, out var bodyProblem))
         {
-            using var document = JsonDocument.Parse(call.Body);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
-            }
-
-            if (WireJson.BodyProblem(root) is { } bodyProblem)
+            if (document is null)
             {
                 return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
             }
 
+            var root = document.RootElement;
             (bizId, orderId, deliveryText, waybillText) = (S(root, "biz_id"), S(root, "order_id"), S(root, "delivery_id"), S(root, "waybill_id"));
-        }
-        catch (JsonException)
-        {
-            return WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON");
         }
 
         if (bizId != SandboxBizId || deliveryText != SandboxDeliveryId || orderId is null
@@ -227,15 +206,11 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
     /// <summary>Pushes an event to a carrier's message server and reads its answer, or the failure to say why not.</summary>
     internal async Task<(string Body, WxReply? Failure)> ExchangeAsync(PushTarget target, byte[] message, long timestamp, CancellationToken cancellationToken)
     {
-        var isJson = target.Format == PushFormat.Json;
-        using var content = new ByteArrayContent(message);
-        content.Headers.ContentType = new MediaTypeHeaderValue(isJson ? "application/json" : "text/xml") { CharSet = "utf-8" };
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(CarrierTimeout);
-            var url = MessagePush.SignedUrl(target.Url, target.Token, timestamp, MessagePush.NewNonce());
-            var answer = await MessagePush.PostAsync(httpClients.CreateClient(HttpClientName), url, content, MaxCarrierAnswerBytes, timeout.Token);
+            var answer = await MessagePush.PostAsync(httpClients.CreateClient(HttpClientName), target, message, timestamp, MaxCarrierAnswerBytes, timeout.Token);
             return answer.Status != 200 ? ("", DeliveryFailure(-1, $"the carrier answered HTTP {answer.Status}"))
                 : answer.Text is { } body ? (body, null)
                 : ("", DeliveryFailure(-1, $"the carrier answered {answer.Problem}"));

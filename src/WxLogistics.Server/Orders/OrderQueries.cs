@@ -104,26 +104,16 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
 
     public async Task<WxReply> ContactAsync(WxCall call, CancellationToken cancellationToken)
     {
-        string? token = null, waybillText = null;
-        try
+        string? token, waybillText;
+        using (var document = WireJson.ParseObject(call.Body, out var problem))
         {
-            using var document = JsonDocument.Parse(call.Body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            if (document is null)
             {
-                return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
-            }
-
-            if (WireJson.BodyProblem(document.RootElement) is { } bodyProblem)
-            {
-                return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
+                return WxReply.Error(WxErrors.DataFormatError, problem);
             }
 
             token = Text(document.RootElement, "token");
             waybillText = Text(document.RootElement, "waybill_id");
-        }
-        catch (JsonException)
-        {
-            return WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON");
         }
 
         if (call.Caller.DeliveryId is not { } deliveryId
@@ -154,34 +144,22 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
     /// </summary>
     async Task<(OrderRecord? Order, WxReply? Error)> OwnOrderAsync(WxCall call, CancellationToken cancellationToken)
     {
-        try
+        using var document = WireJson.ParseObject(call.Body, out var problem);
+        if (document is null)
         {
-            using var document = JsonDocument.Parse(call.Body);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return (null, WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object"));
-            }
-
-            if (WireJson.BodyProblem(root) is { } bodyProblem)
-            {
-                return (null, WxReply.Error(WxErrors.DataFormatError, bodyProblem));
-            }
-
-            if (Text(root, "order_id") is not { } orderId
-                || await store.FindOrderAsync(call.Caller.AppId, orderId, cancellationToken) is not { } order
-                || order.Waybill.DeliveryId.Value != Text(root, "delivery_id") || order.Waybill.WaybillId.Value != Text(root, "waybill_id"))
-            {
-                return (null, WxReply.Error(WxErrors.WaybillNotFound));
-            }
-
-            var openId = Text(root, "openid");
-            return string.IsNullOrEmpty(openId) || openId == order.OpenId ? (order, null) : (null, WxReply.Error(WxErrors.WaybillNotFound));
+            return (null, WxReply.Error(WxErrors.DataFormatError, problem));
         }
-        catch (JsonException)
+
+        var root = document.RootElement;
+        if (Text(root, "order_id") is not { } orderId
+            || await store.FindOrderAsync(call.Caller.AppId, orderId, cancellationToken) is not { } order
+            || order.Waybill.DeliveryId.Value != Text(root, "delivery_id") || order.Waybill.WaybillId.Value != Text(root, "waybill_id"))
         {
-            return (null, WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON"));
+            return (null, WxReply.Error(WxErrors.WaybillNotFound));
         }
+
+        var openId = Text(root, "openid");
+        return string.IsNullOrEmpty(openId) || openId == order.OpenId ? (order, null) : (null, WxReply.Error(WxErrors.WaybillNotFound));
     }
 
     static Contact Contact(JsonElement order, string party)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -31,15 +32,22 @@ public static class MessagePush
     public static string NewNonce() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
     /// <summary>
-    /// Posts a signed push and reads the answer's text, at most <paramref name="maxBytes"/> of it: a message server that
+    /// Posts <paramref name="message"/> to <paramref name="target"/>, signed for <paramref name="timestamp"/> and labelled
+    /// with the target's format, and reads the answer's text, at most <paramref name="maxBytes"/> of it: a message server that
     /// answers with a large body (a misconfigured URL serving a file) must not fill this server's memory, as reading it
     /// whole would. The text is decoded in the charset the answer names (GBK and GB18030 too), UTF-8 when it names none.
     /// <see cref="Answer.Problem"/> says why there is no text (too large, an unknown charset, cut short); a connection
     /// that fails before the answer's headers throws as HttpClient does.
     /// </summary>
-    public static async Task<Answer> PostAsync(HttpClient client, string url, HttpContent content, int maxBytes, CancellationToken cancellationToken)
+    public static async Task<Answer> PostAsync(
+        HttpClient client, PushTarget target, byte[] message, long timestamp, int maxBytes, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        using var content = new ByteArrayContent(message);
+        content.Headers.ContentType = new MediaTypeHeaderValue(target.Format == PushFormat.Json ? "application/json" : "text/xml")
+        {
+            CharSet = "utf-8",
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, SignedUrl(target.Url, target.Token, timestamp, NewNonce())) { Content = content };
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var status = (int)response.StatusCode;
         var limit = $"{maxBytes / 1024} KB";

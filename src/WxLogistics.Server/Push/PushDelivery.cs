@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Headers;
 using WxLogistics.Apps;
 using WxLogistics.Storage;
 
@@ -153,17 +152,13 @@ public sealed class PushDelivery(Store store, IHttpClientFactory httpClients, Ti
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var message = new MessagePush.ExpressPathEvent(
             merchant.AppId.Value, waybill.OpenId ?? "", now, job.Key.DeliveryId.Value, job.Key.WaybillId.Value, waybill.OrderId ?? "", waybill.PathVersion, path);
-        var isJson = target.Format == PushFormat.Json;
-        using var content = new ByteArrayContent(isJson ? MessagePush.Json(message) : MessagePush.Xml(message));
-        content.Headers.ContentType = new MediaTypeHeaderValue(isJson ? "application/json" : "text/xml") { CharSet = "utf-8" };
-
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             timeout.CancelAfter(Timeout);
             var client = httpClients.CreateClient(HttpClientName);
             var answer = await MessagePush.PostAsync(
-                client, MessagePush.SignedUrl(target.Url, target.Token, now, MessagePush.NewNonce()), content, MaxAnswerBytes, timeout.Token);
+                client, target, target.Format == PushFormat.Json ? MessagePush.Json(message) : MessagePush.Xml(message), now, MaxAnswerBytes, timeout.Token);
             if (answer.Text is not { } text)
             {
                 return (false, waybill.PathVersion, $"{answer.Problem} (expected success or nothing)");

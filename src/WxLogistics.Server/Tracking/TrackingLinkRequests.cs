@@ -26,17 +26,11 @@ public sealed class TrackingLinkRequests(Store store, TrackingLinks links, IOpti
     {
         string? deliveryText = null, waybillText = null;
         long? ttl = null;
-        try
+        using (var document = WireJson.ParseObject(call.Body, out var problem))
         {
-            using var document = JsonDocument.Parse(call.Body);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            if (document is null)
             {
-                return WxReply.Error(WxErrors.DataFormatError, "the body must be a JSON object");
-            }
-
-            if (WireJson.BodyProblem(document.RootElement) is { } bodyProblem)
-            {
-                return WxReply.Error(WxErrors.DataFormatError, bodyProblem);
+                return WxReply.Error(WxErrors.DataFormatError, problem);
             }
 
             foreach (var property in document.RootElement.EnumerateObject())
@@ -58,10 +52,6 @@ public sealed class TrackingLinkRequests(Store store, TrackingLinks links, IOpti
                         return WxReply.Error(WxErrors.DataFormatError, "ttl_seconds must be an integer");
                 }
             }
-        }
-        catch (JsonException)
-        {
-            return WxReply.Error(WxErrors.DataFormatError, "the body is not valid JSON");
         }
 
         if (ttl is { } requested && (requested < 60 || requested > TrackingLinks.MaxLifetime.TotalSeconds))

@@ -19,6 +19,34 @@ public static class WireJson
     };
 
     /// <summary>
+    /// A request body read as a JSON object, or null with <paramref name="problem"/> (a 47001 errmsg): not JSON, not an
+    /// object, or one of <see cref="BodyProblem"/>'s. Once it is read, every name and string in it can be read without
+    /// an exception. The caller disposes it.
+    /// </summary>
+    public static JsonDocument? ParseObject(ReadOnlyMemory<byte> body, out string problem)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            problem = "the body is not valid JSON";
+            return null;
+        }
+
+        problem = document.RootElement.ValueKind != JsonValueKind.Object ? "the body must be a JSON object" : BodyProblem(document.RootElement) ?? "";
+        if (problem.Length == 0)
+        {
+            return document;
+        }
+
+        document.Dispose();
+        return null;
+    }
+
+    /// <summary>
     /// What makes <paramref name="element"/> no request body: a name that an object gives twice (JSON does not say
     /// which of the two values counts, and parsers differ, so the wire refuses it rather than guess), or a name or string
     /// whose \u escape is half of a character (a surrogate without its pair), which no string can hold. Nested names are
