@@ -50,7 +50,7 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
             var token = await TokenAsync(refused, cancellationToken);
             using var response = await send(token);
             var answer = await ReadAsync(response, api, cancellationToken);
-            var errcode = ErrorCode(answer);
+            var errcode = ErrorCode(answer, api);
             if (errcode is 40001 or 42001 && attempt == 0)
             {
                 refused = token;
@@ -62,7 +62,7 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
                 return answer;
             }
 
-            var errmsg = answer["errmsg"]?.GetValue<string>() ?? "";
+            var errmsg = Text(answer, "errmsg");
             throw answer["delivery_resultcode"] is JsonValue resultCode && resultCode.TryGetValue<int>(out var carrierCode)
                 ? new WxLogisticsDeliveryException(errcode, errmsg, api, carrierCode, ApiConnection.Text(answer, "delivery_resultmsg"))
                 : new WxLogisticsApiException(errcode, errmsg, api);
@@ -108,12 +108,21 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
             using (response)
             {
                 var answer = await ReadAsync(response, "access_token", cancellationToken);
-                if (answer["access_token"]?.GetValue<string>() is not { Length: > 0 } token)
+                if (Text(answer, "access_token") is not { Length: > 0 } token)
                 {
-                    throw new WxLogisticsApiException(ErrorCode(answer), answer["errmsg"]?.GetValue<string>() ?? "no access_token in the answer", "access_token");
+                    var errcode = ErrorCode(answer, "access_token");
+                    throw new WxLogisticsApiException(
+                        errcode == 0 ? -1 : errcode,
+                        answer["errmsg"] is null ? "no access_token in the answer" : Text(answer, "errmsg"),
+                        "access_token");
                 }
 
-                var lifetime = TimeSpan.FromSeconds(answer["expires_in"]?.GetValue<int>() ?? 7200);
+                var lifetime = TimeSpan.FromSeconds(answer["expires_in"] switch
+                {
+                    null => 7200,
+                    JsonValue value when value.TryGetValue<int>(out var seconds) && seconds > 0 => seconds,
+                    var other => throw Malformed(other, "expires_in", "a positive whole number of seconds", "access_token"),
+                });
                 cached = new HeldToken(token, now + lifetime - (lifetime > options.RefreshBeforeExpiry ? options.RefreshBeforeExpiry : lifetime / 2));
                 return token;
             }
@@ -152,5 +161,40 @@ sealed class ApiConnection(HttpClient http, WxLogisticsClientOptions options)
     internal static string Text(JsonObject answer, string name) =>
         answer[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : "";
 
-    static int ErrorCode(JsonObject answer) => answer["errcode"]?.GetValue<int>() ?? 0;
+    /// <summary>
+    /// A whole-number field an answer must hold, between <paramref name="min"/> and <paramref name="max"/>; an answer
+    /// without it, or with something else there, is not WeChat's and throws with errcode -1, naming the field by
+    /// <paramref name="where"/> (such as <c>path_item_list[2].action_time</c>).
+    /// </summary>
+    internal static long Number(JsonObject node, string name, string where, string api, long min = int.MinValue, long max = int.MaxValue) =>
+        !node.TryGetPropertyValue(name, out var field) ? throw Missing(where, api)
+        : field is JsonValue value && value.TryGetValue<long>(out var number) && number >= min && number <= max ? number
+        : throw Malformed(field, where, "a whole number" + (min == int.MinValue ? "" : $" from {min} to {max}"), api);
+
+    /// <summary>A string field an answer must hold; see <see cref="Number"/>.</summary>
+    internal static string RequiredText(JsonObject node, string name, string where, string api) =>
+        !node.TryGetPropertyValue(name, out var field) ? throw Missing(where, api)
+        : field is JsonValue value && value.TryGetValue<string>(out var text) ? text
+        : throw Malformed(field, where, "a string", api);
+
+    /// <summary>The error for an answer whose <paramref name="where"/> is <paramref name="node"/>, not <paramref name="expected"/>.</summary>
+    internal static WxLogisticsApiException Malformed(JsonNode? node, string where, string expected, string api) =>
+        new(-1, $"the answer's {where} is not {expected}: {Shown(node)}", api);
+
+    static WxLogisticsApiException Missing(string where, string api) => new(-1, $"the answer has no {where}", api);
+
+    /// <summary>The answer's errcode: 0 when it has none; an answer whose errcode is not a whole number is not WeChat's.</summary>
+    static int ErrorCode(JsonObject answer, string api) =>
+        !answer.TryGetPropertyValue("errcode", out var node) ? 0
+        : node is JsonValue value && value.TryGetValue<int>(out var errcode) ? errcode
+        : throw Malformed(node, "errcode", "a whole number", api);
+
+    /// <summary>A field's JSON as it came (its text unescaped), cut to 64 characters for an error message.</summary>
+    static string Shown(JsonNode? node)
+    {
+        var json = node?.ToJsonString(ShownJson) ?? "null";
+        return json.Length <= 64 ? json : json[..64] + "…";
+    }
+
+    static readonly JsonSerializerOptions ShownJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 }

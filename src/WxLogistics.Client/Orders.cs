@@ -262,7 +262,7 @@ public sealed class OrdersClient
             Text(answer, "order_id"),
             new DeliveryId(Text(answer, "delivery_id")),
             new WaybillId(Text(answer, "waybill_id")),
-            answer["order_status"]?.GetValue<int>() == 1,
+            answer["order_status"] is not null && ApiConnection.Number(answer, "order_status", "order_status", "logistics.getOrder") == 1,
             Text(answer, "print_html"),
             WaybillData(answer));
     }
@@ -278,7 +278,7 @@ public sealed class OrdersClient
             .Select(c => new CarrierInfo(
                 new DeliveryId(Text(c, "delivery_id")),
                 Text(c, "delivery_name"),
-                (c["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService(s["service_type"]?.GetValue<int>() ?? 0, Text(s, "service_name"))).ToList()))
+                (c["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService((int)ApiConnection.Number(s, "service_type", "service_type", "logistics.getAllDelivery"), Text(s, "service_name"))).ToList()))
             .ToList();
     }
 

@@ -72,13 +72,21 @@ public sealed class BusinessPathClient
             "/cgi-bin/express/business/path/get",
             new JsonObject { ["order_id"] = orderId, ["openid"] = openId, ["delivery_id"] = deliveryId.Value, ["waybill_id"] = waybillId.Value },
             cancellationToken);
-        var items = (answer["path_item_list"] as JsonArray ?? [])
-            .OfType<JsonObject>()
-            .Select(i => new PathItem(
-                DateTimeOffset.FromUnixTimeSeconds(i["action_time"]!.GetValue<long>()),
-                (ActionType)i["action_type"]!.GetValue<int>(),
-                i["action_msg"]!.GetValue<string>()))
+        const string Api = "logistics.getPath";
+        var list = answer["path_item_list"] switch
+        {
+            null => [],
+            JsonArray array => array,
+            var other => throw ApiConnection.Malformed(other, "path_item_list", "a list", Api),
+        };
+        var items = list
+            .Select((node, n) => node is JsonObject i
+                ? new PathItem(
+                    DateTimeOffset.FromUnixTimeSeconds(ApiConnection.Number(i, "action_time", $"path_item_list[{n}].action_time", Api, 0, DateTimeOffset.MaxValue.ToUnixTimeSeconds())),
+                    (ActionType)ApiConnection.Number(i, "action_type", $"path_item_list[{n}].action_type", Api),
+                    ApiConnection.RequiredText(i, "action_msg", $"path_item_list[{n}].action_msg", Api))
+                : throw ApiConnection.Malformed(node, $"path_item_list[{n}]", "an object", Api))
             .ToList();
-        return new WaybillPath(answer["openid"]?.GetValue<string>() ?? "", deliveryId, waybillId, items);
+        return new WaybillPath(ApiConnection.Text(answer, "openid"), deliveryId, waybillId, items);
     }
 }
