@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
@@ -62,16 +63,16 @@ public sealed class CloudCalls(
         var request = http.Request;
         var cancellationToken = http.RequestAborted;
 
-        var fields = await ReadFormAsync(request, cancellationToken);
+        var (fields, formProblem) = await ReadFormAsync(request, cancellationToken);
         if (fields is null)
         {
-            await TcbErrorAsync(http, InvalidParam, "the body must be multipart/form-data of at most 1 MiB, as wx-server-sdk sends it");
+            await TcbErrorAsync(http, InvalidParam, formProblem ?? "the body must be multipart/form-data of at most 1 MiB, as wx-server-sdk sends it");
             return;
         }
 
         if (Text(fields, "action") != "wx.openApi")
         {
-            await TcbErrorAsync(http, InvalidParam, $"action '{Text(fields, "action")}' is not supported here; only wx.openApi (cloud.openapi.*) is");
+            await TcbErrorAsync(http, InvalidParam, $"action '{WireJson.Shown(Text(fields, "action") ?? "")}' is not supported here; only wx.openApi (cloud.openapi.*) is");
             return;
         }
 
@@ -81,7 +82,7 @@ public sealed class CloudCalls(
         {
             await TcbErrorAsync(http, InvalidEnv, envName.Length == 0
                 ? "no env was named and this server has no default env (cloudenv add --default)"
-                : $"env '{envName}' does not exist on this server (cloudenv add --env {envName} …)");
+                : $"env '{WireJson.Shown(envName)}' does not exist on this server (cloudenv add --env {WireJson.Shown(envName)} …)");
             return;
         }
 
@@ -151,9 +152,13 @@ public sealed class CloudCalls(
             return $"secretId {authorization.SecretId} is not the one of env {env.Env}";
         }
 
-        if (!long.TryParse(request.Headers["X-Timestamp"].FirstOrDefault(), out var timestamp))
+        // Unsigned digits only: the signer's Unix time in seconds. A sign would let now - timestamp overflow.
+        var timestampHeader = request.Headers["X-Timestamp"].FirstOrDefault();
+        if (!long.TryParse(timestampHeader, NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp))
         {
-            return "X-Timestamp is missing";
+            return timestampHeader is null
+                ? "X-Timestamp is missing"
+                : "X-Timestamp must be the signature's time in whole seconds since 1970";
         }
 
         var skew = Math.Abs(time.GetUtcNow().ToUnixTimeSeconds() - timestamp);
@@ -225,7 +230,7 @@ public sealed class CloudCalls(
             {
                 if (!seen.Add(pair.Key))
                 {
-                    problem = $"parameter {pair.Key} is sent twice";
+                    problem = $"parameter {WireJson.Shown(pair.Key)} is sent twice";
                     return null;
                 }
 
@@ -234,7 +239,7 @@ public sealed class CloudCalls(
                     using var value = JsonDocument.Parse(pair.Value.Memory);
                     if (WireJson.BodyProblem(value.RootElement) is { } valueProblem)
                     {
-                        problem = $"parameter {pair.Key}: {valueProblem}";
+                        problem = $"parameter {WireJson.Shown(pair.Key)}: {valueProblem}";
                         return null;
                     }
 
@@ -243,7 +248,7 @@ public sealed class CloudCalls(
                 }
                 catch (JsonException)
                 {
-                    problem = $"parameter {pair.Key} is not JSON text";
+                    problem = $"parameter {WireJson.Shown(pair.Key)} is not JSON text";
                     return null;
                 }
             }
@@ -254,14 +259,15 @@ public sealed class CloudCalls(
         return buffer.ToArray();
     }
 
-    static async Task<Dictionary<string, (byte[] Value, bool Binary)>?> ReadFormAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>The form's fields by name; null and, when more can be said than that it is no form of ours, why.</summary>
+    static async Task<(Dictionary<string, (byte[] Value, bool Binary)>? Fields, string? Problem)> ReadFormAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary
             || request.ContentLength > MaxBodyBytes)
         {
-            return null;
+            return (null, null);
         }
 
         var fields = new Dictionary<string, (byte[], bool)>(StringComparer.Ordinal);
@@ -274,7 +280,13 @@ public sealed class CloudCalls(
                     || !ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
                     || HeaderUtilities.RemoveQuotes(disposition.Name).Value is not { Length: > 0 } name)
                 {
-                    return null;
+                    return (null, null);
+                }
+
+                if (fields.ContainsKey(name))
+                {
+                    // Which of two values counts is not said anywhere; the signature covers each field once.
+                    return (null, $"the form field {WireJson.Shown(name)} is sent twice");
                 }
 
                 using var value = new MemoryStream();
@@ -285,10 +297,10 @@ public sealed class CloudCalls(
         }
         catch (Exception e) when (e is IOException or InvalidDataException)
         {
-            return null;
+            return (null, null);
         }
 
-        return fields;
+        return (fields, null);
     }
 
     static string? Text(Dictionary<string, (byte[] Value, bool Binary)> fields, string name) =>

@@ -46,6 +46,9 @@ public static class WireJson
         return null;
     }
 
+    /// <summary>A name the caller chose, as an error shows it: its own text, of any length, cut to the first 64 characters.</summary>
+    public static string Shown(string name) => name.Length > 64 ? name[..64] + "…" : name;
+
     /// <summary>
     /// What makes <paramref name="element"/> no request body: a name that an object gives twice (JSON does not say
     /// which of the two values counts, and parsers differ, so the wire refuses it rather than guess), or a name or string
@@ -70,8 +73,7 @@ public static class WireJson
                         return $"a name {(path.Length == 0 ? "" : $"in {path} ")}{HalfCharacter}";
                     }
 
-                    // A name is the caller's own text, of any length: an error names at most its first 64 characters.
-                    var shown = name.Length > 64 ? name[..64] + "…" : name;
+                    var shown = Shown(name);
                     var at = path.Length == 0 ? shown : $"{path}.{shown}";
                     if (!names.Add(name))
                     {

@@ -204,6 +204,59 @@ public abstract class CloudCallTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_timestamp_that_is_not_a_time_is_refused_as_a_bad_signature_never_a_system_error()
+    {
+        var carrier = await CarrierAsync("SF");
+        var (id, _) = await EnvAsync("prod", carrier, "logistics.updatePath");
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+
+        // now - timestamp is 2^63 for one of these (whichever second the server reads), which no long holds.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var timestamps = Enumerable.Range(-2, 5).Select(d => (now + d + long.MinValue).ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Append("+" + now).Append("abc").Append("1.7e9");
+        foreach (var timestamp in timestamps)
+        {
+            using var form = new MultipartFormDataContent
+            {
+                { new StringContent("wx.openApi"), "action" },
+                { new StringContent("prod"), "envName" },
+                { new StringContent("logistics.updatePath"), "apiName" },
+            };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/tcb/admin") { Content = form };
+            request.Headers.TryAddWithoutValidation("Authorization", $"TC3-HMAC-SHA256 Credential={id}/2026-12-08/tcb/tc3_request, SignedHeaders=content-type;host, Signature=00");
+            request.Headers.TryAddWithoutValidation("X-Timestamp", timestamp);
+
+            using var response = await client.SendAsync(request);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+            Assert.Equal("INVALID_COMMON_PARAM", body.GetProperty("code").GetString());
+            Assert.Contains("X-Timestamp must be the signature's time in whole seconds", body.GetProperty("message").GetString());
+        }
+
+        Assert.DoesNotContain("OverflowException", server.Output);
+    }
+
+    [Fact]
+    public async Task A_form_field_sent_twice_is_refused_rather_than_one_of_them_taken()
+    {
+        var carrier = await CarrierAsync("SF");
+        await EnvAsync("prod", carrier, "logistics.updatePath", isDefault: true);
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("wx.openApi"), "action" },
+            { new StringContent("logistics.getPath"), "apiName" },
+            { new StringContent("logistics.updatePath"), "apiName" },
+        };
+
+        using var response = await client.PostAsync("/tcb/admin", form);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+        Assert.Equal("INVALID_PARAM", body.GetProperty("code").GetString());
+        Assert.StartsWith("the form field apiName is sent twice", body.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task A_body_that_is_not_multipart_is_refused_plainly()
     {
         using var client = new HttpClient { BaseAddress = server.BaseAddress };
