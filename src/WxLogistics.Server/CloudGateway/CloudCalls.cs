@@ -144,7 +144,8 @@ public sealed class CloudCalls(
         var request = http.Request;
         if (!Tc3Signature.TryParse(request.Headers.Authorization.FirstOrDefault(), out var authorization))
         {
-            return "the request is not signed (Authorization: TC3-HMAC-SHA256 …); set TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY";
+            return "the request is not signed (Authorization: TC3-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…, each once); " +
+                "set TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY";
         }
 
         if (authorization.SecretId != env.SecretId)
@@ -167,7 +168,10 @@ public sealed class CloudCalls(
             return $"the signature's timestamp is {skew} s away from the server's clock (at most {MaxSignatureAgeSeconds} s)";
         }
 
-        var rawTarget = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
+        // The target as sent, undecoded, which is what was signed; a host that keeps none (the test host) gives the parsed one.
+        var rawTarget = http.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } raw
+            ? raw
+            : (request.PathBase + request.Path + request.QueryString).ToString();
         var queryStart = rawTarget.IndexOf('?');
         var path = queryStart < 0 ? rawTarget : rawTarget[..queryStart];
         var query = queryStart < 0 ? "" : rawTarget[(queryStart + 1)..];

@@ -22,11 +22,16 @@ public static class Tc3Signature
             return false;
         }
 
-        var parts = header[(Algorithm.Length + 1)..]
-            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('=', 2))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        var parts = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var part in header[(Algorithm.Length + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            // A part given twice (two Credentials) is no header the signer writes: which one counts is anyone's guess.
+            if (part.Split('=', 2) is [var name, var value] && !parts.TryAdd(name, value))
+            {
+                return false;
+            }
+        }
+
         if (!parts.TryGetValue("Credential", out var credential)
             || !parts.TryGetValue("SignedHeaders", out var signedHeaders)
             || !parts.TryGetValue("Signature", out var signature))

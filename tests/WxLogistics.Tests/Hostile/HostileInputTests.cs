@@ -20,8 +20,17 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
     string merchantToken = "";
     Waybill waybill = new("", "", "");
 
-    public async Task InitializeAsync() =>
-        (_, waybill, carrierToken, merchantToken) = await server.AddShipmentAsync("W1", "o1", "u1");
+    string cloudSecretId = "";
+    string cloudSecretKey = "";
+
+    public async Task InitializeAsync()
+    {
+        App merchant;
+        (merchant, waybill, carrierToken, merchantToken) = await server.AddShipmentAsync("W1", "o1", "u1");
+        var env = await server.OperatorAsync("cloudenv", "add", "--env", "shop", "--appid", merchant.AppId, "--permissions", "logistics.getPath,logistics.updatePath", "--default");
+        cloudSecretId = env.GetProperty("secretId").GetString()!;
+        cloudSecretKey = env.GetProperty("secretKey").GetString()!;
+    }
 
     public async Task DisposeAsync() => await server.DisposeAsync();
 
@@ -45,12 +54,25 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
         var random = new Random(20261128);
         var client = server.CreateClient();
         var counts = new Dictionary<int, int>();
+        var cloudAnswers = 0;
         for (var i = 0; i < Requests; i++)
         {
             var path = Paths[random.Next(Paths.Length)];
             var method = Methods[random.Next(Methods.Length)];
-            using var request = new HttpRequestMessage(new HttpMethod(method), path + Query(random));
-            if (method is not ("GET" or "HEAD"))
+            var signed = path == "/tcb/admin" && random.Next(2) == 0;
+            using var request = signed ? SignedCloudCall(random) : new HttpRequestMessage(new HttpMethod(method), path + Query(random));
+            if (signed)
+            {
+                method = "POST";
+            }
+            else if (path == "/tcb/admin")
+            {
+                // Past the env's lookup to the signature's checks: the env's real secretId, with headers a signer never writes.
+                request.Headers.TryAddWithoutValidation("Authorization", CloudAuthorization(random));
+                request.Headers.TryAddWithoutValidation("X-Timestamp", CloudTimestamp(random));
+            }
+
+            if (method is not ("GET" or "HEAD") && request.Content is null)
             {
                 var body = Body(random, i);
                 request.Content = new ByteArrayContent(body);
@@ -70,9 +92,25 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 AssertWeChatAnswer(i, method, path, text);
             }
+            else if (path == "/tcb/admin" && response.Content.Headers.ContentType?.MediaType == "application/json")
+            {
+                // The gateway's SYS_ERR, like -1, is what an unexpected exception is answered with.
+                Assert.DoesNotContain("\"SYS_ERR\"", text);
+            }
+            else if (path == "/tcb/admin" && response.Content.Headers.ContentType?.MediaType == "application/octet-stream")
+            {
+                // Signed, so answered by the API (or refused before it, as an unknown API): its WeChat JSON in respData.
+                var answer = WxLogistics.CloudGateway.Protocol.CommOpenApiResp.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
+                if (answer.RespData.Length > 0)
+                {
+                    cloudAnswers++;
+                    AssertWeChatAnswer(i, method, path, answer.RespData.ToStringUtf8());
+                }
+            }
         }
 
-        output.WriteLine($"{Requests} requests; statuses: {string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}×{c.Value}"))}");
+        output.WriteLine($"{Requests} requests; statuses: {string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key}×{c.Value}"))}; {cloudAnswers} signed cloud calls answered by an API");
+        Assert.True(cloudAnswers > 30, $"only {cloudAnswers} signed cloud calls reached an API");
         WxAssert.Ok(await server.UpdatePathAsync(carrierToken, new { token = waybill.Token, waybill_id = "W1", action_time = 1533052800, action_type = 100001, action_msg = "仍在服务" }));
         var read = await server.GetPathAsync(merchantToken, new { delivery_id = "SF", waybill_id = "W1" });
         Assert.True(read.GetProperty("path_item_num").GetInt32() >= 1);
@@ -100,6 +138,85 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
 
         // -1 is what an unexpected exception is answered with; the store is up, so no input may lead to one.
         Assert.False(json.TryGetProperty("errcode", out var errcode) && errcode.GetInt32() == -1, $"request {i}: {method} {path} answered a system error: {text}");
+    }
+
+    /// <summary>
+    /// A cloud call the env's secretKey signs, as wx-server-sdk would (signed here with the server's own signer, which the
+    /// real SDK's tests check), whose apiName and requestData are odd: past the signature, into the APIs. One in three
+    /// carries instead an Authorization and X-Timestamp no signer writes, to the signature's checks.
+    /// </summary>
+    HttpRequestMessage SignedCloudCall(Random random)
+    {
+        var data = new WxLogistics.CloudGateway.Protocol.CommApiData { ApiType = random.Next(4) == 0 ? random.Next(-1, 4) : 0, OpenapiData = new() };
+        string[] names = ["delivery_id", "waybill_id", "openid", "order_id", "token", "action_time", "action_type", "action_msg", RandomText(random, 10)];
+        for (var n = random.Next(6); n > 0; n--)
+        {
+            var value = random.Next(4) switch
+            {
+                0 => Encoding.UTF8.GetBytes(WrongTypes(random)),
+                1 => RandomBytes(random, random.Next(20)),
+                2 => Encoding.UTF8.GetBytes(random.Next(2) == 0 ? "\"W1\"" : "\"W\\ud800\""),
+                _ => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(RandomText(random, 40))),
+            };
+            data.OpenapiData.Pairs.Add(new WxLogistics.CloudGateway.Protocol.KeyValuePair { Key = names[random.Next(names.Length)], Value = Google.Protobuf.ByteString.CopyFrom(value) });
+        }
+
+        byte[] requestData = random.Next(5) == 0 ? RandomBytes(random, random.Next(50)) : Google.Protobuf.MessageExtensions.ToByteArray(data);
+        string[] apis = ["logistics.getPath", "logistics.getPath", "logistics.getPath", "logistics.updatePath", "logistics.updatePath", "logistics.nothing", RandomText(random, 20)];
+        var fields = new List<(string Name, string? Text, byte[]? Binary)>
+        {
+            ("action", "wx.openApi", null),
+            ("envName", "shop", null),
+            ("apiName", apis[random.Next(apis.Length)], null),
+            ("requestData", null, requestData),
+        };
+        var form = new MultipartFormDataContent();
+        foreach (var (name, text, binary) in fields)
+        {
+            form.Add(text is not null ? new StringContent(text) : new ByteArrayContent(binary!) { Headers = { ContentType = new("application/octet-stream") } }, name);
+        }
+
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var signature = WxLogistics.CloudGateway.Tc3Signature.Compute(
+            cloudSecretKey,
+            "tcb",
+            "post",
+            "//localhost/tcb/admin",
+            "",
+            [("content-type", "multipart/form-data"), ("host", "localhost")],
+            [.. fields.Select(f => (f.Name.ToLowerInvariant(), f.Binary ?? Encoding.UTF8.GetBytes(f.Text!.Trim())))],
+            timestamp);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/tcb/admin") { Content = form };
+        var odd = random.Next(3) == 0;
+        request.Headers.TryAddWithoutValidation(
+            "Authorization",
+            odd ? CloudAuthorization(random) : $"TC3-HMAC-SHA256 Credential={cloudSecretId}/2026-12-08/tcb/tc3_request, SignedHeaders=content-type;host, Signature={signature}");
+        request.Headers.TryAddWithoutValidation("X-Timestamp", odd ? CloudTimestamp(random) : timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return request;
+    }
+
+    string CloudAuthorization(Random random) => random.Next(6) switch
+    {
+        0 => $"TC3-HMAC-SHA256 Credential={cloudSecretId}/2026-12-08/tcb/tc3_request, SignedHeaders=content-type;host, Signature=00",
+        1 => $"TC3-HMAC-SHA256 Credential={cloudSecretId}/2026-12-08/tcb/tc3_request, Credential=x/y/z/tc3_request, SignedHeaders=host, Signature=00",
+        2 => $"TC3-HMAC-SHA256 Credential={cloudSecretId}/a/b/tc3_request, SignedHeaders=;;;{RandomText(random, 20)}, Signature={RandomText(random, 80)}",
+        3 => $"TC3-HMAC-SHA256 Credential={cloudSecretId}//tc3_request,,,=,Signature==,SignedHeaders=",
+        4 => "TC3-HMAC-SHA256 " + RandomText(random, 300),
+        _ => "",
+    };
+
+    static string CloudTimestamp(Random random)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        return random.Next(6) switch
+        {
+            0 => now.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            1 => (now + random.Next(-2, 3) + long.MinValue).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            2 => long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            3 => "-0",
+            4 => RandomText(random, 30),
+            _ => "",
+        };
     }
 
     string Query(Random random) => random.Next(8) switch
