@@ -239,6 +239,24 @@ public abstract class MerchantPushTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merchant_answer_holding_a_nul_character_is_kept_as_the_last_error_and_the_push_tried_again()
+    {
+        // PostgreSQL's text cannot hold U+0000; the answer is the merchant's, so it must not break the push's record.
+        receiver.Answer = () => (500, "fail\0ed");
+        await UpdateAsync(1546924840, 100001, "揽件");
+
+        await Eventually.TrueAsync(async () => (await DeliveryAsync(merchant)).GetProperty("attempts").GetInt32() >= 1, "a delivery attempt failed");
+        var failed = await DeliveryAsync(merchant);
+        Assert.Equal("pending", failed.GetProperty("status").GetString());
+        Assert.StartsWith("HTTP 500, body 'fail", failed.GetProperty("last_error").GetString());
+        Assert.EndsWith("ed' (expected success or nothing)", failed.GetProperty("last_error").GetString());
+
+        receiver.Answer = () => (200, "success");
+        clock.Advance(TimeSpan.FromMinutes(2));
+        await Eventually.TrueAsync(async () => (await DeliveryAsync(merchant)).GetProperty("status").GetString() == "delivered", "the next try is delivered");
+    }
+
+    [Fact]
     public async Task A_push_that_keeps_failing_is_parked_and_can_be_replayed()
     {
         receiver.Answer = () => (200, "fail");
