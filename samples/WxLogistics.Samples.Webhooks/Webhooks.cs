@@ -22,15 +22,23 @@ public static class Webhooks
             }
 
             var body = await new StreamReader(request.Body).ReadToEndAsync();
-            if (LogisticsEvents.EventName(body) == "cancel_waybill")
+            try
             {
-                var cancel = LogisticsEvents.ParseCancelWaybill(body);
-                var (code, message) = desk.Cancel(cancel);
-                return Results.Text(cancel.Reply(code, message), cancel.ReplyContentType);
-            }
+                if (LogisticsEvents.EventName(body) == "cancel_waybill")
+                {
+                    var cancel = LogisticsEvents.ParseCancelWaybill(body);
+                    var (code, message) = desk.Cancel(cancel);
+                    return Results.Text(cancel.Reply(code, message), cancel.ReplyContentType);
+                }
 
-            var order = LogisticsEvents.ParseAddWaybill(body);
-            return Results.Text(order.Reply(desk.Take(order)), order.ReplyContentType);
+                var order = LogisticsEvents.ParseAddWaybill(body);
+                return Results.Text(order.Reply(desk.Take(order)), order.ReplyContentType);
+            }
+            catch (WxEventException e)
+            {
+                // Signed, yet not an event: say why, rather than answer 500.
+                return Results.BadRequest(e.Message);
+            }
         });
 
     /// <summary>A merchant's message server: keeps the latest version of each waybill's path and answers "success".</summary>
@@ -42,8 +50,15 @@ public static class Webhooks
                 return Results.Unauthorized();
             }
 
-            inbox.Receive(LogisticsEvents.ParseAddExpressPath(await new StreamReader(request.Body).ReadToEndAsync()));
-            return Results.Text("success");
+            try
+            {
+                inbox.Receive(LogisticsEvents.ParseAddExpressPath(await new StreamReader(request.Body).ReadToEndAsync()));
+                return Results.Text("success");
+            }
+            catch (WxEventException e)
+            {
+                return Results.BadRequest(e.Message);
+            }
         });
 }
 

@@ -87,9 +87,9 @@ public static class LogisticsEvents
             Format = message.Format,
             ToUserName = message.Text("ToUserName"),
             FromUserName = message.Text("FromUserName"),
-            CreateTime = DateTimeOffset.FromUnixTimeSeconds(message.Integer("CreateTime")),
-            Token = message.Text("Token"),
-            OrderId = message.Text("OrderID"),
+            CreateTime = message.Time("CreateTime"),
+            Token = message.Required("Token"),
+            OrderId = message.Required("OrderID"),
             BizId = message.Text("BizID"),
             BizPassword = message.Text("BizPwd"),
             ShopAppId = message.Text("ShopAppID"),
@@ -100,16 +100,16 @@ public static class LogisticsEvents
             Cargo = message.Child("Cargo") is { } cargo
                 ? new OrderCargo
                 {
-                    Count = (int)cargo.Integer("Count"),
+                    Count = cargo.Int32("Count"),
                     Weight = cargo.Decimal("Weight"),
                     SpaceX = cargo.Decimal("Space_X"),
                     SpaceY = cargo.Decimal("Space_Y"),
                     SpaceZ = cargo.Decimal("Space_Z"),
-                    DetailList = cargo.Children("DetailList").Select(i => new CargoItem(i.Text("Name"), (int)i.Integer("Count"))).ToList(),
+                    DetailList = cargo.Children("DetailList").Select(i => new CargoItem(i.Text("Name"), i.Int32("Count"))).ToList(),
                 }
                 : new OrderCargo(),
-            Insured = message.Child("Insured") is { } insured ? new OrderInsurance((int)insured.Integer("UseInsured"), insured.Integer("InsuredValue")) : null,
-            Service = message.Child("Service") is { } service ? new OrderService((int)service.Integer("ServiceType"), service.Text("ServiceName")) : null,
+            Insured = message.Child("Insured") is { } insured ? new OrderInsurance(insured.Int32("UseInsured"), insured.Integer("InsuredValue")) : null,
+            Service = message.Child("Service") is { } service ? new OrderService(service.Int32("ServiceType"), service.Text("ServiceName")) : null,
         };
     }
 
@@ -124,13 +124,13 @@ public static class LogisticsEvents
             message.Format,
             message.Text("ToUserName"),
             message.Text("FromUserName"),
-            DateTimeOffset.FromUnixTimeSeconds(message.Integer("CreateTime")),
-            new DeliveryId(message.Text("DeliveryID")),
-            new WaybillId(message.Text("WayBillId")),
+            message.Time("CreateTime"),
+            new DeliveryId(message.Required("DeliveryID")),
+            new WaybillId(message.Required("WayBillId")),
             message.Text("OrderId"),
-            message.Integer("Version"),
+            message.RequiredInteger("Version", 0),
             message.Children("Actions")
-                .Select(a => new PathItem(DateTimeOffset.FromUnixTimeSeconds(a.Integer("ActionTime")), (ActionType)a.Integer("ActionType"), a.Text("ActionMsg")))
+                .Select(a => new PathItem(a.Time("ActionTime"), (ActionType)a.Int32("ActionType"), a.Text("ActionMsg")))
                 .ToList());
     }
 
@@ -395,11 +395,46 @@ abstract class EventFields
 
     public abstract IEnumerable<EventFields> Children(string name);
 
-    public long Integer(string name) =>
-        long.TryParse(Text(name), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) ? value : (long)Decimal(name);
+    /// <summary>A whole-number field; 0 when the push leaves it out, and a <see cref="WxEventException"/> when it is something else.</summary>
+    public long Integer(string name, long min = long.MinValue, long max = long.MaxValue)
+    {
+        var text = Text(name);
+        if (text.Length == 0)
+        {
+            return 0;
+        }
 
-    public double Decimal(string name) =>
-        double.TryParse(Text(name), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : 0;
+        // 1.0 and 1e3 are whole numbers too, as JSON writes them.
+        var value = long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole) ? whole
+            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number == Math.Floor(number)
+                && number >= -9.2e18 && number <= 9.2e18 ? (long)number
+            : throw new WxEventException($"the push's {name} is not a whole number: '{Shown(text)}'");
+        return value >= min && value <= max ? value : throw new WxEventException($"the push's {name} is not from {min} to {max}: {value}");
+    }
+
+    /// <summary>A whole-number field the push must give (the version of a path push).</summary>
+    public long RequiredInteger(string name, long min) => Required(name).Length > 0 ? Integer(name, min) : 0;
+
+    /// <summary>A whole-number field that C# holds as an int (a count, a service type).</summary>
+    public int Int32(string name) => (int)Integer(name, int.MinValue, int.MaxValue);
+
+    /// <summary>A time field, in seconds since 1970.</summary>
+    public DateTimeOffset Time(string name) => DateTimeOffset.FromUnixTimeSeconds(Integer(name, 0, DateTimeOffset.MaxValue.ToUnixTimeSeconds()));
+
+    /// <summary>A number field (a weight, a size); 0 when the push leaves it out.</summary>
+    public double Decimal(string name)
+    {
+        var text = Text(name);
+        return text.Length == 0 ? 0
+            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value
+            : throw new WxEventException($"the push's {name} is not a number: '{Shown(text)}'");
+    }
+
+    /// <summary>A text field the push must give (the waybill of a path push): a push without it is no such event.</summary>
+    public string Required(string name) =>
+        Text(name) is { Length: > 0 } text ? text : throw new WxEventException($"the push has no {name}");
+
+    static string Shown(string text) => text.Length <= 64 ? text : text[..64] + "…";
 
     sealed class XmlFields(XElement element) : EventFields
     {

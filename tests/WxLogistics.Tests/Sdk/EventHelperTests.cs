@@ -105,4 +105,44 @@ public sealed class EventHelperTests
         var half = Assert.Throws<WxEventException>(() => LogisticsEvents.ParseAddExpressPath(OfficialJson.Replace("\"add_express_path\"", "\"add_express_path\\ud800\"", StringComparison.Ordinal)));
         Assert.Contains(@"the push's Event holds a \u escape of half a character", half.Message);
     }
+
+    [Theory]
+    [InlineData("\"CreateTime\":1546924844", "\"CreateTime\":99999999999999", "the push's CreateTime is not from 0 to 253402300799: 99999999999999")]
+    [InlineData("\"ActionTime\":1546924841", "\"ActionTime\":\"yesterday\"", "the push's ActionTime is not a whole number: 'yesterday'")]
+    [InlineData("\"ActionType\":100001", "\"ActionType\":1e12", "the push's ActionType is not from -2147483648 to 2147483647: 1000000000000")]
+    [InlineData("\"Version\":2", "\"Version\":2.5", "the push's Version is not a whole number: '2.5'")]
+    [InlineData("\"Version\":2", "\"Version\":-1", "the push's Version is not from 0 to 9223372036854775807: -1")]
+    [InlineData("\"Version\":2,", "", "the push has no Version")]
+    [InlineData("\"WayBillId\":\"123456789\",", "", "the push has no WayBillId")]
+    [InlineData("\"DeliveryID\":\"SF\",", "\"DeliveryID\":\"\",", "the push has no DeliveryID")]
+    public void A_path_push_with_a_field_out_of_its_range_or_missing_is_a_format_error_naming_it(string field, string replacement, string message)
+    {
+        var json = OfficialJson.Replace(field, replacement, StringComparison.Ordinal);
+        Assert.NotEqual(OfficialJson, json);
+
+        var error = Assert.Throws<WxEventException>(() => LogisticsEvents.ParseAddExpressPath(json));
+
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void Whole_numbers_written_as_decimals_and_fields_left_out_still_read()
+    {
+        var push = LogisticsEvents.ParseAddExpressPath(OfficialJson.Replace("\"Version\":2", "\"Version\":2.0", StringComparison.Ordinal).Replace("\"CreateTime\":1546924844,", "", StringComparison.Ordinal));
+
+        Assert.Equal(2, push.Version);
+        Assert.Equal(DateTimeOffset.UnixEpoch, push.CreateTime);
+        Assert.Equal(3, push.Actions.Count);
+    }
+
+    [Fact]
+    public void An_order_push_without_its_token_or_order_id_is_a_format_error()
+    {
+        var error = Assert.Throws<WxEventException>(() => LogisticsEvents.ParseAddWaybill("""{"Event":"add_waybill","OrderID":"o-1","CreateTime":1546924844}"""));
+        Assert.Equal("the push has no Token", error.Message);
+
+        var weight = Assert.Throws<WxEventException>(() => LogisticsEvents.ParseAddWaybill(
+            """{"Event":"add_waybill","Token":"t","OrderID":"o-1","Cargo":{"Count":1,"Weight":"heavy"}}"""));
+        Assert.Equal("the push's Weight is not a number: 'heavy'", weight.Message);
+    }
 }

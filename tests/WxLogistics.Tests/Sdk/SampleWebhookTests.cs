@@ -170,4 +170,23 @@ public sealed class SampleWebhookTests : IAsyncLifetime
 
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
     }
+
+    [Theory]
+    [InlineData("/wx/merchant", "<xml><Event><![CDATA[add_express_path]]></Event><DeliveryID>")]
+    [InlineData("/wx/merchant", "{\"Event\":\"add_express_path\",\"Version\":\"one\"}")]
+    [InlineData("/wx/carrier", "<xml><Event><![CDATA[add_waybill]]></Event></xml>")]
+    [InlineData("/wx/carrier", "not an event")]
+    public async Task A_signed_push_that_is_not_an_event_is_answered_400_with_the_reason_not_500(string path, string body)
+    {
+        using var http = new HttpClient();
+        using var content = new StringContent(body);
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var token = path == "/wx/merchant" ? MerchantPushToken : CarrierPushToken;
+        var signature = WxLogistics.Push.MessagePush.Signature(token, timestamp, "42");
+
+        var response = await http.PostAsync($"{BaseUrl}{path}?signature={signature}&timestamp={timestamp}&nonce=42", content);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotEmpty(await response.Content.ReadAsStringAsync());
+    }
 }
