@@ -95,9 +95,16 @@ public sealed class WxLogisticsClientOptions
             throw new ArgumentException("AppId and AppSecret are required");
         }
 
-        if (!BaseAddress.IsAbsoluteUri)
+        if (BaseAddress is not { IsAbsoluteUri: true, Scheme: "http" or "https" })
         {
-            throw new ArgumentException("BaseAddress must be an absolute URI");
+            throw new ArgumentException($"BaseAddress must be an absolute http or https URI, not '{BaseAddress}'");
         }
+
+        if (RefreshBeforeExpiry < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RefreshBeforeExpiry), RefreshBeforeExpiry, "RefreshBeforeExpiry cannot be negative");
+        }
+
+        ArgumentNullException.ThrowIfNull(TimeProvider);
     }
 }

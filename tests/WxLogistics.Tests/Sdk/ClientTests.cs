@@ -195,6 +195,18 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.Throws<ArgumentException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "", AppSecret = "x" }));
     }
 
+    [Fact]
+    public void Options_with_an_unusable_address_clock_or_renewal_margin_are_refused_when_the_client_is_made()
+    {
+        var none = Assert.Throws<ArgumentException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "wx1", AppSecret = "s", BaseAddress = null! }));
+        Assert.Contains("BaseAddress must be an absolute http or https URI", none.Message);
+        var file = Assert.Throws<ArgumentException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "wx1", AppSecret = "s", BaseAddress = new Uri("file:///tmp/wx") }));
+        Assert.Contains("not 'file:///tmp/wx'", file.Message);
+        Assert.Throws<ArgumentException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "wx1", AppSecret = "s", BaseAddress = new Uri("/wx/", UriKind.Relative) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "wx1", AppSecret = "s", RefreshBeforeExpiry = TimeSpan.FromMinutes(-1) }));
+        Assert.Throws<ArgumentNullException>(() => new WxLogisticsClient(new WxLogisticsClientOptions { AppId = "wx1", AppSecret = "s", TimeProvider = null! }));
+    }
+
     /// <summary>A reverse proxy that serves the server under <paramref name="prefix"/> and nothing else.</summary>
     sealed class ProxyAt(string prefix) : DelegatingHandler
     {
