@@ -33,6 +33,12 @@ public sealed class WxLogisticsOptions
     /// for no limit (WeChat documents none for these APIs). stable_token keeps WeChat's own 10,000 either way.
     /// </summary>
     public int MinuteQuota { get; set; }
+
+    /// <summary>
+    /// The most events a waybill's path may hold; a new event past it is answered 9300526. 0, the default, for no limit
+    /// (WeChat documents none). A guard against a carrier whose every retry is a new event ("updated at 10:01:07").
+    /// </summary>
+    public int MaxEventsPerWaybill { get; set; }
 }
 
 sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
@@ -62,6 +68,11 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
         if (options.MinuteQuota < 0)
         {
             failures.Add("WxLogistics:MinuteQuota must be 0 (no limit) or a number of calls a minute");
+        }
+
+        if (options.MaxEventsPerWaybill < 0)
+        {
+            failures.Add("WxLogistics:MaxEventsPerWaybill must be 0 (no limit) or a number of events");
         }
 
         if (options.PublicBaseUrl is { } baseUrl && !Tracking.TrackingLinks.IsBaseUrl(baseUrl))

@@ -151,7 +151,9 @@ public static class WxLogisticsSetup
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value;
-            return StoreFactory.Create(options.Store, options.DataDirectory, options.Connection);
+            var store = StoreFactory.Create(options.Store, options.DataDirectory, options.Connection);
+            store.MaxEventsPerWaybill = options.MaxEventsPerWaybill;
+            return store;
         });
         services.AddSingleton(sp =>
         {

@@ -20,7 +20,7 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
             "Answers {\"errcode\":0,\"errmsg\":\"ok\"} once the event is committed; a repeat is acknowledged and stored once. " +
             "Errors after the gateway: 40097 waybill_id missing, 9300526 waybill_id over 128 bytes, 40199 waybill_id not found " +
             "(also another carrier's), 9300507 token is incorrect, 40097 invalid args (action_type, action_time, action_msg, UTF-8), " +
-            "9300526 arg size exceed limit (action_msg).",
+            "9300526 arg size exceed limit (action_msg; or a new event for a full path, when the operator sets WxLogistics:MaxEventsPerWaybill).",
             typeof(Operability.ApiBodies.UpdatePath),
             typeof(Operability.ApiBodies.Envelope)),
     };
@@ -71,9 +71,9 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
                         return WxReply.Error(WxErrors.WaybillNotFound);
                     case AppendOutcome.TokenIncorrect:
                         return WxReply.Error(WxErrors.TokenIncorrect);
-                    default:
+                    case var outcome:
                         waybills.RememberCheckedToken(key, given);
-                        return WxReply.Ok;
+                        return Answer(outcome, key);
                 }
             }
 
@@ -95,9 +95,15 @@ public sealed class PathUpdates(WaybillTokens waybills, GroupCommit commit, Time
             return invalid;
         }
 
-        await commit.AppendAsync(key, request.ToEvent(), cancellationToken: cancellationToken);
-        return WxReply.Ok;
+        return Answer(await commit.AppendAsync(key, request.ToEvent(), cancellationToken: cancellationToken), key);
     }
+
+    /// <summary>The answer to a stored or repeated event (ok), or to one refused because its waybill's path is full.</summary>
+    public WxReply Answer(AppendOutcome outcome, WaybillKey key) => outcome == AppendOutcome.PathFull
+        ? WxReply.Error(
+            WxErrors.ArgSizeExceedLimit,
+            $"the path of waybill {key.WaybillId.Value} holds {commit.MaxEventsPerWaybill} events, the most this server keeps for a waybill (WxLogistics:MaxEventsPerWaybill)")
+        : WxReply.Ok;
 
     /// <summary>The field checks of an event (40097, 9300526), shared with testUpdateOrder.</summary>
     public WxReply? Validate(UpdatePathRequest request) => Validate(request, time.GetUtcNow().ToUnixTimeSeconds());

@@ -149,8 +149,7 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
             return invalid;
         }
 
-        await commit.AppendAsync(order.Waybill, request.ToEvent(), cancellationToken: cancellationToken);
-        return WxReply.Ok;
+        return updates.Answer(await commit.AppendAsync(order.Waybill, request.ToEvent(), cancellationToken: cancellationToken), order.Waybill);
     }
 
     static WxReply Placed(OrderRecord order) =>

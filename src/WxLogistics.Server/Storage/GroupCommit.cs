@@ -47,6 +47,9 @@ public sealed class GroupCommit : IAsyncDisposable
     /// </summary>
     public TimeSpan? FailedWithin(TimeSpan window) => failures.SinceLastFailure is { } ago && ago <= window ? ago : null;
 
+    /// <summary>The store's most events a waybill's path may hold; 0 for no limit.</summary>
+    public int MaxEventsPerWaybill => store.MaxEventsPerWaybill;
+
     /// <summary>Whether <see cref="AppendAsync"/> may be given a token hash to check (<see cref="Store.ChecksTokensInAppend"/>).</summary>
     public bool ChecksTokens => store.ChecksTokensInAppend;
 

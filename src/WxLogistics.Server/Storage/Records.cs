@@ -96,6 +96,9 @@ public enum AppendOutcome
 
     /// <summary>Checked in the append (a token hash was given): the waybill's token is another; nothing stored.</summary>
     TokenIncorrect,
+
+    /// <summary>A new event for a waybill whose path holds <see cref="Store.MaxEventsPerWaybill"/> already; nothing stored.</summary>
+    PathFull,
 }
 
 /// <summary>A cloud environment: who signs for it, which app it acts as, and which open APIs it may call.</summary>

@@ -81,8 +81,16 @@ public abstract class Store : IAsyncDisposable
         IReadOnlyCollection<WaybillKey> keys, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The most events a waybill's path may hold (WxLogistics:MaxEventsPerWaybill); 0 for no limit, as the operator
+    /// verbs' stores have. Set before the first append.
+    /// </summary>
+    public int MaxEventsPerWaybill { get; set; }
+
+    /// <summary>
     /// Appends events in one durable transaction. An event equal to a stored one of the same waybill is not stored
-    /// again; every stored one bumps its waybill's path version.
+    /// again; every stored one bumps its waybill's path version. With <see cref="MaxEventsPerWaybill"/>, a new event
+    /// of a waybill whose path is full is not stored (<see cref="AppendOutcome.PathFull"/>); a repeat of a stored one is
+    /// still <see cref="AppendOutcome.Duplicate"/>.
     /// With <paramref name="tokenHashes"/> (only where <see cref="ChecksTokensInAppend"/>), an event whose hash is not
     /// null is stored only if its waybill exists with that token hash, else it is answered
     /// <see cref="AppendOutcome.WaybillNotFound"/> or <see cref="AppendOutcome.TokenIncorrect"/>.

@@ -374,7 +374,7 @@ public sealed class PostgresStore(string connectionString) : Store
         async Task<AppendOutcome[]> AppendOnWriterConnectionAsync()
         {
             writerConnection ??= await dataSource.OpenConnectionAsync(cancellationToken);
-            return await AppendAsync(writerConnection, events, receivedAtMs, tokenHashes, cancellationToken);
+            return await AppendAsync(writerConnection, events, receivedAtMs, tokenHashes, MaxEventsPerWaybill, cancellationToken);
         }
     }
 
@@ -395,6 +395,7 @@ public sealed class PostgresStore(string connectionString) : Store
         IReadOnlyList<(WaybillKey Key, PathEvent Event)> events,
         long receivedAtMs,
         IReadOnlyList<byte[]?>? tokenHashes,
+        int maxEvents,
         CancellationToken cancellationToken)
     {
         var deliveryIds = events.Select(e => e.Key.DeliveryId.Value).ToArray();
@@ -419,6 +420,7 @@ public sealed class PostgresStore(string connectionString) : Store
                         Param(receivedAtMs),
                         Param(receivedAtMs / 1000),
                         Param(tokenHashes?.ToArray() ?? new byte[]?[events.Count]),
+                        Param((long)maxEvents),
                     },
                 },
             },
@@ -428,6 +430,7 @@ public sealed class PostgresStore(string connectionString) : Store
         // read only when some were given.
         var locked = new Dictionary<(string, string), byte[]>();
         var stored = new Dictionary<(string, string, long, int, string), int>();
+        HashSet<(string, string, long, int, string)>? refused = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
             while (tokenHashes is not null && await reader.ReadAsync(cancellationToken))
@@ -439,7 +442,14 @@ public sealed class PostgresStore(string connectionString) : Store
             while (await reader.ReadAsync(cancellationToken))
             {
                 var row = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4));
-                stored[row] = stored.GetValueOrDefault(row) + 1;
+                if (reader.GetBoolean(5))
+                {
+                    (refused ??= []).Add(row);
+                }
+                else
+                {
+                    stored[row] = stored.GetValueOrDefault(row) + 1;
+                }
             }
         }
 
@@ -470,7 +480,7 @@ public sealed class PostgresStore(string connectionString) : Store
             }
             else
             {
-                outcomes[i] = AppendOutcome.Duplicate;
+                outcomes[i] = refused?.Contains(row) == true ? AppendOutcome.PathFull : AppendOutcome.Duplicate;
             }
         }
 

@@ -465,20 +465,18 @@ public sealed class SqliteStore : Store
                 // Immediate: the write lock from the start, so that no other connection commits between the
                 // appender's look at data_version and this commit.
                 await using var transaction = connection.BeginTransaction(deferred: false);
-                var append = appender ??= new Appender(connection);
+                var append = appender ??= new Appender(connection, MaxEventsPerWaybill);
                 await append.BeginAsync(transaction, receivedAtMs, cancellationToken);
                 var versions = new Dictionary<WaybillKey, long>();
                 for (var i = 0; i < events.Count; i++)
                 {
                     var (key, pathEvent) = events[i];
-                    if (await append.InsertAsync(key, pathEvent, cancellationToken) is not long seq)
+                    var (outcome, seq) = await append.InsertAsync(key, pathEvent, cancellationToken);
+                    outcomes[i] = outcome;
+                    if (outcome == AppendOutcome.Stored)
                     {
-                        outcomes[i] = AppendOutcome.Duplicate;
-                        continue;
+                        versions[key] = seq;
                     }
-
-                    outcomes[i] = AppendOutcome.Stored;
-                    versions[key] = seq;
                 }
 
                 // The merchant push of every changed path is queued in the same transaction (the outbox), when the
@@ -973,24 +971,39 @@ public sealed class SqliteStore : Store
     /// committed since this one's last append (SQLite's data_version); and it goes with the appender, which a failed
     /// write drops with its connection, since the numbers of a failed commit may or may not be on disk.
     /// </summary>
-    sealed class Appender(SqliteConnection connection) : IDisposable
+    sealed class Appender(SqliteConnection connection, int maxEvents) : IDisposable
     {
         const int MaxLatestNumbers = 20_000;
 
         readonly Dictionary<WaybillKey, long> latestNumbers = [];
         long? seenDataVersion;
 
-        /// <summary>Inserts an event numbered after its waybill's largest number, read from the path.</summary>
+        /// <summary>
+        /// Inserts an event numbered after its waybill's largest number, read from the path, unless the path holds
+        /// $max events already ($max 0: no limit). A waybill's numbers run from 1 without gaps, so its largest is its count.
+        /// </summary>
         readonly SqliteCommand insert = Command(
             connection,
             """
             INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
-            SELECT $delivery, $waybill, $time, $type, $msg, COALESCE(MAX(seq), 0) + 1, $received
-            FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill
+            SELECT $delivery, $waybill, $time, $type, $msg, latest + 1, $received
+            FROM (SELECT COALESCE(MAX(seq), 0) AS latest FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill)
+            WHERE $max = 0 OR latest < $max
             ON CONFLICT DO NOTHING
             RETURNING seq
             """,
-            ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", 0L));
+            ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", 0L), ("$max", (long)maxEvents));
+
+        /// <summary>For an event not inserted: whether it is stored already, and its waybill's largest number.</summary>
+        readonly SqliteCommand stored = Command(
+            connection,
+            """
+            SELECT EXISTS (SELECT 1 FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill
+                    AND action_time = $time AND action_type = $type AND action_msg = $msg),
+                COALESCE(MAX(seq), 0)
+            FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill
+            """,
+            ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""));
 
         /// <summary>Inserts an event with the number it is given.</summary>
         readonly SqliteCommand insertNumbered = Command(
@@ -1024,7 +1037,7 @@ public sealed class SqliteStore : Store
         /// <summary>Starts an append in <paramref name="transaction"/>, which must hold the write lock.</summary>
         public async Task BeginAsync(SqliteTransaction transaction, long receivedAtMs, CancellationToken cancellationToken)
         {
-            insert.Transaction = insertNumbered.Transaction = enqueue.Transaction = dataVersion.Transaction = transaction;
+            insert.Transaction = insertNumbered.Transaction = stored.Transaction = enqueue.Transaction = dataVersion.Transaction = transaction;
             insert.Parameters["$received"].Value = insertNumbered.Parameters["$received"].Value = receivedAtMs;
             enqueue.Parameters["$now"].Value = receivedAtMs;
             var version = (long)(await dataVersion.ExecuteScalarAsync(cancellationToken))!;
@@ -1035,12 +1048,20 @@ public sealed class SqliteStore : Store
             }
         }
 
-        /// <summary>The stored event's number within its waybill, or null when the same event is already stored.</summary>
-        public async Task<long?> InsertAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
+        /// <summary>
+        /// The stored event's number within its waybill; or, with the event not stored, <see cref="AppendOutcome.Duplicate"/>
+        /// when the same event is stored already, <see cref="AppendOutcome.PathFull"/> when the path holds its most.
+        /// </summary>
+        public async Task<(AppendOutcome Outcome, long Seq)> InsertAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
         {
             long? seq;
             if (latestNumbers.TryGetValue(key, out var latest))
             {
+                if (maxEvents > 0 && latest >= maxEvents)
+                {
+                    return (await NotInsertedAsync(key, pathEvent, cancellationToken), 0);
+                }
+
                 SetEvent(insertNumbered, key, pathEvent);
                 insertNumbered.Parameters["$seq"].Value = latest + 1;
                 seq = await insertNumbered.ExecuteNonQueryAsync(cancellationToken) == 1 ? latest + 1 : null;
@@ -1049,19 +1070,40 @@ public sealed class SqliteStore : Store
             {
                 SetEvent(insert, key, pathEvent);
                 seq = await insert.ExecuteScalarAsync(cancellationToken) as long?;
-            }
-
-            if (seq is { } stored)
-            {
-                if (latestNumbers.Count >= MaxLatestNumbers && !latestNumbers.ContainsKey(key))
+                if (seq is null && maxEvents > 0)
                 {
-                    latestNumbers.Clear();
+                    // Not inserted: stored already, or the path is full.
+                    return (await NotInsertedAsync(key, pathEvent, cancellationToken), 0);
                 }
-
-                latestNumbers[key] = stored;
             }
 
-            return seq;
+            if (seq is not { } number)
+            {
+                return (AppendOutcome.Duplicate, 0);
+            }
+
+            Remember(key, number);
+            return (AppendOutcome.Stored, number);
+        }
+
+        async Task<AppendOutcome> NotInsertedAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
+        {
+            SetEvent(stored, key, pathEvent);
+            await using var reader = await stored.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var (exists, latest) = (reader.GetBoolean(0), reader.GetInt64(1));
+            Remember(key, latest);
+            return exists ? AppendOutcome.Duplicate : AppendOutcome.PathFull;
+        }
+
+        void Remember(WaybillKey key, long latest)
+        {
+            if (latestNumbers.Count >= MaxLatestNumbers && !latestNumbers.ContainsKey(key))
+            {
+                latestNumbers.Clear();
+            }
+
+            latestNumbers[key] = latest;
         }
 
         public Task EnqueueAsync(WaybillKey key, long version, CancellationToken cancellationToken)
@@ -1076,6 +1118,7 @@ public sealed class SqliteStore : Store
         {
             insert.Dispose();
             insertNumbered.Dispose();
+            stored.Dispose();
             enqueue.Dispose();
             dataVersion.Dispose();
         }

@@ -5,9 +5,13 @@ inserted AS (
     INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, received_at)
     SELECT delivery_id, waybill_id, action_time, action_type, action_msg, $6 FROM input i
     -- An event with a token hash is stored only if its waybill exists with that token (updatePath, waybill not in memory).
-    WHERE i.token_hash IS NULL OR EXISTS (
+    WHERE (i.token_hash IS NULL OR EXISTS (
         SELECT 1 FROM waybills w
-        WHERE w.delivery_id = i.delivery_id AND w.waybill_id = i.waybill_id AND w.token_hash = i.token_hash)
+        WHERE w.delivery_id = i.delivery_id AND w.waybill_id = i.waybill_id AND w.token_hash = i.token_hash))
+    -- With a limit ($9 > 0), nothing for a waybill whose path held that many events before this batch.
+    AND ($9 = 0 OR NOT EXISTS (
+        SELECT 1 FROM waybills w
+        WHERE w.delivery_id = i.delivery_id AND w.waybill_id = i.waybill_id AND w.path_version >= $9))
     ORDER BY ord
     ON CONFLICT DO NOTHING
     RETURNING delivery_id, waybill_id, action_time, action_type, action_msg),
@@ -27,5 +31,18 @@ outbox AS (
         updated_at = excluded.updated_at,
         attempts = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.attempts ELSE 0 END,
         next_attempt_at = CASE WHEN push_outbox.status = 'pending' THEN push_outbox.next_attempt_at ELSE excluded.next_attempt_at END,
-        status = 'pending')
-SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM inserted
+        status = 'pending'),
+full_paths AS (
+    -- The events refused for the limit: new ones (a repeat of a stored event is a duplicate, full path or not).
+    SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM input i
+    WHERE $9 > 0
+    AND EXISTS (
+        SELECT 1 FROM waybills w
+        WHERE w.delivery_id = i.delivery_id AND w.waybill_id = i.waybill_id AND w.path_version >= $9)
+    AND NOT EXISTS (
+        SELECT 1 FROM path_events e
+        WHERE e.delivery_id = i.delivery_id AND e.waybill_id = i.waybill_id
+        AND e.action_time = i.action_time AND e.action_type = i.action_type AND e.action_msg = i.action_msg))
+SELECT delivery_id, waybill_id, action_time, action_type, action_msg, false AS full_path FROM inserted
+UNION ALL
+SELECT delivery_id, waybill_id, action_time, action_type, action_msg, true FROM full_paths
