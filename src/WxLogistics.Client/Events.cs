@@ -413,7 +413,11 @@ abstract class EventFields
     }
 
     /// <summary>A whole-number field the push must give (the version of a path push).</summary>
-    public long RequiredInteger(string name, long min) => Required(name).Length > 0 ? Integer(name, min) : 0;
+    public long RequiredInteger(string name, long min)
+    {
+        Required(name);
+        return Integer(name, min);
+    }
 
     /// <summary>A whole-number field that C# holds as an int (a count, a service type).</summary>
     public int Int32(string name) => (int)Integer(name, int.MinValue, int.MaxValue);
