@@ -64,7 +64,7 @@ statements=src/WxLogistics.Server/Storage/Postgres/Statements
         -e "s/\$3/array(SELECT (:t + g)::bigint FROM generate_series(1, 16) g)/g" \
         -e "s/\$4/array_fill(200001, array[16])/g" \
         -e "s/\$5/array_fill('快件已到达转运中心'::text, array[16])/g" \
-        -e "s/\$[679]/0/g" \
+        -e "s/\$[67]/0/g" \
         -e "s/\$8/array_fill(NULL::bytea, array[16])/g" "$statements/$statement.sql"
     echo ";"
   done

@@ -15,6 +15,7 @@ public sealed class PostgresStore(string connectionString) : Store
 
     static readonly string AppendLockSql = SqlScripts.Statement("Postgres", "append_lock");
     static readonly string AppendEventsSql = SqlScripts.Statement("Postgres", "append_events");
+    static readonly string AppendEventsLimitedSql = WithLimit(AppendEventsSql, SqlScripts.Statement("Postgres", "append_events_limit"));
     static readonly int LatestSchema = SqlScripts.LatestVersion("Postgres");
 
     readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(Tuned(connectionString));
@@ -408,7 +409,7 @@ public sealed class PostgresStore(string connectionString) : Store
                 {
                     Parameters = { Param(deliveryIds), Param(waybillIds) },
                 },
-                new NpgsqlBatchCommand(AppendEventsSql)
+                new NpgsqlBatchCommand(maxEvents > 0 ? AppendEventsLimitedSql : AppendEventsSql)
                 {
                     Parameters =
                     {
@@ -420,11 +421,14 @@ public sealed class PostgresStore(string connectionString) : Store
                         Param(receivedAtMs),
                         Param(receivedAtMs / 1000),
                         Param(tokenHashes?.ToArray() ?? new byte[]?[events.Count]),
-                        Param((long)maxEvents),
                     },
                 },
             },
         };
+        if (maxEvents > 0)
+        {
+            batch.BatchCommands[1].Parameters.Add(Param((long)maxEvents));
+        }
 
         // The locked waybills' token hashes, what the insert compared the given hashes with in the same transaction;
         // read only when some were given.
@@ -442,7 +446,7 @@ public sealed class PostgresStore(string connectionString) : Store
             while (await reader.ReadAsync(cancellationToken))
             {
                 var row = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetString(4));
-                if (reader.GetBoolean(5))
+                if (maxEvents > 0 && reader.GetBoolean(5))
                 {
                     (refused ??= []).Add(row);
                 }
@@ -485,6 +489,34 @@ public sealed class PostgresStore(string connectionString) : Store
         }
 
         return outcomes;
+    }
+
+    /// <summary>
+    /// The append statement with a limit of events per waybill ($9): the full_paths CTE of <paramref name="limit"/> before
+    /// the insert, which leaves out what it refuses, and its rows returned after the inserted ones, flagged. Built once,
+    /// so that the statement without a limit, the one the benchmarks run, stays as it is.
+    /// </summary>
+    static string WithLimit(string append, string limit)
+    {
+        static string Once(string sql, string anchor, string replacement) =>
+            sql.IndexOf(anchor, StringComparison.Ordinal) is var at and >= 0 && sql.IndexOf(anchor, at + 1, StringComparison.Ordinal) < 0
+                ? string.Concat(sql.AsSpan(0, at), replacement, sql.AsSpan(at + anchor.Length))
+                : throw new InvalidOperationException($"append_events.sql has no single '{anchor.Trim()}' to add the limit at");
+
+        const string Inserted = "inserted AS (";
+        const string InsertOrder = "    ORDER BY ord\n";
+        const string Returned = "SELECT delivery_id, waybill_id, action_time, action_type, action_msg FROM inserted";
+        var sql = append.ReplaceLineEndings("\n").TrimEnd();
+        sql = Once(sql, Inserted, limit.ReplaceLineEndings("\n").TrimEnd() + "\n" + Inserted);
+        sql = Once(sql, InsertOrder, """
+                AND NOT EXISTS (
+                    SELECT 1 FROM full_paths p
+                    WHERE p.delivery_id = i.delivery_id AND p.waybill_id = i.waybill_id
+                    AND p.action_time = i.action_time AND p.action_type = i.action_type AND p.action_msg = i.action_msg)
+
+            """ + InsertOrder);
+        return Once(sql, Returned, Returned.Replace(" FROM inserted", ", false AS full_path FROM inserted", StringComparison.Ordinal) +
+            "\nUNION ALL\nSELECT delivery_id, waybill_id, action_time, action_type, action_msg, true FROM full_paths");
     }
 
     public override async Task<IReadOnlyList<PathEvent>> ReadPathAsync(WaybillKey key, CancellationToken cancellationToken = default)
