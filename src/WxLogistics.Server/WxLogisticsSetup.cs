@@ -151,9 +151,7 @@ public static class WxLogisticsSetup
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<WxLogisticsOptions>>().Value;
-            var store = StoreFactory.Create(options.Store, options.DataDirectory, options.Connection);
-            store.MaxEventsPerWaybill = options.MaxEventsPerWaybill;
-            return store;
+            return StoreFactory.Create(options.Store, options.DataDirectory, options.Connection, options.MaxEventsPerWaybill);
         });
         services.AddSingleton(sp =>
         {

@@ -82,9 +82,9 @@ public abstract class Store : IAsyncDisposable
 
     /// <summary>
     /// The most events a waybill's path may hold (WxLogistics:MaxEventsPerWaybill); 0 for no limit, as the operator
-    /// verbs' stores have. Set before the first append.
+    /// verbs' stores have. Given when the store is made (<see cref="StoreFactory.Create"/>).
     /// </summary>
-    public int MaxEventsPerWaybill { get; set; }
+    public int MaxEventsPerWaybill { get; init; }
 
     /// <summary>
     /// Appends events in one durable transaction. An event equal to a stored one of the same waybill is not stored

@@ -9,10 +9,17 @@ public static class StoreFactory
     public const string Sqlite = "sqlite";
     public const string Postgres = "postgres";
 
-    public static Store Create(string kind, string dataDirectory, string? connection) => kind switch
+    /// <param name="kind">sqlite or postgres.</param>
+    /// <param name="dataDirectory">The SQLite store's directory.</param>
+    /// <param name="connection">The PostgreSQL connection string.</param>
+    /// <param name="maxEventsPerWaybill">The server's limit of events per waybill (<see cref="Store.MaxEventsPerWaybill"/>); 0 for none.</param>
+    public static Store Create(string kind, string dataDirectory, string? connection, int maxEventsPerWaybill = 0) => kind switch
     {
-        Sqlite => new SqliteStore(dataDirectory),
-        Postgres => new PostgresStore(connection ?? throw new ArgumentException("the postgres store needs a connection string")),
+        Sqlite => new SqliteStore(dataDirectory) { MaxEventsPerWaybill = maxEventsPerWaybill },
+        Postgres => new PostgresStore(connection ?? throw new ArgumentException("the postgres store needs a connection string"))
+        {
+            MaxEventsPerWaybill = maxEventsPerWaybill,
+        },
         _ => throw new ArgumentException($"unknown store '{kind}'; use sqlite or postgres"),
     };
 

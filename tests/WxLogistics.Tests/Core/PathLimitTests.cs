@@ -87,20 +87,8 @@ public abstract class PathLimitTests(StoreKind storeKind) : IAsyncLifetime
     [Fact]
     public async Task The_TEST_sandbox_s_testUpdateOrder_keeps_the_same_limit()
     {
-        var placed = await server.PostJsonAsync($"/cgi-bin/express/business/order/add?access_token={merchantToken}", new Dictionary<string, object?>
-        {
-            ["add_source"] = 0,
-            ["order_id"] = "t-1",
-            ["openid"] = "u-1",
-            ["delivery_id"] = "TEST",
-            ["biz_id"] = "test_biz_id",
-            ["sender"] = new { name = "张三", mobile = "13800000000", province = "广东省", city = "广州市", area = "海珠区", address = "新港中路397号" },
-            ["receiver"] = new { name = "李四", mobile = "13900000000", province = "北京市", city = "北京市", area = "朝阳区", address = "建国路88号" },
-            ["cargo"] = new { count = 1, weight = 1.2, space_x = 10, space_y = 20, space_z = 30, detail_list = new[] { new { name = "手机", count = 1 } } },
-            ["shop"] = new { wxa_path = "/index", img_url = "https://example.com/phone.png", goods_name = "手机", goods_count = 1 },
-            ["insured"] = new { use_insured = 0, insured_value = 0 },
-            ["service"] = new { service_type = 1, service_name = "标准快递" },
-        });
+        var placed = await server.PostJsonAsync(
+            $"/cgi-bin/express/business/order/add?access_token={merchantToken}", OrderBodies.Order(orderId: "t-1", deliveryId: "TEST", bizId: "test_biz_id"));
         var waybillId = placed.GetProperty("waybill_id").GetString()!;
         Task<System.Text.Json.JsonElement> TestUpdateAsync(int n) => server.PostJsonAsync(
             $"/cgi-bin/express/business/test_update_order?access_token={merchantToken}",

@@ -978,23 +978,22 @@ public sealed class SqliteStore : Store
         readonly Dictionary<WaybillKey, long> latestNumbers = [];
         long? seenDataVersion;
 
-        /// <summary>
-        /// Inserts an event numbered after its waybill's largest number, read from the path, unless the path holds
-        /// $max events already ($max 0: no limit). A waybill's numbers run from 1 without gaps, so its largest is its count.
-        /// </summary>
+        /// <summary>Inserts an event numbered after its waybill's largest number, read from the path.</summary>
         readonly SqliteCommand insert = Command(
             connection,
             """
             INSERT INTO path_events (delivery_id, waybill_id, action_time, action_type, action_msg, seq, received_at)
-            SELECT $delivery, $waybill, $time, $type, $msg, latest + 1, $received
-            FROM (SELECT COALESCE(MAX(seq), 0) AS latest FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill)
-            WHERE $max = 0 OR latest < $max
+            SELECT $delivery, $waybill, $time, $type, $msg, COALESCE(MAX(seq), 0) + 1, $received
+            FROM path_events WHERE delivery_id = $delivery AND waybill_id = $waybill
             ON CONFLICT DO NOTHING
             RETURNING seq
             """,
-            ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", 0L), ("$max", (long)maxEvents));
+            ("$delivery", ""), ("$waybill", ""), ("$time", 0L), ("$type", 0), ("$msg", ""), ("$received", 0L));
 
-        /// <summary>For an event not inserted: whether it is stored already, and its waybill's largest number.</summary>
+        /// <summary>
+        /// With a limit: whether an event is stored already, and its waybill's largest number, which is its count (a
+        /// waybill's numbers run from 1 without gaps).
+        /// </summary>
         readonly SqliteCommand stored = Command(
             connection,
             """
@@ -1051,32 +1050,38 @@ public sealed class SqliteStore : Store
         /// <summary>
         /// The stored event's number within its waybill; or, with the event not stored, <see cref="AppendOutcome.Duplicate"/>
         /// when the same event is stored already, <see cref="AppendOutcome.PathFull"/> when the path holds its most.
+        /// Without a limit, a waybill whose largest number is not in memory is inserted after its path's largest, in one
+        /// statement; with one, the count is read first.
         /// </summary>
         public async Task<(AppendOutcome Outcome, long Seq)> InsertAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
         {
-            long? seq;
-            if (latestNumbers.TryGetValue(key, out var latest))
+            if (!latestNumbers.TryGetValue(key, out var latest))
             {
-                if (maxEvents > 0 && latest >= maxEvents)
+                if (maxEvents == 0)
                 {
-                    return (await NotInsertedAsync(key, pathEvent, cancellationToken), 0);
+                    SetEvent(insert, key, pathEvent);
+                    return Inserted(key, await insert.ExecuteScalarAsync(cancellationToken) as long?);
                 }
 
-                SetEvent(insertNumbered, key, pathEvent);
-                insertNumbered.Parameters["$seq"].Value = latest + 1;
-                seq = await insertNumbered.ExecuteNonQueryAsync(cancellationToken) == 1 ? latest + 1 : null;
-            }
-            else
-            {
-                SetEvent(insert, key, pathEvent);
-                seq = await insert.ExecuteScalarAsync(cancellationToken) as long?;
-                if (seq is null && maxEvents > 0)
+                (var isStored, latest) = await LookUpAsync(key, pathEvent, cancellationToken);
+                if (isStored || latest >= maxEvents)
                 {
-                    // Not inserted: stored already, or the path is full.
-                    return (await NotInsertedAsync(key, pathEvent, cancellationToken), 0);
+                    return (isStored ? AppendOutcome.Duplicate : AppendOutcome.PathFull, 0);
                 }
             }
+            else if (maxEvents > 0 && latest >= maxEvents)
+            {
+                return ((await LookUpAsync(key, pathEvent, cancellationToken)).Stored ? AppendOutcome.Duplicate : AppendOutcome.PathFull, 0);
+            }
 
+            SetEvent(insertNumbered, key, pathEvent);
+            insertNumbered.Parameters["$seq"].Value = latest + 1;
+            return Inserted(key, await insertNumbered.ExecuteNonQueryAsync(cancellationToken) == 1 ? latest + 1 : null);
+        }
+
+        /// <summary>Stored with <paramref name="seq"/>, which is remembered; or, with none, the same event is stored already.</summary>
+        (AppendOutcome Outcome, long Seq) Inserted(WaybillKey key, long? seq)
+        {
             if (seq is not { } number)
             {
                 return (AppendOutcome.Duplicate, 0);
@@ -1086,14 +1091,14 @@ public sealed class SqliteStore : Store
             return (AppendOutcome.Stored, number);
         }
 
-        async Task<AppendOutcome> NotInsertedAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
+        async Task<(bool Stored, long Latest)> LookUpAsync(WaybillKey key, PathEvent pathEvent, CancellationToken cancellationToken)
         {
             SetEvent(stored, key, pathEvent);
             await using var reader = await stored.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             var (exists, latest) = (reader.GetBoolean(0), reader.GetInt64(1));
             Remember(key, latest);
-            return exists ? AppendOutcome.Duplicate : AppendOutcome.PathFull;
+            return (exists, latest);
         }
 
         void Remember(WaybillKey key, long latest)
