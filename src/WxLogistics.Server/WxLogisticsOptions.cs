@@ -35,6 +35,12 @@ public sealed class WxLogisticsOptions
     public int MinuteQuota { get; set; }
 
     /// <summary>
+    /// Calls an app may make of each API in a day (from midnight in China) on this node before it is answered 45009; 0,
+    /// the default, for no limit. stable_token keeps WeChat's own 500,000 either way.
+    /// </summary>
+    public int DailyQuota { get; set; }
+
+    /// <summary>
     /// The most events a waybill's path may hold; a new event past it is answered 9300526. 0, the default, for no limit
     /// (WeChat documents none). A guard against a carrier whose every retry is a new event ("updated at 10:01:07").
     /// </summary>
@@ -68,6 +74,11 @@ sealed class WxLogisticsOptionsValidator : IValidateOptions<WxLogisticsOptions>
         if (options.MinuteQuota < 0)
         {
             failures.Add("WxLogistics:MinuteQuota must be 0 (no limit) or a number of calls a minute");
+        }
+
+        if (options.DailyQuota < 0)
+        {
+            failures.Add("WxLogistics:DailyQuota must be 0 (no limit) or a number of calls a day");
         }
 
         if (options.MaxEventsPerWaybill < 0)

@@ -166,7 +166,7 @@ public static class WxLogisticsSetup
         services.AddSingleton<GroupCommit>();
         services.AddSingleton<RequestErrorLog>();
         services.AddSingleton<AccessTokens>();
-        services.AddSingleton<MinuteQuota>();
+        services.AddSingleton<CallQuotas>();
         services.AddSingleton<WxApiCatalog>();
         services.AddSingleton<WaybillTokens>();
         services.AddSingleton<PathUpdates>();

@@ -15,7 +15,7 @@ namespace WxLogistics.AccessToken;
 /// passed, so its calls do not wait for the store; and there is one read at a time per token: the calls that find it
 /// due while it is read wait for that read instead of each reading it again.
 /// </summary>
-public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider time, IOptions<WxLogisticsOptions> options, Wire.MinuteQuota quota)
+public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider time, IOptions<WxLogisticsOptions> options, Wire.CallQuotas quota)
 {
     public const int LifetimeSeconds = 7200;
 
@@ -127,7 +127,7 @@ public sealed class AccessTokens(Store store, ServerKey serverKey, TimeProvider 
             return error!;
         }
 
-        if (quota.Take(app.AppId, "auth.getStableAccessToken", Wire.MinuteQuota.StableTokenPerMinute) is { } tooMany)
+        if (quota.TakeStableToken(app.AppId) is { } tooMany)
         {
             return tooMany;
         }

@@ -41,10 +41,10 @@ public sealed class WxApiCatalog
 
     /// <summary>
     /// Whether the authenticated <paramref name="caller"/> may call <paramref name="api"/> now, HTTPS or cloud call: 48001
-    /// for the wrong kind of app, 45011 past the minute quota; null when it may.
+    /// for the wrong kind of app, 45011 or 45009 past the operator's minute or daily quota; null when it may.
     /// </summary>
     public static WxReply? Refuse(IServiceProvider services, WxApi api, AppRecord caller) =>
-        api.Refuse(caller) ?? services.GetRequiredService<MinuteQuota>().Take(caller.AppId, api.Name);
+        api.Refuse(caller) ?? services.GetRequiredService<CallQuotas>().Take(caller.AppId, api.Name);
 
     /// <summary>
     /// Runs a handler, HTTPS or cloud call. A commit the store could not make is answered here as WeChat's system
@@ -69,7 +69,7 @@ public sealed record WxCall(WxApi Api, AppRecord Caller, byte[] Body);
 
 /// <summary>
 /// The gateway in front of every access_token API, applied once on the route group: the WeChat checks that come
-/// before any API logic, in WeChat's order (41001, 40001, 42001, 48001, 45011, 43002, 44002).
+/// before any API logic, in WeChat's order (41001, 40001, 42001, 48001, 45011, 45009, 43002, 44002).
 /// </summary>
 public static class WxGateway
 {
@@ -138,7 +138,7 @@ public static class WxGateway
 
     const string GatewayCodes =
         "\n\nPOST only, with `?access_token=`. Gateway errors first: 41001 access_token missing, 40001 invalid credential, " +
-        "42001 access_token expired, 48001 api unauthorized (wrong kind of app), 45011 api minute-quota (when the operator sets one), " +
+        "42001 access_token expired, 48001 api unauthorized (wrong kind of app), 45011 api minute-quota and 45009 daily quota (when the operator sets them), " +
         "43002 require POST method, 44002 empty post data, " +
         "9300526 body too large, 47001 data format error. Every answer is HTTP 200; errors are {errcode, errmsg} with the rid.";
 

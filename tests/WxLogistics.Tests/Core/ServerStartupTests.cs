@@ -63,6 +63,7 @@ public sealed class ServerStartupTests
     [Theory]
     [InlineData("AccessTokenOverlapSeconds", "abc")]
     [InlineData("MinuteQuota", "99999999999")]
+    [InlineData("DailyQuota", "1.5")]
     public async Task A_whole_number_setting_given_as_something_else_stops_the_server_saying_so_in_plain_words(string setting, string value)
     {
         var (exitCode, output, error) = await ServerProcess.RunToEndAsync(
