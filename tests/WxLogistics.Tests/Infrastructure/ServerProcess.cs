@@ -145,6 +145,24 @@ public sealed class ServerProcess : IAsyncDisposable
         return (process.ExitCode, await output, await error);
     }
 
+    /// <summary>
+    /// Runs the executable to its end in a terminal of its own, as an operator at a shell does: a pseudo-terminal made by
+    /// util-linux's <c>script</c>, an xterm by its TERM. Returns the exit code and what the terminal showed, stdout and
+    /// stderr together, with its escape sequences.
+    /// </summary>
+    public static async Task<(int ExitCode, string Screen)> RunInTerminalAsync(params string[] args)
+    {
+        using var process = Start([ServerAssembly, .. args], [
+            "bash", "-c", "TERM=xterm-256color exec script --quiet --return --command \"$(printf '%q ' dotnet \"$@\")\" /dev/null < /dev/null", "terminal",
+        ]);
+        var screen = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await WaitOrKillAsync(process);
+        Assert.True((await error).Length == 0, $"the terminal could not be made: {await error}");
+        TestRun.Log(await screen);
+        return (process.ExitCode, await screen);
+    }
+
     /// <summary>Runs the executable and presses Ctrl-C (SIGINT to its PID) once <paramref name="when"/> holds.</summary>
     public static Task<(int ExitCode, string Output, string Error)> RunAndInterruptAsync(Func<bool> when, params string[] args) =>
         RunAndInterruptAsync(_ => when(), args);
