@@ -82,6 +82,22 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.Equal(2, counter.TokenRequests);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Many_calls_made_at_once_by_a_new_client_fetch_one_token_between_them(bool stable)
+    {
+        using var client = ClientFor(carrier, stable);
+        PathUpdate Event(int n) => new(waybill.Token, new WaybillId("SF5550001"), DateTimeOffset.FromUnixTimeSeconds(1533052800 + n), ActionType.InTransit, $"第{n}站");
+
+        await Task.WhenAll(Enumerable.Range(1, 20).Select(n => Task.Run(() => client.DeliveryPath.UpdateAsync(Event(n)))));
+
+        // A /cgi-bin/token per call would have retired each other's tokens and spent the app's daily quota.
+        Assert.Equal(1, counter.TokenRequests);
+        await using var stored = await server.Store.OpenAsync();
+        Assert.Equal(20, (await stored.ReadPathAsync(Keys.Sf("SF5550001"))).Count);
+    }
+
     [Fact]
     public async Task A_token_replaced_elsewhere_is_renewed_once_and_the_call_goes_through()
     {
