@@ -16,7 +16,8 @@ static class CloudEnvCommands
     [
         DeliveryPath.PathUpdates.Api, BusinessPath.PathQueries.Api, Tracking.TrackingLinkRequests.Api,
         Orders.OrderPlacement.AddOrderApi, Orders.OrderPlacement.TestUpdateOrderApi, Orders.OrderQueries.CancelOrderApi,
-        Orders.OrderQueries.GetOrderApi, Orders.OrderQueries.GetContactApi, Orders.OrdersApi.GetAllDeliveryApi,
+        Orders.OrderQueries.GetOrderApi, Orders.OrderQueries.BatchGetOrderApi, Orders.OrderQueries.GetContactApi,
+        Orders.OrdersApi.GetAllDeliveryApi,
     ];
 
     public static Command Create(StoreArguments storeArguments, TextWriter output)

@@ -1,13 +1,17 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using WxLogistics.Apps;
 using WxLogistics.Storage;
 using WxLogistics.Wire;
 
 namespace WxLogistics.Orders;
 
-/// <summary>cancelOrder and getOrder for merchants, getContact for carriers.</summary>
+/// <summary>cancelOrder, getOrder and batchGetOrder for merchants, getContact for carriers.</summary>
 public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProvider time)
 {
+    /// <summary>The most orders batchGetOrder reads in one call (WeChat's documented limit).</summary>
+    public const int MaxBatchOrders = 100;
+
     public static readonly WxApi CancelOrderApi = new("logistics.cancelOrder", AppRole.Merchant, 16 * 1024)
     {
         Doc = new(
@@ -26,6 +30,18 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
             "waybill_id, order_id, order_status (0 normal, 1 cancelled)}; print_html is always empty (label rendering is not done). Errors: 40199.",
             typeof(Operability.ApiBodies.GetPath),
             typeof(GetOrderResponse)),
+    };
+
+    public static readonly WxApi BatchGetOrderApi = new("logistics.batchGetOrder", AppRole.Merchant, 64 * 1024)
+    {
+        Doc = new(
+            "batchGetOrder (批量获取运单数据): up to 100 orders in one call",
+            "Merchant access_token. Body: order_list[{order_id, delivery_id, waybill_id}], 1 to 100 of them. Answers {order_list[…]} in the " +
+            "order asked, each {errcode, errmsg, order_id, delivery_id, waybill_id} and, when errcode is 0, print_html, waybill_data and " +
+            "order_status as getOrder; an order that is not the merchant's or does not match has errcode 40199. Errors: 40097 no order_list " +
+            "or an empty one, 9300526 more than 100, 47001 order_list not a list, an item not an object or a field of it not a string.",
+            typeof(BatchGetOrderRequest),
+            typeof(BatchGetOrderResponse)),
     };
 
     public static readonly WxApi GetContactApi = new("logistics.getContact", AppRole.Carrier, 4 * 1024)
@@ -102,6 +118,88 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
             "", CarrierEvents.WaybillData(order.WaybillData), order.Waybill.DeliveryId.Value, order.Waybill.WaybillId.Value, order.OrderId, order.Status));
     }
 
+    public async Task<WxReply> BatchGetAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        List<(string? OrderId, string? DeliveryId, string? WaybillId)> asked = [];
+        using (var document = WireJson.ParseObject(call.Body, out var problem))
+        {
+            if (document is null)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, problem);
+            }
+
+            if (!document.RootElement.TryGetProperty("order_list", out var list) || list.ValueKind == JsonValueKind.Null)
+            {
+                return WxReply.Error(WxErrors.InvalidArgs, "order_list is required");
+            }
+
+            if (list.ValueKind != JsonValueKind.Array)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, "order_list must be a list");
+            }
+
+            var count = list.GetArrayLength();
+            if (count == 0)
+            {
+                return WxReply.Error(WxErrors.InvalidArgs, "order_list names no order");
+            }
+
+            if (count > MaxBatchOrders)
+            {
+                return WxReply.Error(WxErrors.ArgSizeExceedLimit, $"order_list names {count} orders; at most {MaxBatchOrders} are read in one call");
+            }
+
+            foreach (var item in list.EnumerateArray())
+            {
+                var at = $"order_list[{asked.Count}]";
+                if (item.ValueKind != JsonValueKind.Object)
+                {
+                    return WxReply.Error(WxErrors.DataFormatError, $"{at} must be an object");
+                }
+
+                var fields = new string?[3];
+                foreach (var (name, index) in new[] { ("order_id", 0), ("delivery_id", 1), ("waybill_id", 2) })
+                {
+                    if (ItemText(item, name, at, out fields[index]) is { } wrong)
+                    {
+                        return WxReply.Error(WxErrors.DataFormatError, wrong);
+                    }
+                }
+
+                asked.Add((fields[0], fields[1], fields[2]));
+            }
+        }
+
+        var answers = new List<BatchOrder>(asked.Count);
+        foreach (var (orderId, deliveryId, waybillId) in asked)
+        {
+            var order = orderId is null ? null : await store.FindOrderAsync(call.Caller.AppId, orderId, cancellationToken);
+            answers.Add(order is not null && order.Waybill.DeliveryId.Value == deliveryId && order.Waybill.WaybillId.Value == waybillId
+                ? new BatchOrder(0, "ok", order.OrderId, deliveryId, waybillId, "", CarrierEvents.WaybillData(order.WaybillData), order.Status)
+                : new BatchOrder(WxErrors.WaybillNotFound.Code, WxErrors.WaybillNotFound.Text, orderId ?? "", deliveryId ?? "", waybillId ?? "", null, null, null));
+        }
+
+        return WxReply.Success(new BatchGetOrderResponse(answers));
+    }
+
+    /// <summary>A field of an item of order_list: its text, null when it is not sent; the 47001 errmsg when it is no string.</summary>
+    static string? ItemText(JsonElement item, string name, string at, out string? text)
+    {
+        text = null;
+        if (!item.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return $"{at}.{name} must be a string";
+        }
+
+        text = value.GetString();
+        return null;
+    }
+
     public async Task<WxReply> ContactAsync(WxCall call, CancellationToken cancellationToken)
     {
         string? token, waybillText;
@@ -174,6 +272,24 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
 }
 
 public sealed record GetOrderResponse(string PrintHtml, IReadOnlyList<WaybillDataItem> WaybillData, string DeliveryId, string WaybillId, string OrderId, int OrderStatus);
+
+public sealed record BatchGetOrderRequest(IReadOnlyList<BatchGetOrderRequest.Item> OrderList)
+{
+    public sealed record Item(string OrderId, string DeliveryId, string WaybillId);
+}
+
+public sealed record BatchGetOrderResponse(IReadOnlyList<BatchOrder> OrderList);
+
+/// <summary>An order of batchGetOrder's answer: what was asked, and getOrder's fields when it was found (errcode 0).</summary>
+public sealed record BatchOrder(
+    int Errcode,
+    string Errmsg,
+    string OrderId,
+    string DeliveryId,
+    string WaybillId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PrintHtml,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<WaybillDataItem>? WaybillData,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? OrderStatus);
 
 public sealed record Contact(string Address, string Name, string Tel, string Mobile);
 

@@ -5,7 +5,7 @@ using WxLogistics.Wire;
 
 namespace WxLogistics.Orders;
 
-/// <summary>The order APIs: addOrder, cancelOrder, getOrder, getAllDelivery, testUpdateOrder; getContact for carriers.</summary>
+/// <summary>The order APIs: addOrder, cancelOrder, getOrder, batchGetOrder, getAllDelivery, testUpdateOrder; getContact for carriers.</summary>
 public static class OrdersApi
 {
     public static readonly WxApi GetAllDeliveryApi = new("logistics.getAllDelivery", AppRole.Merchant) { IsGet = true };
@@ -17,6 +17,7 @@ public static class OrdersApi
         group.MapWxApi<OrderPlacement>("/test_update_order", OrderPlacement.TestUpdateOrderApi, (orders, call, ct) => orders.TestUpdateAsync(call, ct));
         group.MapWxApi<OrderQueries>("/order/cancel", OrderQueries.CancelOrderApi, (orders, call, ct) => orders.CancelAsync(call, ct));
         group.MapWxApi<OrderQueries>("/order/get", OrderQueries.GetOrderApi, (orders, call, ct) => orders.GetAsync(call, ct));
+        group.MapWxApi<OrderQueries>("/order/batchget", OrderQueries.BatchGetOrderApi, (orders, call, ct) => orders.BatchGetAsync(call, ct));
         app.MapWxApiGroup("/cgi-bin/express/delivery")
             .MapWxApi<OrderQueries>("/contact/get", OrderQueries.GetContactApi, (orders, call, ct) => orders.ContactAsync(call, ct));
         group.MapWxApi<Store>("/delivery/getall", GetAllDeliveryApi with

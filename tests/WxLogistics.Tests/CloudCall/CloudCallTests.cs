@@ -65,6 +65,35 @@ public abstract class CloudCallTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merchant_function_reads_several_orders_at_once_with_batchGetOrder()
+    {
+        var merchant = await OperatorAsync("app", "add", "--role", "merchant", "--name", "shop");
+        var (appId, secret) = (merchant.GetProperty("appid").GetString()!, merchant.GetProperty("secret").GetString()!);
+
+        // An order with the TEST sandbox carrier, placed over HTTPS.
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var token = JsonDocument.Parse(await http.GetStringAsync($"/cgi-bin/token?grant_type=client_credential&appid={appId}&secret={secret}"))
+            .RootElement.GetProperty("access_token").GetString();
+        using var placed = await http.PostAsync(
+            $"/cgi-bin/express/business/order/add?access_token={token}",
+            new StringContent(JsonSerializer.Serialize(OrderBodies.Order("o-7", "TEST", "test_biz_id")), Encoding.UTF8, "application/json"));
+        var waybillId = JsonDocument.Parse(await placed.Content.ReadAsStringAsync()).RootElement.GetProperty("waybill_id").GetString()!;
+        var (id, key) = await EnvAsync("shop-env", appId, "logistics.batchGetOrder");
+
+        var result = await CloudFunctions.RunAsync("batchGetOrder", Gateway, "shop-env", id, key, new
+        {
+            orderList = new[] { new { orderId = "o-7", deliveryId = "TEST", waybillId }, new { orderId = "o-8", deliveryId = "TEST", waybillId = "0" } },
+        });
+
+        Assert.Equal("openapi.logistics.batchGetOrder:ok", result.GetProperty("errMsg").GetString());
+        var found = result.GetProperty("orderList")[0];
+        Assert.Equal((0, "o-7", waybillId, 0), (found.GetProperty("errcode").GetInt32(), found.GetProperty("orderId").GetString(), found.GetProperty("waybillId").GetString(), found.GetProperty("orderStatus").GetInt32()));
+        Assert.Equal(JsonValueKind.Array, found.GetProperty("waybillData").ValueKind);
+        var missing = result.GetProperty("orderList")[1];
+        Assert.Equal((40199, "o-8"), (missing.GetProperty("errcode").GetInt32(), missing.GetProperty("orderId").GetString()));
+    }
+
+    [Fact]
     public async Task A_function_past_the_operators_minute_quota_gets_45011_as_the_https_api_does()
     {
         var carrier = await CarrierAsync("SF");

@@ -40,7 +40,7 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
         "/cgi-bin/express/business/path/link", "/tcb/admin", "/t/abc.def", "/admin/push", "/admin/push/replay", "/cgi-bin/nothing",
         "/", "/cgi-bin/express/delivery/path/update/../../token", "/cgi-bin/express/business/order/add",
         "/cgi-bin/express/business/test_update_order", "/cgi-bin/express/business/delivery/getall", "/cgi-bin/express/business/order/cancel",
-        "/cgi-bin/express/business/order/get", "/cgi-bin/express/delivery/contact/get",
+        "/cgi-bin/express/business/order/get", "/cgi-bin/express/business/order/batchget", "/cgi-bin/express/delivery/contact/get",
     ];
 
     static readonly string[] Methods = ["GET", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
@@ -57,7 +57,9 @@ public sealed class HostileInputTests(ITestOutputHelper output) : IAsyncLifetime
         var cloudAnswers = 0;
         for (var i = 0; i < Requests; i++)
         {
-            var path = Paths[random.Next(Paths.Length)];
+            // The cloud gateway gets a tenth of the requests besides its share of the paths, so that many signed calls
+            // reach the APIs behind it whatever the number of paths.
+            var path = random.Next(10) == 0 ? "/tcb/admin" : Paths[random.Next(Paths.Length)];
             var method = Methods[random.Next(Methods.Length)];
             var signed = path == "/tcb/admin" && random.Next(2) == 0;
             using var request = signed ? SignedCloudCall(random) : new HttpRequestMessage(new HttpMethod(method), path + Query(random));

@@ -137,6 +137,82 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         WxAssert.Error(40199, await server.PostJsonAsync($"/cgi-bin/express/business/order/get?access_token={merchantToken}", OrderKey("SF0")));
     }
 
+    [Fact]
+    public async Task A_merchant_reads_several_orders_at_once_each_answered_in_the_order_asked_with_its_own_errcode()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => JsonDocument.Parse(push.Body).RootElement.GetProperty("Event").GetString() == "cancel_waybill"
+            ? AcceptAndCancel(push, "", 0)
+            : Accept(push, JsonDocument.Parse(push.Body).RootElement.GetProperty("OrderID").GetString() == "order-1" ? "SF7100000011" : "SF7100000012");
+        await AddOrderAsync(Order("order-1"));
+        await AddOrderAsync(Order("order-2"));
+        WxAssert.Ok(await server.PostJsonAsync(
+            $"/cgi-bin/express/business/order/cancel?access_token={merchantToken}", new { order_id = "order-2", delivery_id = "SF", waybill_id = "SF7100000012" }));
+        var stranger = await server.AddMerchantAsync("Another shop");
+
+        var answer = await server.PostJsonAsync($"/cgi-bin/express/business/order/batchget?access_token={merchantToken}", new
+        {
+            order_list = new[]
+            {
+                new { order_id = "order-2", delivery_id = "SF", waybill_id = "SF7100000012" },
+                new { order_id = "order-1", delivery_id = "SF", waybill_id = "SF7100000012" },
+                new { order_id = "order-9", delivery_id = "SF", waybill_id = "SF7100000019" },
+                new { order_id = "order-1", delivery_id = "SF", waybill_id = "SF7100000011" },
+            },
+        });
+
+        var orders = answer.GetProperty("order_list").EnumerateArray().ToList();
+        Assert.Equal(4, orders.Count);
+        Assert.Equal((0, "ok", "order-2", "SF7100000012", 1), (orders[0].GetProperty("errcode").GetInt32(), orders[0].GetProperty("errmsg").GetString(),
+            orders[0].GetProperty("order_id").GetString(), orders[0].GetProperty("waybill_id").GetString(), orders[0].GetProperty("order_status").GetInt32()));
+        Assert.Equal("广州", orders[0].GetProperty("waybill_data")[0].GetProperty("value").GetString());
+        Assert.Equal("", orders[0].GetProperty("print_html").GetString());
+
+        // An order named with another order's waybill, and one that does not exist: 40199 each, what was asked echoed, nothing more.
+        foreach (var (missing, orderId, waybillId) in new[] { (orders[1], "order-1", "SF7100000012"), (orders[2], "order-9", "SF7100000019") })
+        {
+            Assert.Equal(40199, missing.GetProperty("errcode").GetInt32());
+            Assert.Equal("waybill_id not found", missing.GetProperty("errmsg").GetString());
+            Assert.Equal((orderId, "SF", waybillId), (missing.GetProperty("order_id").GetString(), missing.GetProperty("delivery_id").GetString(), missing.GetProperty("waybill_id").GetString()));
+            Assert.False(missing.TryGetProperty("order_status", out _));
+            Assert.False(missing.TryGetProperty("waybill_data", out _));
+        }
+
+        Assert.Equal((0, 0, "SF7100000011"), (orders[3].GetProperty("errcode").GetInt32(), orders[3].GetProperty("order_status").GetInt32(), orders[3].GetProperty("waybill_id").GetString()));
+
+        // Another merchant sees none of them.
+        var theirs = await server.PostJsonAsync($"/cgi-bin/express/business/order/batchget?access_token={await server.AccessTokenAsync(stranger)}", new
+        {
+            order_list = new[] { new { order_id = "order-1", delivery_id = "SF", waybill_id = "SF7100000011" } },
+        });
+        Assert.Equal(40199, theirs.GetProperty("order_list")[0].GetProperty("errcode").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("{}", 40097, "order_list is required")]
+    [InlineData("{\"order_list\":[]}", 40097, "order_list names no order")]
+    [InlineData("{\"order_list\":{\"order_id\":\"order-1\"}}", 47001, "order_list must be a list")]
+    [InlineData("{\"order_list\":[{\"order_id\":\"order-1\"},7]}", 47001, "order_list[1] must be an object")]
+    [InlineData("{\"order_list\":[{\"order_id\":1,\"delivery_id\":\"SF\",\"waybill_id\":\"SF1\"}]}", 47001, "order_list[0].order_id must be a string")]
+    [InlineData("{\"order_list\":[{\"order_id\":\"a\",\"order_id\":\"b\"}]}", 47001, "order_list[0].order_id")]
+    public async Task A_batch_read_without_a_list_of_orders_as_WeChat_takes_it_is_refused_saying_what_is_wrong(string body, int errcode, string why)
+    {
+        var reply = await server.PostRawAsync($"/cgi-bin/express/business/order/batchget?access_token={merchantToken}", Encoding.UTF8.GetBytes(body));
+
+        WxAssert.Error(errcode, reply, why);
+    }
+
+    [Fact]
+    public async Task A_batch_read_of_more_than_a_hundred_orders_gets_9300526_and_a_hundred_are_read()
+    {
+        object List(int count) => new { order_list = Enumerable.Range(0, count).Select(i => new { order_id = $"order-{i}", delivery_id = "SF", waybill_id = $"SF{i}" }).ToArray() };
+
+        WxAssert.Error(9300526, await server.PostJsonAsync($"/cgi-bin/express/business/order/batchget?access_token={merchantToken}", List(101)),
+            "order_list names 101 orders; at most 100 are read in one call");
+        var hundred = await server.PostJsonAsync($"/cgi-bin/express/business/order/batchget?access_token={merchantToken}", List(100));
+        Assert.Equal(100, hundred.GetProperty("order_list").GetArrayLength());
+    }
+
     [Theory]
     [InlineData("order/get", "[1,2]", "the body must be a JSON object")]
     [InlineData("order/cancel", "{\"order_id\":", "the body is not valid JSON")]
