@@ -168,6 +168,19 @@ public sealed record PlacedOrder(string OrderId, WaybillId WaybillId, IReadOnlyL
 /// <param name="WaybillData">The carrier's label data.</param>
 public sealed record OrderInfo(string OrderId, DeliveryId DeliveryId, WaybillId WaybillId, bool IsCancelled, string PrintHtml, IReadOnlyList<WaybillDataItem> WaybillData);
 
+/// <summary>An order to read with batchGetOrder.</summary>
+/// <param name="OrderId">The merchant's order id.</param>
+/// <param name="DeliveryId">The carrier.</param>
+/// <param name="WaybillId">The waybill.</param>
+public sealed record OrderKey(string OrderId, DeliveryId DeliveryId, WaybillId WaybillId);
+
+/// <summary>What batchGetOrder answers for one order.</summary>
+/// <param name="Asked">The order asked for.</param>
+/// <param name="ErrorCode">0 when it was read; otherwise why not, such as 40199 (no such order of this merchant).</param>
+/// <param name="ErrorMessage">The errmsg that goes with it.</param>
+/// <param name="Order">The order, when it was read.</param>
+public sealed record BatchOrderResult(OrderKey Asked, int ErrorCode, string ErrorMessage, OrderInfo? Order);
+
 /// <summary>A carrier as getAllDelivery lists it.</summary>
 /// <param name="DeliveryId">Its code.</param>
 /// <param name="Name">Its name.</param>
@@ -204,7 +217,7 @@ public sealed class WxLogisticsDeliveryException : WxLogisticsApiException
     public string DeliveryResultMessage { get; }
 }
 
-/// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, getAllDelivery, testUpdateOrder.</summary>
+/// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, batchGetOrder, getAllDelivery, testUpdateOrder.</summary>
 public sealed class OrdersClient
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -245,7 +258,7 @@ public sealed class OrdersClient
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <exception cref="WxLogisticsApiException">Such as 9300506 (the waybill already has a path) or 40199.</exception>
     public Task CancelAsync(string orderId, DeliveryId deliveryId, WaybillId waybillId, string? openId = null, CancellationToken cancellationToken = default) =>
-        api.PostAsync("logistics.cancelOrder", "/cgi-bin/express/business/order/cancel", OrderKey(orderId, deliveryId, waybillId, openId), cancellationToken);
+        api.PostAsync("logistics.cancelOrder", "/cgi-bin/express/business/order/cancel", OrderFields(orderId, deliveryId, waybillId, openId), cancellationToken);
 
     /// <summary>Reads an order (getOrder).</summary>
     /// <param name="orderId">The merchant's order id.</param>
@@ -257,7 +270,7 @@ public sealed class OrdersClient
     /// <exception cref="WxLogisticsApiException">Such as 40199 (no such order of this merchant).</exception>
     public async Task<OrderInfo> GetAsync(string orderId, DeliveryId deliveryId, WaybillId waybillId, string? openId = null, CancellationToken cancellationToken = default)
     {
-        var answer = await api.PostAsync("logistics.getOrder", "/cgi-bin/express/business/order/get", OrderKey(orderId, deliveryId, waybillId, openId), cancellationToken);
+        var answer = await api.PostAsync("logistics.getOrder", "/cgi-bin/express/business/order/get", OrderFields(orderId, deliveryId, waybillId, openId), cancellationToken);
         return new OrderInfo(
             Text(answer, "order_id"),
             new DeliveryId(Text(answer, "delivery_id")),
@@ -265,6 +278,64 @@ public sealed class OrdersClient
             answer["order_status"] is not null && ApiConnection.Number(answer, "order_status", "order_status", "logistics.getOrder") == 1,
             Text(answer, "print_html"),
             WaybillData(answer));
+    }
+
+    /// <summary>Reads up to 100 orders in one call (batchGetOrder).</summary>
+    /// <param name="orders">The orders to read, 1 to 100.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>One result per order asked, in the same order: the order, or the errcode that says why it was not read.</returns>
+    /// <exception cref="ArgumentException">No orders, or more than 100.</exception>
+    /// <exception cref="WxLogisticsApiException">For a non-zero errcode of the call as a whole.</exception>
+    public async Task<IReadOnlyList<BatchOrderResult>> BatchGetAsync(IReadOnlyList<OrderKey> orders, CancellationToken cancellationToken = default)
+    {
+        const string Api = "logistics.batchGetOrder";
+        ArgumentNullException.ThrowIfNull(orders);
+        if (orders.Count is 0 or > 100)
+        {
+            throw new ArgumentException($"batchGetOrder reads 1 to 100 orders in a call, not {orders.Count}", nameof(orders));
+        }
+
+        var list = new JsonArray();
+        foreach (var order in orders)
+        {
+            list.Add(new JsonObject { ["order_id"] = order.OrderId, ["delivery_id"] = order.DeliveryId.Value, ["waybill_id"] = order.WaybillId.Value });
+        }
+
+        var answer = await api.PostAsync(Api, "/cgi-bin/express/business/order/batchget", new JsonObject { ["order_list"] = list }, cancellationToken);
+        if (!answer.ContainsKey("order_list"))
+        {
+            throw new WxLogisticsApiException(-1, "the answer has no order_list", Api);
+        }
+
+        if (answer["order_list"] is not JsonArray answered || answered.Count != orders.Count)
+        {
+            throw ApiConnection.Malformed(answer["order_list"], "order_list", $"a list of the {orders.Count} orders asked", Api);
+        }
+
+        var results = new List<BatchOrderResult>(orders.Count);
+        for (var i = 0; i < orders.Count; i++)
+        {
+            var where = $"order_list[{i}]";
+            if (answered[i] is not JsonObject item)
+            {
+                throw ApiConnection.Malformed(answered[i], where, "an object", Api);
+            }
+
+            var errcode = (int)ApiConnection.Number(item, "errcode", where + ".errcode", Api);
+            results.Add(new BatchOrderResult(
+                orders[i],
+                errcode,
+                Text(item, "errmsg"),
+                errcode != 0 ? null : new OrderInfo(
+                    Text(item, "order_id"),
+                    new DeliveryId(Text(item, "delivery_id")),
+                    new WaybillId(Text(item, "waybill_id")),
+                    item["order_status"] is not null && ApiConnection.Number(item, "order_status", where + ".order_status", Api) == 1,
+                    Text(item, "print_html"),
+                    WaybillData(item))));
+        }
+
+        return results;
     }
 
     /// <summary>Lists the carriers and their service types (getAllDelivery).</summary>
@@ -306,7 +377,7 @@ public sealed class OrdersClient
             },
             cancellationToken);
 
-    static JsonObject OrderKey(string orderId, DeliveryId deliveryId, WaybillId waybillId, string? openId) => new()
+    static JsonObject OrderFields(string orderId, DeliveryId deliveryId, WaybillId waybillId, string? openId) => new()
     {
         ["order_id"] = orderId,
         ["openid"] = openId,

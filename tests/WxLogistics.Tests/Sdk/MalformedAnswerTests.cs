@@ -64,6 +64,23 @@ public sealed class MalformedAnswerTests : IAsyncLifetime
         Assert.Equal("logistics.updatePath", error.Api);
     }
 
+    [Theory]
+    [InlineData("""{"errcode":0,"errmsg":"ok"}""", "the answer has no order_list")]
+    [InlineData("""{"order_list":[{"errcode":0}]}""", "the answer's order_list is not a list of the 2 orders asked: [{\"errcode\":0}]")]
+    [InlineData("""{"order_list":[{"errcode":0},7]}""", "the answer's order_list[1] is not an object: 7")]
+    [InlineData("""{"order_list":[{"errcode":0},{"errmsg":"ok"}]}""", "the answer has no order_list[1].errcode")]
+    [InlineData("""{"order_list":[{"errcode":0,"order_status":"1"},{"errcode":0}]}""", "the answer's order_list[0].order_status is not a whole number: \"1\"")]
+    public async Task A_batchGetOrder_answer_without_one_result_per_order_asked_fails_the_call_naming_what_is_wrong(string answer, string message)
+    {
+        apiAnswer = answer;
+        using var client = Client();
+        var order = new OrderKey("o-1", new DeliveryId("SF"), new WaybillId("SF1"));
+
+        var error = await Assert.ThrowsAsync<WxLogisticsApiException>(() => client.Orders.BatchGetAsync([order, order]));
+
+        Assert.Equal((-1, message, "logistics.batchGetOrder"), (error.ErrorCode, error.ErrorMessage, error.Api));
+    }
+
     [Fact]
     public async Task An_error_answer_whose_errmsg_is_not_a_string_still_surfaces_its_errcode()
     {

@@ -161,6 +161,25 @@ public sealed class SampleWebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merchant_reads_its_orders_in_one_call_through_the_sdk_each_with_its_own_outcome()
+    {
+        using var merchantClient = ClientFor(merchant);
+        var first = await merchantClient.Orders.AddAsync(Order("order-b1", bizId: "test_biz_id", deliveryId: "TEST"));
+        var second = await merchantClient.Orders.AddAsync(Order("order-b2", bizId: "test_biz_id", deliveryId: "TEST"));
+        await merchantClient.Orders.CancelAsync("order-b2", new DeliveryId("TEST"), second.WaybillId, "buyer-openid");
+        var unknown = new OrderKey("order-b9", new DeliveryId("TEST"), new WaybillId("0"));
+
+        var results = await merchantClient.Orders.BatchGetAsync(
+            [new OrderKey("order-b2", new DeliveryId("TEST"), second.WaybillId), unknown, new OrderKey("order-b1", new DeliveryId("TEST"), first.WaybillId)]);
+
+        Assert.Equal(["order-b2", "order-b9", "order-b1"], results.Select(r => r.Asked.OrderId));
+        Assert.True(results[0].Order is { IsCancelled: true } cancelled && cancelled.WaybillId == second.WaybillId);
+        Assert.Equal((40199, "waybill_id not found", null), (results[1].ErrorCode, results[1].ErrorMessage, results[1].Order));
+        Assert.True(results[2].Order is { IsCancelled: false } open && open.WaybillId == first.WaybillId && open.OrderId == "order-b1");
+        await Assert.ThrowsAsync<ArgumentException>(() => merchantClient.Orders.BatchGetAsync(Enumerable.Repeat(unknown, 101).ToList()));
+    }
+
+    [Fact]
     public async Task A_push_with_a_wrong_signature_is_refused_by_the_sample_webhook()
     {
         using var http = new HttpClient();
