@@ -185,6 +185,7 @@ public static class WxLogisticsSetup
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(3) });
         services.AddSingleton<OrderPlacement>();
         services.AddSingleton<OrderQueries>();
+        services.AddSingleton<QuotaQueries>();
         services.AddSingleton<WxMetrics>();
         services.AddSingleton<CallInspector>();
         services.AddHostedService(sp => sp.GetRequiredService<CallInspector>());

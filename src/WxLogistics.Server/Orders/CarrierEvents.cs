@@ -8,8 +8,8 @@ using WxLogistics.Wire;
 namespace WxLogistics.Orders;
 
 /// <summary>
-/// The add_waybill event pushed to a carrier's message server (../shared/spec/wechat-logistics.md §2.1), in XML or
-/// JSON, and the carrier's reply.
+/// The events pushed to a carrier's message server (../shared/spec/wechat-logistics.md §2.1, 2.2 and 2.4: add_waybill,
+/// cancel_waybill, get_quota), in XML or JSON, and the carrier's reply.
 /// </summary>
 public static class CarrierEvents
 {
@@ -17,7 +17,11 @@ public static class CarrierEvents
     public sealed record AddWaybill(string ToUserName, long CreateTime, string Token, string OrderId, string BizId, string ShopAppId, JsonElement Order);
 
     /// <summary>What a carrier answered.</summary>
-    public sealed record Reply(string? Token, string? OrderId, string? BizId, string? WaybillId, int? ResultCode, string? ResultMsg, string? WaybillData);
+    public sealed record Reply(string? Token, string? OrderId, string? BizId, string? WaybillId, int? ResultCode, string? ResultMsg, string? WaybillData)
+    {
+        /// <summary>get_quota's answer: the labels the account has left, as the carrier wrote it.</summary>
+        public string? Quota { get; init; }
+    }
 
     static readonly (string Json, string Wire)[] Party =
     [
@@ -42,6 +46,19 @@ public static class CarrierEvents
         ["BizPwd"] = "",
         ["ShopAppID"] = shopAppId,
         ["WayBillID"] = waybillId,
+    };
+
+    /// <summary>The get_quota event (§2.4): the balance of a merchant's account with the carrier.</summary>
+    public static JsonObject GetQuota(string toUserName, long createTime, string bizId, string shopAppId) => new()
+    {
+        ["ToUserName"] = toUserName,
+        ["FromUserName"] = "wxlogistics",
+        ["CreateTime"] = createTime,
+        ["MsgType"] = "event",
+        ["Event"] = "get_quota",
+        ["BizID"] = bizId,
+        ["BizPwd"] = "",
+        ["ShopAppID"] = shopAppId,
     };
 
     public static byte[] Serialize(JsonObject message, bool json) => json
@@ -170,7 +187,7 @@ public static class CarrierEvents
 
                 string? S(string n) => root.TryGetProperty(n, out var v) ? v.ValueKind == JsonValueKind.String ? v.GetString() : v.ToString() : null;
                 int? code = root.TryGetProperty("ResultCode", out var rc) && rc.ValueKind == JsonValueKind.Number && rc.TryGetInt32(out var c) ? c : null;
-                return new Reply(S("Token"), S("OrderID"), S("BizID"), S("WayBillID"), code, S("ResultMsg"), S("WaybillData"));
+                return new Reply(S("Token"), S("OrderID"), S("BizID"), S("WayBillID"), code, S("ResultMsg"), S("WaybillData")) { Quota = S("Quota") };
             }
 
             var xml = XDocument.Parse(body).Root;
@@ -182,7 +199,8 @@ public static class CarrierEvents
             string? X(string n) => xml.Element(n)?.Value;
             return new Reply(
                 X("Token"), X("OrderID"), X("BizID"), X("WayBillID"), int.TryParse(X("ResultCode"), CultureInfo.InvariantCulture, out var result) ? result : null,
-                X("ResultMsg"), X("WaybillData"));
+                X("ResultMsg"), X("WaybillData"))
+            { Quota = X("Quota") };
         }
         catch (Exception e) when (e is JsonException or System.Xml.XmlException or InvalidOperationException)
         {

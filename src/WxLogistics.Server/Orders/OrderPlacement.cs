@@ -390,7 +390,7 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
     static string? Str(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    static WxReply? Limit(JsonElement element, string name, int maxBytes, bool required, string label)
+    internal static WxReply? Limit(JsonElement element, string name, int maxBytes, bool required, string label)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {

@@ -5,7 +5,7 @@ using WxLogistics.Wire;
 
 namespace WxLogistics.Orders;
 
-/// <summary>The order APIs: addOrder, cancelOrder, getOrder, batchGetOrder, getAllDelivery, testUpdateOrder; getContact for carriers.</summary>
+/// <summary>The order APIs: addOrder, cancelOrder, getOrder, batchGetOrder, getQuota, getAllDelivery, testUpdateOrder; getContact for carriers.</summary>
 public static class OrdersApi
 {
     public static readonly WxApi GetAllDeliveryApi = new("logistics.getAllDelivery", AppRole.Merchant) { IsGet = true };
@@ -18,6 +18,7 @@ public static class OrdersApi
         group.MapWxApi<OrderQueries>("/order/cancel", OrderQueries.CancelOrderApi, (orders, call, ct) => orders.CancelAsync(call, ct));
         group.MapWxApi<OrderQueries>("/order/get", OrderQueries.GetOrderApi, (orders, call, ct) => orders.GetAsync(call, ct));
         group.MapWxApi<OrderQueries>("/order/batchget", OrderQueries.BatchGetOrderApi, (orders, call, ct) => orders.BatchGetAsync(call, ct));
+        group.MapWxApi<QuotaQueries>("/quota/get", QuotaQueries.Api, (quotas, call, ct) => quotas.GetAsync(call, ct));
         app.MapWxApiGroup("/cgi-bin/express/delivery")
             .MapWxApi<OrderQueries>("/contact/get", OrderQueries.GetContactApi, (orders, call, ct) => orders.ContactAsync(call, ct));
         group.MapWxApi<Store>("/delivery/getall", GetAllDeliveryApi with

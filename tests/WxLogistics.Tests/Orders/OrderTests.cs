@@ -213,6 +213,78 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal(100, hundred.GetProperty("order_list").GetArrayLength());
     }
 
+    /// <summary>A carrier's answer to get_quota, in the push's own format, echoing its BizID unless told otherwise.</summary>
+    static (int, string) Quota(ReceivedPush push, string quota, int resultCode = 0, string? bizId = null)
+    {
+        var json = push.ContentType.StartsWith("application/json", StringComparison.Ordinal);
+        var asked = json ? JsonDocument.Parse(push.Body).RootElement.GetProperty("BizID").GetString()! : XDocument.Parse(push.Body).Root!.Element("BizID")!.Value;
+        return json
+            ? (200, $$"""{"ToUserName":"x","FromUserName":"y","CreateTime":1,"MsgType":"event","Event":"get_quota","BizID":"{{bizId ?? asked}}","ResultCode":{{resultCode}},"ResultMsg":"{{(resultCode == 0 ? "成功" : "客户密码不正确")}}","Quota":{{quota}}}""")
+            : (200, $"<xml><ToUserName><![CDATA[x]]></ToUserName><FromUserName><![CDATA[y]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType>" +
+                $"<Event><![CDATA[get_quota]]></Event><BizID><![CDATA[{bizId ?? asked}]]></BizID><ResultCode>{resultCode}</ResultCode><ResultMsg><![CDATA[成功]]></ResultMsg><Quota>{quota}</Quota></xml>");
+    }
+
+    Task<JsonElement> GetQuotaAsync(object body) => server.PostJsonAsync($"/cgi-bin/express/business/quota/get?access_token={merchantToken}", body);
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("xml")]
+    public async Task A_merchant_asks_the_carrier_for_its_accounts_balance_and_gets_the_quota_the_carrier_answers(string format)
+    {
+        var carrier = await CarrierAsync(format);
+        carrierServer.Respond = push => Quota(push, "88");
+
+        var answer = await GetQuotaAsync(new { delivery_id = "SF", biz_id = "biz-001" });
+
+        Assert.Equal(88, answer.GetProperty("quota_num").GetInt64());
+        var push = carrierServer.Pushes.Single();
+        Assert.Equal(format == "json" ? "application/json" : "text/xml", push.ContentType.Split(';')[0]);
+        var fields = format == "json"
+            ? JsonDocument.Parse(push.Body).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ToString())
+            : XDocument.Parse(push.Body).Root!.Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
+        Assert.Equal(("get_quota", "event", "biz-001", merchant.AppId, carrier.AppId), (fields["Event"], fields["MsgType"], fields["BizID"], fields["ShopAppID"], fields["ToUserName"]));
+        Assert.Equal(Sha1(CarrierPushToken, push.Timestamp, push.Nonce), push.Signature);
+    }
+
+    static string Sha1(params string[] parts)
+    {
+        Array.Sort(parts, StringComparer.Ordinal);
+        return Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(string.Concat(parts))));
+    }
+
+    [Theory]
+    [InlineData("0", 10002, null, 10002, "客户密码不正确")]
+    [InlineData("-5", 0, null, -1, "the carrier's Quota is not a whole number of labels: -5")]
+    [InlineData("\"many\"", 0, null, -1, "the carrier's Quota is not a whole number of labels: many")]
+    [InlineData("7", 0, "biz-other", -1, "the carrier's reply is not a get_quota reply in JSON echoing BizID, with a ResultCode")]
+    public async Task A_carrier_that_refuses_or_answers_no_usable_quota_fails_getQuota_with_its_code_or_the_reason(
+        string quota, int resultCode, string? echoedBizId, int deliveryResultCode, string deliveryResultMessage)
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => Quota(push, quota, resultCode, echoedBizId);
+
+        var answer = await GetQuotaAsync(new { delivery_id = "SF", biz_id = "biz-001" });
+
+        WxAssert.Error(9300501, answer);
+        Assert.Equal((deliveryResultCode, deliveryResultMessage), (answer.GetProperty("delivery_resultcode").GetInt32(), answer.GetProperty("delivery_resultmsg").GetString()));
+    }
+
+    [Fact]
+    public async Task GetQuota_names_what_is_missing_or_unknown_and_the_TEST_sandbox_answers_itself()
+    {
+        await server.AddCarrierAsync("ZTO", "中通快递");
+
+        WxAssert.Error(40097, await GetQuotaAsync(new { delivery_id = "SF" }), "biz_id is required");
+        WxAssert.Error(47001, await GetQuotaAsync(new { delivery_id = "SF", biz_id = 7 }), "biz_id must be a string");
+        WxAssert.Error(9300503, await GetQuotaAsync(new { delivery_id = "NOPE", biz_id = "biz-001" }));
+        var noServer = await GetQuotaAsync(new { delivery_id = "ZTO", biz_id = "biz-001" });
+        WxAssert.Error(9300501, noServer);
+        Assert.Equal("ZTO has no message server to push get_quota to", noServer.GetProperty("delivery_resultmsg").GetString());
+
+        Assert.Equal(10000, (await GetQuotaAsync(new { delivery_id = "TEST", biz_id = "test_biz_id" })).GetProperty("quota_num").GetInt64());
+        Assert.Equal(10001, (await GetQuotaAsync(new { delivery_id = "TEST", biz_id = "other" })).GetProperty("delivery_resultcode").GetInt32());
+    }
+
     [Theory]
     [InlineData("order/get", "[1,2]", "the body must be a JSON object")]
     [InlineData("order/cancel", "{\"order_id\":", "the body is not valid JSON")]
@@ -283,9 +355,7 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal("order-1", placed.GetProperty("order_id").GetString());
         Assert.Equal("""[{"key":"ZTO_bagAddr","value":"广州"},{"key":"ZTO_mark","value":"888-666-666"}]""", placed.GetProperty("waybill_data").GetRawText());
         var push = Assert.Single(carrierServer.Pushes);
-        string[] parts = [CarrierPushToken, push.Timestamp, push.Nonce];
-        Array.Sort(parts, StringComparer.Ordinal);
-        Assert.Equal(Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(string.Concat(parts)))), push.Signature);
+        Assert.Equal(Sha1(CarrierPushToken, push.Timestamp, push.Nonce), push.Signature);
         Assert.Contains("add_waybill", push.Body);
         Assert.Contains("新港中路397号", push.Body);
 

@@ -1,0 +1,95 @@
+using System.Globalization;
+using WxLogistics.Apps;
+using WxLogistics.Storage;
+using WxLogistics.Wire;
+
+namespace WxLogistics.Orders;
+
+/// <summary>getQuota: a merchant asks a carrier, through the get_quota push, how many labels its account has left.</summary>
+public sealed class QuotaQueries(Store store, OrderPlacement placement, TimeProvider time)
+{
+    /// <summary>The balance the TEST sandbox carrier reports for test_biz_id; its orders do not use it up.</summary>
+    public const long SandboxQuota = 10_000;
+
+    public static readonly WxApi Api = new("logistics.getQuota", AppRole.Merchant, 4 * 1024)
+    {
+        Doc = new(
+            "getQuota (获取电子面单余额): the labels a merchant's account with a carrier has left",
+            "Merchant access_token. Body: delivery_id, biz_id. The carrier is asked with the get_quota push and answers {quota_num}. Errors: " +
+            "40097 a field missing, 9300503 unknown delivery_id, 9300501 with delivery_resultcode (the carrier's ResultCode, such as 10001 " +
+            "for an account it does not know, or -1 when it did not answer properly).",
+            typeof(GetQuotaRequest),
+            typeof(GetQuotaResponse)),
+    };
+
+    public async Task<WxReply> GetAsync(WxCall call, CancellationToken cancellationToken)
+    {
+        string deliveryText, bizId;
+        using (var document = WireJson.ParseObject(call.Body, out var problem))
+        {
+            if (document is null)
+            {
+                return WxReply.Error(WxErrors.DataFormatError, problem);
+            }
+
+            var root = document.RootElement;
+            if ((OrderPlacement.Limit(root, "delivery_id", 32, required: true, "delivery_id") ?? OrderPlacement.Limit(root, "biz_id", 64, required: true, "biz_id")) is { } invalid)
+            {
+                return invalid;
+            }
+
+            deliveryText = root.GetProperty("delivery_id").GetString()!;
+            bizId = root.GetProperty("biz_id").GetString()!;
+        }
+
+        if (bizId.Any(char.IsControl))
+        {
+            return WxReply.Error(WxErrors.InvalidArgs, "biz_id must not hold control characters");
+        }
+
+        if (!DeliveryId.TryParse(deliveryText, out var deliveryId) || await store.FindCarrierAsync(deliveryId, cancellationToken) is not { } carrier)
+        {
+            return WxReply.Error(WxErrors.DeliveryIdNotExist);
+        }
+
+        if (deliveryText == OrderPlacement.SandboxDeliveryId)
+        {
+            return bizId == OrderPlacement.SandboxBizId
+                ? WxReply.Success(new GetQuotaResponse(SandboxQuota))
+                : OrderPlacement.DeliveryFailure(10001, "客户编码或者月结账户不存在 (the TEST carrier takes biz_id test_biz_id)");
+        }
+
+        if (carrier.Push is not { } target)
+        {
+            return OrderPlacement.DeliveryFailure(-1, $"{deliveryId} has no message server to push get_quota to");
+        }
+
+        var isJson = target.Format == PushFormat.Json;
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var message = CarrierEvents.GetQuota(carrier.AppId.Value, now, bizId, call.Caller.AppId.Value);
+        var (body, failure) = await placement.ExchangeAsync(target, CarrierEvents.Serialize(message, isJson), now, cancellationToken);
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var reply = CarrierEvents.ParseReply(body, isJson);
+        if (reply?.ResultCode is not { } resultCode || reply.BizId != bizId)
+        {
+            return OrderPlacement.DeliveryFailure(-1, $"the carrier's reply is not a get_quota reply in {(isJson ? "JSON" : "XML")} echoing BizID, with a ResultCode");
+        }
+
+        if (resultCode != 0)
+        {
+            return OrderPlacement.DeliveryFailure(resultCode, reply.ResultMsg ?? "");
+        }
+
+        return long.TryParse(reply.Quota, NumberStyles.None, CultureInfo.InvariantCulture, out var quota)
+            ? WxReply.Success(new GetQuotaResponse(quota))
+            : OrderPlacement.DeliveryFailure(-1, $"the carrier's Quota is not a whole number of labels: {WireJson.Shown(reply.Quota ?? "(none)")}");
+    }
+}
+
+public sealed record GetQuotaRequest(string DeliveryId, string BizId);
+
+public sealed record GetQuotaResponse(long QuotaNum);
