@@ -11,7 +11,7 @@ public static class Webhooks
 {
     /// <summary>
     /// A carrier's message server: takes each order (same BizID + OrderID, same waybill) and keeps its token; cancels
-    /// orders that have not been picked up.
+    /// orders that have not been picked up; tells an account's balance of labels.
     /// </summary>
     public static RouteHandlerBuilder MapCarrierWebhook(this IEndpointRouteBuilder app, string pattern, string pushToken, CarrierDesk desk) =>
         app.MapPost(pattern, async (HttpRequest request) =>
@@ -24,11 +24,16 @@ public static class Webhooks
             var body = await new StreamReader(request.Body).ReadToEndAsync();
             try
             {
-                if (LogisticsEvents.EventName(body) == "cancel_waybill")
+                switch (LogisticsEvents.EventName(body))
                 {
-                    var cancel = LogisticsEvents.ParseCancelWaybill(body);
-                    var (code, message) = desk.Cancel(cancel);
-                    return Results.Text(cancel.Reply(code, message), cancel.ReplyContentType);
+                    case "cancel_waybill":
+                        var cancel = LogisticsEvents.ParseCancelWaybill(body);
+                        var (code, message) = desk.Cancel(cancel);
+                        return Results.Text(cancel.Reply(code, message), cancel.ReplyContentType);
+                    case "get_quota":
+                        var asked = LogisticsEvents.ParseGetQuota(body);
+                        var (result, text, quota) = desk.Quota(asked);
+                        return Results.Text(asked.Reply(result, text, quota), asked.ReplyContentType);
                 }
 
                 var order = LogisticsEvents.ParseAddWaybill(body);
@@ -65,7 +70,8 @@ public static class Webhooks
 /// <summary>The carrier's side of orders: which accounts it serves, and the waybills it gave out (in memory, for the sample).</summary>
 /// <param name="accounts">The merchant accounts (BizID) the carrier serves.</param>
 /// <param name="waybillPrefix">The carrier's waybill number prefix.</param>
-public sealed class CarrierDesk(IEnumerable<string> accounts, string waybillPrefix)
+/// <param name="labelsPerAccount">The labels each account has bought; every order taken uses one.</param>
+public sealed class CarrierDesk(IEnumerable<string> accounts, string waybillPrefix, long labelsPerAccount = 1000)
 {
     readonly HashSet<string> accounts = [.. accounts];
     readonly ConcurrentDictionary<(string BizId, string OrderId), TakenOrder> taken = new();
@@ -94,6 +100,13 @@ public sealed class CarrierDesk(IEnumerable<string> accounts, string waybillPref
             _ => new TakenOrder(order.WaybillId is { Length: > 0 } and not "0" ? order.WaybillId : $"{waybillPrefix}{Interlocked.Increment(ref next):D10}", order));
         return AddWaybillResult.Success(kept.WaybillId, $"##bagAddr##{order.Receiver.City}##");
     }
+
+    /// <summary>An account's labels left: those bought less the orders taken for it; 10001 for an account the carrier does not serve.</summary>
+    /// <param name="asked">The get_quota event.</param>
+    /// <returns>The result code, message and labels left to reply with.</returns>
+    public (int Code, string Message, long Quota) Quota(GetQuotaEvent asked) => accounts.Contains(asked.BizId)
+        ? (0, "成功", Math.Max(0, labelsPerAccount - taken.Keys.Count(key => key.BizId == asked.BizId)))
+        : (10001, "客户编码不存在", 0);
 
     /// <summary>Cancels a taken order: 0, or 30001 when the carrier has no such order.</summary>
     /// <param name="cancel">The cancel_waybill event.</param>

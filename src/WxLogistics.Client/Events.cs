@@ -159,6 +159,24 @@ public static class LogisticsEvents
         };
     }
 
+    /// <summary>Reads a get_quota push (查询商户余额事件), XML or JSON, as a carrier's message server receives it.</summary>
+    /// <param name="body">The request body.</param>
+    /// <returns>The account whose balance is asked for.</returns>
+    /// <exception cref="WxEventException">The body is malformed or another event.</exception>
+    public static GetQuotaEvent ParseGetQuota(string body)
+    {
+        var message = EventFields.Parse(body, "get_quota");
+        return new GetQuotaEvent
+        {
+            Format = message.Format,
+            ToUserName = message.Text("ToUserName"),
+            FromUserName = message.Text("FromUserName"),
+            BizId = message.Required("BizID"),
+            BizPassword = message.Text("BizPwd"),
+            ShopAppId = message.Text("ShopAppID"),
+        };
+    }
+
     static OrderParty Party(EventFields? party) => new()
     {
         Name = party?.Text("Name") ?? "",
@@ -175,7 +193,7 @@ public static class LogisticsEvents
 }
 
 /// <summary>An add_waybill push: a merchant's order for the carrier, which answers with <see cref="Reply"/>.</summary>
-public sealed class AddWaybillEvent : CarrierEvent
+public sealed class AddWaybillEvent : CarrierOrderEvent
 {
 
     /// <summary>When the push was made.</summary>
@@ -227,7 +245,7 @@ public sealed class AddWaybillEvent : CarrierEvent
     }
 }
 
-/// <summary>What the pushes to a carrier (add_waybill, cancel_waybill) have in common.</summary>
+/// <summary>What the pushes to a carrier (add_waybill, cancel_waybill, get_quota) have in common.</summary>
 public abstract class CarrierEvent
 {
     /// <summary>The form it came in; the reply goes back in the same.</summary>
@@ -239,24 +257,52 @@ public abstract class CarrierEvent
     /// <summary>The sender (the reply's ToUserName).</summary>
     public string FromUserName { get; init; } = "";
 
-    /// <summary>The merchant's order id: the same OrderID (with the same BizID) must get the same waybill.</summary>
-    public string OrderId { get; init; } = "";
-
     /// <summary>The merchant's account with the carrier.</summary>
     public string BizId { get; init; } = "";
 
     /// <summary>The merchant's AppID.</summary>
     public string ShopAppId { get; init; } = "";
 
-    /// <summary>The waybill: on add_waybill a number WeChat allocated, or "0" (the carrier chooses one).</summary>
-    public string WaybillId { get; init; } = "";
-
     /// <summary>The Content-Type of the reply's body, in the push's form.</summary>
     public string ReplyContentType => EventReply.ContentType(Format);
 }
 
+/// <summary>What the pushes about one order (add_waybill, cancel_waybill) have besides.</summary>
+public abstract class CarrierOrderEvent : CarrierEvent
+{
+    /// <summary>The merchant's order id: the same OrderID (with the same BizID) must get the same waybill.</summary>
+    public string OrderId { get; init; } = "";
+
+    /// <summary>The waybill: on add_waybill a number WeChat allocated, or "0" (the carrier chooses one).</summary>
+    public string WaybillId { get; init; } = "";
+}
+
+/// <summary>A get_quota push: how many labels a merchant's account has left; the carrier answers with <see cref="Reply"/>.</summary>
+public sealed class GetQuotaEvent : CarrierEvent
+{
+    /// <summary>The account's password (BizPwd).</summary>
+    public string BizPassword { get; init; } = "";
+
+    /// <summary>The reply body: user names swapped, BizID echoed, then the result and the balance.</summary>
+    /// <param name="resultCode">0 answered; 10001 no such account; 10002 wrong password; -1 other.</param>
+    /// <param name="resultMessage">Why, shown to the merchant.</param>
+    /// <param name="quota">The labels left (0: none); sent with any result, as WeChat's example does.</param>
+    /// <param name="timeProvider">The clock for CreateTime; the system clock when null.</param>
+    /// <returns>The body to answer the push with.</returns>
+    public string Reply(int resultCode, string resultMessage, long quota, TimeProvider? timeProvider = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(quota);
+        return EventReply.Serialize(
+            Format,
+            [
+                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds()),
+                ("MsgType", "event"), ("Event", "get_quota"), ("BizID", BizId), ("ResultCode", resultCode), ("ResultMsg", resultMessage), ("Quota", quota),
+            ]);
+    }
+}
+
 /// <summary>A cancel_waybill push: the merchant cancels an order; the carrier answers with <see cref="Reply"/>.</summary>
-public sealed class CancelWaybillEvent : CarrierEvent
+public sealed class CancelWaybillEvent : CarrierOrderEvent
 {
 
     /// <summary>The reply body: user names swapped, BizID, OrderID and WayBillID echoed, then the result.</summary>

@@ -217,7 +217,7 @@ public sealed class WxLogisticsDeliveryException : WxLogisticsApiException
     public string DeliveryResultMessage { get; }
 }
 
-/// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, batchGetOrder, getAllDelivery, testUpdateOrder.</summary>
+/// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, batchGetOrder, getQuota, getAllDelivery, testUpdateOrder.</summary>
 public sealed class OrdersClient
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -336,6 +336,20 @@ public sealed class OrdersClient
         }
 
         return results;
+    }
+
+    /// <summary>Asks a carrier how many labels the merchant's account has left (getQuota); the carrier answers the get_quota push.</summary>
+    /// <param name="deliveryId">The carrier.</param>
+    /// <param name="bizId">The merchant's account with the carrier.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The labels left (0: none).</returns>
+    /// <exception cref="WxLogisticsDeliveryException">The carrier refused (9300501), with its own code, such as 10001 (no such account).</exception>
+    /// <exception cref="WxLogisticsApiException">For any other non-zero errcode, such as 9300503 (unknown delivery_id).</exception>
+    public async Task<long> GetQuotaAsync(DeliveryId deliveryId, string bizId, CancellationToken cancellationToken = default)
+    {
+        const string Api = "logistics.getQuota";
+        var answer = await api.PostAsync(Api, "/cgi-bin/express/business/quota/get", new JsonObject { ["delivery_id"] = deliveryId.Value, ["biz_id"] = bizId }, cancellationToken);
+        return ApiConnection.Number(answer, "quota_num", "quota_num", Api, 0, long.MaxValue);
     }
 
     /// <summary>Lists the carriers and their service types (getAllDelivery).</summary>

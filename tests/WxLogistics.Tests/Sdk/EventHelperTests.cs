@@ -79,6 +79,30 @@ public sealed class EventHelperTests
     }
 
     [Fact]
+    public void A_carrier_answers_a_get_quota_push_with_the_balance_in_the_pushs_own_form()
+    {
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeSeconds(1_764_000_000));
+        var xml = LogisticsEvents.ParseGetQuota(
+            "<xml><ToUserName><![CDATA[gh_carrier]]></ToUserName><FromUserName><![CDATA[wxteam]]></FromUserName><CreateTime>1</CreateTime>" +
+            "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[get_quota]]></Event><BizID><![CDATA[biz]]></BizID><BizPwd><![CDATA[pw]]></BizPwd>" +
+            "<ShopAppID><![CDATA[wxshop]]></ShopAppID></xml>");
+        var json = LogisticsEvents.ParseGetQuota("""{"ToUserName":"gh_carrier","FromUserName":"wxteam","Event":"get_quota","BizID":"biz2"}""");
+
+        var reply = XElement.Parse(xml.Reply(0, "成功", 250, clock));
+        var refusal = JsonDocument.Parse(json.Reply(10001, "客户编码不存在", 0, clock)).RootElement;
+
+        Assert.Equal(("biz", "pw", "wxshop", "text/xml; charset=utf-8"), (xml.BizId, xml.BizPassword, xml.ShopAppId, xml.ReplyContentType));
+        Assert.Equal(("wxteam", "gh_carrier", "1764000000", "get_quota", "biz", "0", "250"), (
+            reply.Element("ToUserName")!.Value, reply.Element("FromUserName")!.Value, reply.Element("CreateTime")!.Value, reply.Element("Event")!.Value,
+            reply.Element("BizID")!.Value, reply.Element("ResultCode")!.Value, reply.Element("Quota")!.Value));
+        Assert.Equal((10001, "客户编码不存在", "biz2", 0), (
+            refusal.GetProperty("ResultCode").GetInt32(), refusal.GetProperty("ResultMsg").GetString(), refusal.GetProperty("BizID").GetString(), refusal.GetProperty("Quota").GetInt32()));
+        Assert.Equal("the push has no BizID", Assert.Throws<WxEventException>(() => LogisticsEvents.ParseGetQuota("""{"Event":"get_quota"}""")).Message);
+        Assert.Contains("not get_quota", Assert.Throws<WxEventException>(() => LogisticsEvents.ParseGetQuota("""{"Event":"add_waybill","BizID":"b"}""")).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => json.Reply(0, "成功", -1));
+    }
+
+    [Fact]
     public void A_signature_verifies_only_with_the_right_token_and_a_recent_timestamp()
     {
         var clock = new ManualClock(DateTimeOffset.FromUnixTimeSeconds(1_764_000_000));

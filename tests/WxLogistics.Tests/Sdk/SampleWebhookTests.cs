@@ -179,6 +179,23 @@ public sealed class SampleWebhookTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => merchantClient.Orders.BatchGetAsync(Enumerable.Repeat(unknown, 101).ToList()));
     }
 
+    [Theory]
+    [InlineData("xml")]
+    [InlineData("json")]
+    public async Task A_merchant_asks_for_its_balance_through_the_sdk_and_the_sample_carrier_answers_get_quota(string format)
+    {
+        await UseFormatAsync(format);
+        using var merchantClient = ClientFor(merchant);
+
+        Assert.Equal(1000, await merchantClient.Orders.GetQuotaAsync(new DeliveryId("SF"), "shop-account"));
+        await merchantClient.Orders.AddAsync(Order("order-q1"));
+        Assert.Equal(999, await merchantClient.Orders.GetQuotaAsync(new DeliveryId("SF"), "shop-account"));
+
+        var unknown = await Assert.ThrowsAsync<WxLogisticsDeliveryException>(() => merchantClient.Orders.GetQuotaAsync(new DeliveryId("SF"), "other-account"));
+        Assert.Equal((9300501, 10001, "客户编码不存在"), (unknown.ErrorCode, unknown.DeliveryResultCode, unknown.DeliveryResultMessage));
+        Assert.Equal(10_000, await merchantClient.Orders.GetQuotaAsync(new DeliveryId("TEST"), "test_biz_id"));
+    }
+
     [Fact]
     public async Task A_push_with_a_wrong_signature_is_refused_by_the_sample_webhook()
     {
