@@ -94,6 +94,19 @@ public abstract class CloudCallTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merchant_function_asks_for_its_labels_left_with_getQuota_and_a_refusal_throws_the_carriers_code()
+    {
+        var merchant = (await OperatorAsync("app", "add", "--role", "merchant", "--name", "shop")).GetProperty("appid").GetString()!;
+        var (id, key) = await EnvAsync("shop-env", merchant, "logistics.getQuota");
+
+        var quota = await CloudFunctions.RunAsync("getQuota", Gateway, "shop-env", id, key, new { deliveryId = "TEST", bizId = "test_biz_id" });
+        var refused = await CloudFunctions.RunAsync("getQuota", Gateway, "shop-env", id, key, new { deliveryId = "TEST", bizId = "other" });
+
+        Assert.Equal("""{"quotaNum":10000,"errMsg":"openapi.logistics.getQuota:ok","errCode":0}""", quota.GetRawText());
+        Assert.Equal(9300501, refused.GetProperty("errCode").GetInt32());
+    }
+
+    [Fact]
     public async Task A_function_past_the_operators_minute_quota_gets_45011_as_the_https_api_does()
     {
         var carrier = await CarrierAsync("SF");
