@@ -170,11 +170,13 @@ public sealed class OrderQueries(Store store, OrderPlacement placement, TimeProv
             }
         }
 
+        // One read for the whole list; an order named twice is answered twice.
+        var orders = await store.FindOrdersAsync(call.Caller.AppId, [.. asked.Select(a => a.OrderId).OfType<string>()], cancellationToken);
         var answers = new List<BatchOrder>(asked.Count);
         foreach (var (orderId, deliveryId, waybillId) in asked)
         {
-            var order = orderId is null ? null : await store.FindOrderAsync(call.Caller.AppId, orderId, cancellationToken);
-            answers.Add(order is not null && order.Waybill.DeliveryId.Value == deliveryId && order.Waybill.WaybillId.Value == waybillId
+            answers.Add(orderId is not null && orders.TryGetValue(orderId, out var order)
+                && order.Waybill.DeliveryId.Value == deliveryId && order.Waybill.WaybillId.Value == waybillId
                 ? new BatchOrder(0, "ok", order.OrderId, deliveryId, waybillId, "", CarrierEvents.WaybillData(order.WaybillData), order.Status)
                 : new BatchOrder(WxErrors.WaybillNotFound.Code, WxErrors.WaybillNotFound.Text, orderId ?? "", deliveryId ?? "", waybillId ?? "", null, null, null));
         }

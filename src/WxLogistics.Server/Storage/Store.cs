@@ -169,6 +169,25 @@ public abstract class Store : IAsyncDisposable
 
     public abstract Task<OrderRecord?> FindOrderAsync(AppId merchant, string orderId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The merchant's orders among <paramref name="orderIds"/>, by order id; those it has not placed are left out. One
+    /// read for all where a read is a round trip (PostgreSQL); here one <see cref="FindOrderAsync"/> each.
+    /// </summary>
+    public virtual async Task<IReadOnlyDictionary<string, OrderRecord>> FindOrdersAsync(
+        AppId merchant, IReadOnlyCollection<string> orderIds, CancellationToken cancellationToken = default)
+    {
+        var found = new Dictionary<string, OrderRecord>(StringComparer.Ordinal);
+        foreach (var orderId in orderIds.Distinct(StringComparer.Ordinal))
+        {
+            if (await FindOrderAsync(merchant, orderId, cancellationToken) is { } order)
+            {
+                found[orderId] = order;
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>Creates the waybill and its order in one transaction; false (nothing created) when either exists.</summary>
     public abstract Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default);
 

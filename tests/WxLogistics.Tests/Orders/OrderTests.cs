@@ -188,6 +188,20 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal(40199, theirs.GetProperty("order_list")[0].GetProperty("errcode").GetInt32());
     }
 
+    [Fact]
+    public async Task A_batch_naming_an_order_twice_or_an_order_id_no_store_can_hold_answers_each_in_its_place()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => Accept(push, "SF7100000021");
+        await AddOrderAsync(Order("order-1"));
+
+        var answer = await server.PostRawAsync($"/cgi-bin/express/business/order/batchget?access_token={merchantToken}", Encoding.UTF8.GetBytes(
+            """{"order_list":[{"order_id":"order-1","delivery_id":"SF","waybill_id":"SF7100000021"},{"order_id":"order-1\u0000","delivery_id":"SF","waybill_id":"SF7100000021"},{"order_id":"order-1","delivery_id":"SF","waybill_id":"SF7100000021"}]}"""));
+
+        Assert.Equal([0, 40199, 0], answer.GetProperty("order_list").EnumerateArray().Select(o => o.GetProperty("errcode").GetInt32()));
+        Assert.Equal("order-1\0", answer.GetProperty("order_list")[1].GetProperty("order_id").GetString());
+    }
+
     [Theory]
     [InlineData("{}", 40097, "order_list is required")]
     [InlineData("{\"order_list\":[]}", 40097, "order_list names no order")]

@@ -720,6 +720,27 @@ public sealed class PostgresStore(string connectionString) : Store
         return await reader.ReadAsync(cancellationToken) ? StoreRows.Order(reader, merchant, orderId) : null;
     }
 
+    public override async Task<IReadOnlyDictionary<string, OrderRecord>> FindOrdersAsync(
+        AppId merchant, IReadOnlyCollection<string> orderIds, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT {StoreRows.OrderColumns}, order_id FROM orders WHERE merchant_appid = $1 AND order_id = ANY($2)");
+        command.Parameters.Add(Param(merchant.Value));
+        command.Parameters.Add(Param(orderIds.Distinct(StringComparer.Ordinal).ToArray()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var found = new Dictionary<string, OrderRecord>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var orderId = reader.GetString(8);
+            if (StoreRows.Order(reader, merchant, orderId) is { } order)
+            {
+                found[orderId] = order;
+            }
+        }
+
+        return found;
+    }
+
     public override async Task<bool> AddOrderAsync(OrderRecord order, WaybillRecord waybill, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
