@@ -186,6 +186,7 @@ public static class WxLogisticsSetup
         services.AddSingleton<OrderPlacement>();
         services.AddSingleton<OrderQueries>();
         services.AddSingleton<QuotaQueries>();
+        services.AddSingleton<AccountBinding>();
         services.AddSingleton<WxMetrics>();
         services.AddSingleton<CallInspector>();
         services.AddHostedService(sp => sp.GetRequiredService<CallInspector>());

@@ -17,7 +17,7 @@ static class CloudEnvCommands
         DeliveryPath.PathUpdates.Api, BusinessPath.PathQueries.Api, Tracking.TrackingLinkRequests.Api,
         Orders.OrderPlacement.AddOrderApi, Orders.OrderPlacement.TestUpdateOrderApi, Orders.OrderQueries.CancelOrderApi,
         Orders.OrderQueries.GetOrderApi, Orders.OrderQueries.BatchGetOrderApi, Orders.OrderQueries.GetContactApi,
-        Orders.OrdersApi.GetAllDeliveryApi, Orders.QuotaQueries.Api,
+        Orders.OrdersApi.GetAllDeliveryApi, Orders.QuotaQueries.Api, Orders.AccountBinding.BindApi, Orders.AccountBinding.ListApi,
     ];
 
     public static Command Create(StoreArguments storeArguments, TextWriter output)

@@ -8,8 +8,8 @@ using WxLogistics.Wire;
 namespace WxLogistics.Orders;
 
 /// <summary>
-/// The events pushed to a carrier's message server (../shared/spec/wechat-logistics.md §2.1, 2.2 and 2.4: add_waybill,
-/// cancel_waybill, get_quota), in XML or JSON, and the carrier's reply.
+/// The events pushed to a carrier's message server (../shared/spec/wechat-logistics.md §2.1 to 2.4: add_waybill,
+/// cancel_waybill, check_biz, get_quota), in XML or JSON, and the carrier's reply.
 /// </summary>
 public static class CarrierEvents
 {
@@ -46,6 +46,19 @@ public static class CarrierEvents
         ["BizPwd"] = "",
         ["ShopAppID"] = shopAppId,
         ["WayBillID"] = waybillId,
+    };
+
+    /// <summary>The check_biz event (§2.3): a merchant binds an account, which the carrier checks with its password.</summary>
+    public static JsonObject CheckBiz(string toUserName, long createTime, string bizId, string password, string shopAppId) => new()
+    {
+        ["ToUserName"] = toUserName,
+        ["FromUserName"] = "wxlogistics",
+        ["CreateTime"] = createTime,
+        ["MsgType"] = "event",
+        ["Event"] = "check_biz",
+        ["BizID"] = bizId,
+        ["BizPwd"] = password,
+        ["ShopAppID"] = shopAppId,
     };
 
     /// <summary>The get_quota event (§2.4): the balance of a merchant's account with the carrier.</summary>

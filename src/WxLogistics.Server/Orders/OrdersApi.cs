@@ -5,7 +5,7 @@ using WxLogistics.Wire;
 
 namespace WxLogistics.Orders;
 
-/// <summary>The order APIs: addOrder, cancelOrder, getOrder, batchGetOrder, getQuota, getAllDelivery, testUpdateOrder; getContact for carriers.</summary>
+/// <summary>The order APIs: addOrder, cancelOrder, getOrder, batchGetOrder, getQuota, bindAccount, getAllAccount, getAllDelivery, testUpdateOrder; getContact for carriers.</summary>
 public static class OrdersApi
 {
     public static readonly WxApi GetAllDeliveryApi = new("logistics.getAllDelivery", AppRole.Merchant) { IsGet = true };
@@ -19,6 +19,16 @@ public static class OrdersApi
         group.MapWxApi<OrderQueries>("/order/get", OrderQueries.GetOrderApi, (orders, call, ct) => orders.GetAsync(call, ct));
         group.MapWxApi<OrderQueries>("/order/batchget", OrderQueries.BatchGetOrderApi, (orders, call, ct) => orders.BatchGetAsync(call, ct));
         group.MapWxApi<QuotaQueries>("/quota/get", QuotaQueries.Api, (quotas, call, ct) => quotas.GetAsync(call, ct));
+        group.MapWxApi<AccountBinding>("/account/bind", AccountBinding.BindApi, (accounts, call, ct) => accounts.BindAsync(call, ct));
+        group.MapWxApi<AccountBinding>("/account/getall", AccountBinding.ListApi with
+        {
+            Doc = new(
+                "getAllAccount (获取所有绑定的物流账号): the merchant's bound accounts",
+                "Merchant access_token; GET. Answers {count, list[{biz_id, delivery_id, create_time, update_time, status_code (0, bound), alias, " +
+                "remark_wrong_msg, remark_content, service_type[{service_type, service_name}]}]}, by delivery_id and biz_id.",
+                typeof(object),
+                typeof(AllAccounts)),
+        }, (accounts, call, ct) => accounts.ListAsync(call, ct));
         app.MapWxApiGroup("/cgi-bin/express/delivery")
             .MapWxApi<OrderQueries>("/contact/get", OrderQueries.GetContactApi, (orders, call, ct) => orders.ContactAsync(call, ct));
         group.MapWxApi<Store>("/delivery/getall", GetAllDeliveryApi with

@@ -114,5 +114,11 @@ public sealed record CallFilter(AppId AppId, string? WaybillId, int? ErrCode, st
 public sealed record OrderRecord(
     AppId Merchant, string OrderId, WaybillKey Waybill, string BizId, string? OpenId, string Body, string WaybillData, int Status, long CreatedAt);
 
+/// <summary>An account (biz_id) a merchant bound with a carrier; its password is never kept.</summary>
+public sealed record AccountRecord(AppId Merchant, DeliveryId DeliveryId, string BizId, string RemarkContent, long CreatedAt);
+
+/// <summary>A bound account as getAllAccount lists it, with its carrier's service types (JSON, null when it has none).</summary>
+public sealed record AccountListing(AccountRecord Account, long UpdatedAt, string? ServiceTypesJson);
+
 /// <summary>A carrier as getAllDelivery lists it.</summary>
 public sealed record CarrierListing(DeliveryId DeliveryId, string Name, string? ServiceTypesJson);

@@ -198,6 +198,34 @@ public abstract class Store : IAsyncDisposable
     public async Task<IReadOnlyList<CarrierListing>> ListCarriersAsync(CancellationToken cancellationToken = default) =>
         await QueryAsync("SELECT delivery_id, name, service_types FROM apps WHERE role = 'carrier' ORDER BY delivery_id", [], StoreRows.Carrier, cancellationToken);
 
+    /// <summary>Binds an account of the merchant with a carrier; false when it is bound already.</summary>
+    public async Task<bool> AddAccountAsync(AccountRecord account, CancellationToken cancellationToken = default) =>
+        await WriteAsync(
+            "INSERT INTO accounts (merchant_appid, delivery_id, biz_id, remark_content, created_at, updated_at) " +
+            "VALUES (@merchant, @delivery, @biz, @remark, @at, @at) ON CONFLICT DO NOTHING",
+            [
+                ("merchant", account.Merchant.Value), ("delivery", account.DeliveryId.Value), ("biz", account.BizId),
+                ("remark", account.RemarkContent), ("at", account.CreatedAt),
+            ],
+            cancellationToken) == 1;
+
+    /// <summary>Unbinds an account; false when it was not bound.</summary>
+    public async Task<bool> RemoveAccountAsync(AppId merchant, DeliveryId deliveryId, string bizId, CancellationToken cancellationToken = default) =>
+        await WriteAsync(
+            "DELETE FROM accounts WHERE merchant_appid = @merchant AND delivery_id = @delivery AND biz_id = @biz",
+            [("merchant", merchant.Value), ("delivery", deliveryId.Value), ("biz", bizId)],
+            cancellationToken) == 1;
+
+    /// <summary>The merchant's bound accounts, by carrier and biz_id, with the carrier's service types.</summary>
+    public Task<List<AccountListing>> ListAccountsAsync(AppId merchant, CancellationToken cancellationToken = default) =>
+        QueryAsync(
+            "SELECT a.delivery_id, a.biz_id, a.remark_content, a.created_at, a.updated_at, c.service_types FROM accounts a " +
+            "LEFT JOIN apps c ON c.role = 'carrier' AND c.delivery_id = a.delivery_id " +
+            "WHERE a.merchant_appid = @merchant ORDER BY a.delivery_id, a.biz_id",
+            [("merchant", merchant.Value)],
+            row => StoreRows.Account(row, merchant),
+            cancellationToken);
+
     /// <summary>Sets a carrier's service types (JSON); false when there is no such carrier.</summary>
     public abstract Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default);
 
@@ -254,6 +282,9 @@ public abstract class Store : IAsyncDisposable
     protected abstract Task<List<T>> QueryAsync<T>(
         string sql, (string Name, object Value)[] parameters, Func<DbDataReader, T?> map, CancellationToken cancellationToken)
         where T : class;
+
+    /// <summary>Runs a write written in SQL both providers speak, with @name parameters; the number of rows it changed.</summary>
+    protected abstract Task<int> WriteAsync(string sql, (string Name, object Value)[] parameters, CancellationToken cancellationToken);
 
     /// <summary>Maps every row of a reader, skipping those mapped to null.</summary>
     protected static async Task<List<T>> ReadAllAsync<T>(DbDataReader reader, Func<DbDataReader, T?> map, CancellationToken cancellationToken)

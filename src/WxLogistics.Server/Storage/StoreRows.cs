@@ -76,6 +76,11 @@ static class StoreRows
     public static CarrierListing? Carrier(DbDataReader r) =>
         DeliveryId.TryParse(r.GetString(0), out var d) ? new CarrierListing(d, r.GetString(1), Text(r, 2)) : null;
 
+    public static AccountListing? Account(DbDataReader r, AppId merchant) =>
+        DeliveryId.TryParse(r.GetString(0), out var d)
+            ? new AccountListing(new AccountRecord(merchant, d, r.GetString(1), r.GetString(2), r.GetInt64(3)), r.GetInt64(4), Text(r, 5))
+            : null;
+
     public static CallRecord Call(DbDataReader r, AppId app) =>
         new(app, r.GetInt64(0), r.GetString(1), Text(r, 2), r.GetInt32(3), Text(r, 4), Text(r, 5));
 

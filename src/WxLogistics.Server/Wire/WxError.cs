@@ -34,6 +34,9 @@ public static class WxErrors
     public static readonly WxError ServiceTypeNotExist = new(9300510, "service_type not exist");
     public static readonly WxError OrderIdRepeated = new(9300522, "this orderid is repeated");
     public static readonly WxError CancelOrderFailed = new(9300524, "cancel order failed");
+    public static readonly WxError AccountAlreadyBound = new(9300529, "account already bound");
+    public static readonly WxError AccountNotBound = new(9300530, "biz_id to unbind not exist");
+    public static readonly WxError InvalidBizIdOrPassword = new(9300531, "invalid biz_id or password");
     public static readonly WxError InvalidShopArgs = new(9300535, "invalid shop args");
     public static readonly WxError OrderNotExists = new(930563, "order not exists");
     public static readonly WxError ArgSizeExceedLimit = new(9300526, "arg size exceed limit");

@@ -202,6 +202,98 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         Assert.Equal("order-1\0", answer.GetProperty("order_list")[1].GetProperty("order_id").GetString());
     }
 
+    const string AccountPassword = "pw-Secret-7731";
+
+    /// <summary>A carrier's answer to check_biz in JSON: accounts it serves pass with <see cref="AccountPassword"/>, others get 10001.</summary>
+    static (int, string) CheckBiz(ReceivedPush push, params string[] served)
+    {
+        var e = JsonDocument.Parse(push.Body).RootElement;
+        var bizId = e.GetProperty("BizID").GetString()!;
+        var (code, message) = !served.Contains(bizId) ? (10001, "客户编码不存在") : e.GetProperty("BizPwd").GetString() != AccountPassword ? (10002, "客户密码不正确") : (0, "审核通过");
+        return (200, JsonSerializer.Serialize(new { ToUserName = "x", FromUserName = "y", CreateTime = 1, MsgType = "event", Event = "check_biz", BizID = bizId, ResultCode = code, ResultMsg = message }));
+    }
+
+    Task<JsonElement> BindAsync(object body, string? token = null) =>
+        server.PostJsonAsync($"/cgi-bin/express/business/account/bind?access_token={token ?? merchantToken}", body);
+
+    Task<JsonElement> AccountsAsync(string? token = null) => server.GetJsonAsync($"/cgi-bin/express/business/account/getall?access_token={token ?? merchantToken}");
+
+    [Fact]
+    public async Task A_merchant_binds_an_account_the_carrier_checks_lists_it_and_unbinds_it()
+    {
+        var carrier = await CarrierAsync("json");
+        carrierServer.Respond = push => CheckBiz(push, "biz-001");
+
+        WxAssert.Ok(await BindAsync(new { type = "bind", delivery_id = "SF", biz_id = "biz-001", password = AccountPassword, remark_content = "联系人:张三" }));
+
+        var push = carrierServer.Pushes.Single();
+        var sent = JsonDocument.Parse(push.Body).RootElement;
+        Assert.Equal(("check_biz", "biz-001", AccountPassword, merchant.AppId, carrier.AppId), (
+            sent.GetProperty("Event").GetString(), sent.GetProperty("BizID").GetString(), sent.GetProperty("BizPwd").GetString(),
+            sent.GetProperty("ShopAppID").GetString(), sent.GetProperty("ToUserName").GetString()));
+        Assert.Equal(Sha1(CarrierPushToken, push.Timestamp, push.Nonce), push.Signature);
+
+        var listed = await AccountsAsync();
+        Assert.Equal(1, listed.GetProperty("count").GetInt32());
+        var account = listed.GetProperty("list")[0];
+        Assert.Equal(("biz-001", "SF", 0, "联系人:张三", "标准快递"), (
+            account.GetProperty("biz_id").GetString(), account.GetProperty("delivery_id").GetString(), account.GetProperty("status_code").GetInt32(),
+            account.GetProperty("remark_content").GetString(), account.GetProperty("service_type")[0].GetProperty("service_name").GetString()));
+        Assert.True(account.GetProperty("create_time").GetInt64() > 0);
+
+        // Bound once; the password is nowhere in the store's files.
+        WxAssert.Error(9300529, await BindAsync(new { type = "bind", delivery_id = "SF", biz_id = "biz-001", password = AccountPassword }));
+        Assert.Single(carrierServer.Pushes);
+        if (storeKind == StoreKind.Sqlite)
+        {
+            foreach (var file in new[] { "wxlogistics.db", "wxlogistics.db-wal" }.Select(name => Path.Combine(server.DataDirectory, name)))
+            {
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var copy = new MemoryStream();
+                await stream.CopyToAsync(copy);
+                Assert.True(copy.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(AccountPassword)) < 0, $"the password is in {Path.GetFileName(file)}");
+            }
+        }
+
+        WxAssert.Ok(await BindAsync(new { type = "unbind", delivery_id = "SF", biz_id = "biz-001" }));
+        Assert.Equal(0, (await AccountsAsync()).GetProperty("count").GetInt32());
+        WxAssert.Error(9300530, await BindAsync(new { type = "unbind", delivery_id = "SF", biz_id = "biz-001" }));
+    }
+
+    [Fact]
+    public async Task An_account_the_carrier_refuses_is_not_bound_and_the_merchant_learns_why()
+    {
+        await CarrierAsync("json");
+        carrierServer.Respond = push => CheckBiz(push, "biz-001");
+
+        WxAssert.Error(9300531, await BindAsync(new { type = "bind", delivery_id = "SF", biz_id = "biz-001", password = "wrong" }), "the carrier answered 10002 客户密码不正确");
+        WxAssert.Error(9300531, await BindAsync(new { type = "bind", delivery_id = "SF", biz_id = "biz-404", password = AccountPassword }), "the carrier answered 10001");
+        carrierServer.Respond = _ => (200, "not a reply");
+        var failed = await BindAsync(new { type = "bind", delivery_id = "SF", biz_id = "biz-001", password = AccountPassword });
+        WxAssert.Error(9300501, failed);
+        Assert.Equal(-1, failed.GetProperty("delivery_resultcode").GetInt32());
+
+        Assert.Equal(0, (await AccountsAsync()).GetProperty("count").GetInt32());
+    }
+
+    [Fact]
+    public async Task Accounts_are_each_merchants_own_and_binding_checks_its_fields()
+    {
+        await server.AddCarrierAsync("ZTO", "中通快递");
+        WxAssert.Ok(await BindAsync(new { type = "bind", delivery_id = "TEST", biz_id = "test_biz_id" }));
+        WxAssert.Error(9300531, await BindAsync(new { type = "bind", delivery_id = "TEST", biz_id = "other" }));
+        var stranger = await server.AddMerchantAsync("Another shop");
+
+        Assert.Equal(0, (await AccountsAsync(await server.AccessTokenAsync(stranger))).GetProperty("count").GetInt32());
+        Assert.Equal("test_biz_id", (await AccountsAsync()).GetProperty("list")[0].GetProperty("biz_id").GetString());
+        WxAssert.Error(40097, await BindAsync(new { type = "link", delivery_id = "TEST", biz_id = "b" }), "type must be bind or unbind");
+        WxAssert.Error(40097, await BindAsync(new { type = "bind", delivery_id = "TEST" }), "biz_id is required");
+        WxAssert.Error(47001, await BindAsync(new { type = "bind", delivery_id = "TEST", biz_id = "b", password = 7 }), "password must be a string");
+        WxAssert.Error(9300503, await BindAsync(new { type = "bind", delivery_id = "NOPE", biz_id = "b" }));
+        var noServer = await BindAsync(new { type = "bind", delivery_id = "ZTO", biz_id = "b" });
+        Assert.Equal("ZTO has no message server to push check_biz to", noServer.GetProperty("delivery_resultmsg").GetString());
+    }
+
     [Theory]
     [InlineData("{}", 40097, "order_list is required")]
     [InlineData("{\"order_list\":[]}", 40097, "order_list names no order")]

@@ -775,6 +775,17 @@ public sealed class PostgresStore(string connectionString) : Store
     public override async Task<bool> SetServiceTypesAsync(AppId carrier, string serviceTypesJson, CancellationToken cancellationToken = default) =>
         await ExecuteAsync("UPDATE apps SET service_types = $1 WHERE appid = $2 AND role = 'carrier'", cancellationToken, serviceTypesJson, carrier.Value) == 1;
 
+    protected override async Task<int> WriteAsync(string sql, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter(name, value is string text ? WithoutNul(text) : value));
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     protected override async Task<List<T>> QueryAsync<T>(
         string sql, (string Name, object Value)[] parameters, Func<System.Data.Common.DbDataReader, T?> map, CancellationToken cancellationToken)
         where T : class

@@ -1278,6 +1278,12 @@ public sealed class SqliteStore : Store
         return await ReadAllAsync(reader, map, cancellationToken);
     }
 
+    protected override async Task<int> WriteAsync(string sql, (string Name, object Value)[] parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return (int)await ExecuteCountAsync(connection, null!, sql, cancellationToken, parameters.Select(p => ("@" + p.Name, (object?)p.Value)).ToArray());
+    }
+
     static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = new SqliteCommand(sql, connection);
