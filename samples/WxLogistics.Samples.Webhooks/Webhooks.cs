@@ -11,7 +11,7 @@ public static class Webhooks
 {
     /// <summary>
     /// A carrier's message server: takes each order (same BizID + OrderID, same waybill) and keeps its token; cancels
-    /// orders that have not been picked up; tells an account's balance of labels.
+    /// orders that have not been picked up; checks the accounts merchants bind and tells their balance of labels.
     /// </summary>
     public static RouteHandlerBuilder MapCarrierWebhook(this IEndpointRouteBuilder app, string pattern, string pushToken, CarrierDesk desk) =>
         app.MapPost(pattern, async (HttpRequest request) =>
@@ -30,6 +30,10 @@ public static class Webhooks
                         var cancel = LogisticsEvents.ParseCancelWaybill(body);
                         var (code, message) = desk.Cancel(cancel);
                         return Results.Text(cancel.Reply(code, message), cancel.ReplyContentType);
+                    case "check_biz":
+                        var check = LogisticsEvents.ParseCheckBiz(body);
+                        var (checkCode, checkText) = desk.Check(check);
+                        return Results.Text(check.Reply(checkCode, checkText), check.ReplyContentType);
                     case "get_quota":
                         var asked = LogisticsEvents.ParseGetQuota(body);
                         var (result, text, quota) = desk.Quota(asked);
@@ -100,6 +104,11 @@ public sealed class CarrierDesk(IEnumerable<string> accounts, string waybillPref
             _ => new TakenOrder(order.WaybillId is { Length: > 0 } and not "0" ? order.WaybillId : $"{waybillPrefix}{Interlocked.Increment(ref next):D10}", order));
         return AddWaybillResult.Success(kept.WaybillId, $"##bagAddr##{order.Receiver.City}##");
     }
+
+    /// <summary>Checks an account a merchant binds: 0 for one the carrier serves, 10001 for any other.</summary>
+    /// <param name="check">The check_biz event.</param>
+    /// <returns>The result code and message to reply with.</returns>
+    public (int Code, string Message) Check(CheckBizEvent check) => accounts.Contains(check.BizId) ? (0, "审核通过") : (10001, "客户编码不存在");
 
     /// <summary>An account's labels left: those bought less the orders taken for it; 10001 for an account the carrier does not serve.</summary>
     /// <param name="asked">The get_quota event.</param>

@@ -159,6 +159,24 @@ public static class LogisticsEvents
         };
     }
 
+    /// <summary>Reads a check_biz push (审核商户事件), XML or JSON, as a carrier's message server receives it.</summary>
+    /// <param name="body">The request body.</param>
+    /// <returns>The account to check.</returns>
+    /// <exception cref="WxEventException">The body is malformed or another event.</exception>
+    public static CheckBizEvent ParseCheckBiz(string body)
+    {
+        var message = EventFields.Parse(body, "check_biz");
+        return new CheckBizEvent
+        {
+            Format = message.Format,
+            ToUserName = message.Text("ToUserName"),
+            FromUserName = message.Text("FromUserName"),
+            BizId = message.Required("BizID"),
+            BizPassword = message.Text("BizPwd"),
+            ShopAppId = message.Text("ShopAppID"),
+        };
+    }
+
     /// <summary>Reads a get_quota push (查询商户余额事件), XML or JSON, as a carrier's message server receives it.</summary>
     /// <param name="body">The request body.</param>
     /// <returns>The account whose balance is asked for.</returns>
@@ -245,7 +263,7 @@ public sealed class AddWaybillEvent : CarrierOrderEvent
     }
 }
 
-/// <summary>What the pushes to a carrier (add_waybill, cancel_waybill, get_quota) have in common.</summary>
+/// <summary>What the pushes to a carrier (add_waybill, cancel_waybill, check_biz, get_quota) have in common.</summary>
 public abstract class CarrierEvent
 {
     /// <summary>The form it came in; the reply goes back in the same.</summary>
@@ -275,6 +293,26 @@ public abstract class CarrierOrderEvent : CarrierEvent
 
     /// <summary>The waybill: on add_waybill a number WeChat allocated, or "0" (the carrier chooses one).</summary>
     public string WaybillId { get; init; } = "";
+}
+
+/// <summary>A check_biz push: a merchant binds an account; the carrier checks it and answers with <see cref="Reply"/>.</summary>
+public sealed class CheckBizEvent : CarrierEvent
+{
+    /// <summary>The account's password (BizPwd), to check.</summary>
+    public string BizPassword { get; init; } = "";
+
+    /// <summary>The reply body: user names swapped, BizID echoed, then the result.</summary>
+    /// <param name="resultCode">0 accepted; 10001 no such account; 10002 wrong password; -1 other.</param>
+    /// <param name="resultMessage">Why, shown to the merchant.</param>
+    /// <param name="timeProvider">The clock for CreateTime; the system clock when null.</param>
+    /// <returns>The body to answer the push with.</returns>
+    public string Reply(int resultCode, string resultMessage, TimeProvider? timeProvider = null) =>
+        EventReply.Serialize(
+            Format,
+            [
+                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds()),
+                ("MsgType", "event"), ("Event", "check_biz"), ("BizID", BizId), ("ResultCode", resultCode), ("ResultMsg", resultMessage),
+            ]);
 }
 
 /// <summary>A get_quota push: how many labels a merchant's account has left; the carrier answers with <see cref="Reply"/>.</summary>

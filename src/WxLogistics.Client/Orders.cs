@@ -168,6 +168,15 @@ public sealed record PlacedOrder(string OrderId, WaybillId WaybillId, IReadOnlyL
 /// <param name="WaybillData">The carrier's label data.</param>
 public sealed record OrderInfo(string OrderId, DeliveryId DeliveryId, WaybillId WaybillId, bool IsCancelled, string PrintHtml, IReadOnlyList<WaybillDataItem> WaybillData);
 
+/// <summary>An account bound with a carrier, as getAllAccount lists it.</summary>
+/// <param name="BizId">The account.</param>
+/// <param name="DeliveryId">The carrier.</param>
+/// <param name="StatusCode">Its status (0: bound).</param>
+/// <param name="CreateTime">When it was bound.</param>
+/// <param name="RemarkContent">What was sent with it.</param>
+/// <param name="ServiceTypes">The carrier's service types.</param>
+public sealed record BoundAccount(string BizId, DeliveryId DeliveryId, int StatusCode, DateTimeOffset CreateTime, string RemarkContent, IReadOnlyList<OrderService> ServiceTypes);
+
 /// <summary>An order to read with batchGetOrder.</summary>
 /// <param name="OrderId">The merchant's order id.</param>
 /// <param name="DeliveryId">The carrier.</param>
@@ -217,7 +226,7 @@ public sealed class WxLogisticsDeliveryException : WxLogisticsApiException
     public string DeliveryResultMessage { get; }
 }
 
-/// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, batchGetOrder, getQuota, getAllDelivery, testUpdateOrder.</summary>
+/// <summary>The merchant's order APIs (小程序使用): addOrder, cancelOrder, getOrder, batchGetOrder, getQuota, bindAccount, getAllAccount, getAllDelivery, testUpdateOrder.</summary>
 public sealed class OrdersClient
 {
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -350,6 +359,51 @@ public sealed class OrdersClient
         const string Api = "logistics.getQuota";
         var answer = await api.PostAsync(Api, "/cgi-bin/express/business/quota/get", new JsonObject { ["delivery_id"] = deliveryId.Value, ["biz_id"] = bizId }, cancellationToken);
         return ApiConnection.Number(answer, "quota_num", "quota_num", Api, 0, long.MaxValue);
+    }
+
+    /// <summary>Binds an account with a carrier (bindAccount); the carrier checks it with the password (check_biz).</summary>
+    /// <param name="deliveryId">The carrier.</param>
+    /// <param name="bizId">The account.</param>
+    /// <param name="password">Its password, passed on to the carrier.</param>
+    /// <param name="remarkContent">What the carrier asks for besides, such as 电话:… 联系人:….</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="WxLogisticsApiException">Such as 9300529 (bound already) or 9300531 (the carrier knows no such account or password).</exception>
+    public Task BindAccountAsync(DeliveryId deliveryId, string bizId, string? password = null, string? remarkContent = null, CancellationToken cancellationToken = default) =>
+        api.PostAsync(
+            "logistics.bindAccount",
+            "/cgi-bin/express/business/account/bind",
+            new JsonObject { ["type"] = "bind", ["delivery_id"] = deliveryId.Value, ["biz_id"] = bizId, ["password"] = password, ["remark_content"] = remarkContent },
+            cancellationToken);
+
+    /// <summary>Unbinds an account (bindAccount with type unbind).</summary>
+    /// <param name="deliveryId">The carrier.</param>
+    /// <param name="bizId">The account.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="WxLogisticsApiException">Such as 9300530 (not bound).</exception>
+    public Task UnbindAccountAsync(DeliveryId deliveryId, string bizId, CancellationToken cancellationToken = default) =>
+        api.PostAsync(
+            "logistics.bindAccount",
+            "/cgi-bin/express/business/account/bind",
+            new JsonObject { ["type"] = "unbind", ["delivery_id"] = deliveryId.Value, ["biz_id"] = bizId },
+            cancellationToken);
+
+    /// <summary>Lists the accounts bound with carriers (getAllAccount).</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The accounts.</returns>
+    public async Task<IReadOnlyList<BoundAccount>> GetAllAccountAsync(CancellationToken cancellationToken = default)
+    {
+        const string Api = "logistics.getAllAccount";
+        var answer = await api.GetAsync(Api, "/cgi-bin/express/business/account/getall", cancellationToken);
+        return (answer["list"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .Select((a, i) => new BoundAccount(
+                Text(a, "biz_id"),
+                new DeliveryId(Text(a, "delivery_id")),
+                (int)ApiConnection.Number(a, "status_code", $"list[{i}].status_code", Api),
+                DateTimeOffset.FromUnixTimeSeconds(ApiConnection.Number(a, "create_time", $"list[{i}].create_time", Api, 0, 253_402_300_799)),
+                Text(a, "remark_content"),
+                (a["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService((int)ApiConnection.Number(s, "service_type", "service_type", Api), Text(s, "service_name"))).ToList()))
+            .ToList();
     }
 
     /// <summary>Lists the carriers and their service types (getAllDelivery).</summary>

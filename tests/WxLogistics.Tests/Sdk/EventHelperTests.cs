@@ -103,6 +103,22 @@ public sealed class EventHelperTests
     }
 
     [Fact]
+    public void A_carrier_answers_a_check_biz_push_in_its_own_form()
+    {
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeSeconds(1_764_000_000));
+        var check = LogisticsEvents.ParseCheckBiz(
+            """{"ToUserName":"gh_carrier","FromUserName":"wxteam","CreateTime":1,"MsgType":"event","Event":"check_biz","BizID":"biz","BizPwd":"pw","ShopAppID":"wxshop"}""");
+
+        var reply = JsonDocument.Parse(check.Reply(10002, "客户密码不正确", clock)).RootElement;
+
+        Assert.Equal(("biz", "pw", "wxshop", "application/json; charset=utf-8"), (check.BizId, check.BizPassword, check.ShopAppId, check.ReplyContentType));
+        Assert.Equal(("wxteam", "gh_carrier", 1764000000L, "check_biz", "biz", 10002, "客户密码不正确"), (
+            reply.GetProperty("ToUserName").GetString(), reply.GetProperty("FromUserName").GetString(), reply.GetProperty("CreateTime").GetInt64(),
+            reply.GetProperty("Event").GetString(), reply.GetProperty("BizID").GetString(), reply.GetProperty("ResultCode").GetInt32(), reply.GetProperty("ResultMsg").GetString()));
+        Assert.Equal("the push has no BizID", Assert.Throws<WxEventException>(() => LogisticsEvents.ParseCheckBiz("<xml><Event>check_biz</Event></xml>")).Message);
+    }
+
+    [Fact]
     public void A_signature_verifies_only_with_the_right_token_and_a_recent_timestamp()
     {
         var clock = new ManualClock(DateTimeOffset.FromUnixTimeSeconds(1_764_000_000));

@@ -196,6 +196,26 @@ public sealed class SampleWebhookTests : IAsyncLifetime
         Assert.Equal(10_000, await merchantClient.Orders.GetQuotaAsync(new DeliveryId("TEST"), "test_biz_id"));
     }
 
+    [Theory]
+    [InlineData("json")]
+    [InlineData("xml")]
+    public async Task A_merchant_binds_an_account_through_the_sdk_that_the_sample_carrier_checks_and_lists_and_unbinds_it(string format)
+    {
+        await UseFormatAsync(format);
+        using var merchantClient = ClientFor(merchant);
+
+        await merchantClient.Orders.BindAccountAsync(new DeliveryId("SF"), "shop-account", "secret-7", "联系人:张三");
+        var refused = await Assert.ThrowsAsync<WxLogisticsApiException>(() => merchantClient.Orders.BindAccountAsync(new DeliveryId("SF"), "other-account", "x"));
+
+        var account = Assert.Single(await merchantClient.Orders.GetAllAccountAsync());
+        Assert.Equal(("shop-account", "SF", 0, "联系人:张三", "标准快递"), (account.BizId, account.DeliveryId.Value, account.StatusCode, account.RemarkContent, account.ServiceTypes[0].ServiceName));
+        Assert.Equal((9300531, "logistics.bindAccount"), (refused.ErrorCode, refused.Api));
+        Assert.Contains("10001", refused.ErrorMessage);
+        await merchantClient.Orders.UnbindAccountAsync(new DeliveryId("SF"), "shop-account");
+        Assert.Empty(await merchantClient.Orders.GetAllAccountAsync());
+        Assert.Equal(9300530, (await Assert.ThrowsAsync<WxLogisticsApiException>(() => merchantClient.Orders.UnbindAccountAsync(new DeliveryId("SF"), "shop-account"))).ErrorCode);
+    }
+
     [Fact]
     public async Task A_push_with_a_wrong_signature_is_refused_by_the_sample_webhook()
     {
