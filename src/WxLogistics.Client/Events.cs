@@ -163,28 +163,19 @@ public static class LogisticsEvents
     /// <param name="body">The request body.</param>
     /// <returns>The account to check.</returns>
     /// <exception cref="WxEventException">The body is malformed or another event.</exception>
-    public static CheckBizEvent ParseCheckBiz(string body)
-    {
-        var message = EventFields.Parse(body, "check_biz");
-        return new CheckBizEvent
-        {
-            Format = message.Format,
-            ToUserName = message.Text("ToUserName"),
-            FromUserName = message.Text("FromUserName"),
-            BizId = message.Required("BizID"),
-            BizPassword = message.Text("BizPwd"),
-            ShopAppId = message.Text("ShopAppID"),
-        };
-    }
+    public static CheckBizEvent ParseCheckBiz(string body) => ParseAccountEvent<CheckBizEvent>(body, "check_biz");
 
     /// <summary>Reads a get_quota push (查询商户余额事件), XML or JSON, as a carrier's message server receives it.</summary>
     /// <param name="body">The request body.</param>
     /// <returns>The account whose balance is asked for.</returns>
     /// <exception cref="WxEventException">The body is malformed or another event.</exception>
-    public static GetQuotaEvent ParseGetQuota(string body)
+    public static GetQuotaEvent ParseGetQuota(string body) => ParseAccountEvent<GetQuotaEvent>(body, "get_quota");
+
+    static T ParseAccountEvent<T>(string body, string name)
+        where T : CarrierAccountEvent, new()
     {
-        var message = EventFields.Parse(body, "get_quota");
-        return new GetQuotaEvent
+        var message = EventFields.Parse(body, name);
+        return new T
         {
             Format = message.Format,
             ToUserName = message.Text("ToUserName"),
@@ -295,12 +286,16 @@ public abstract class CarrierOrderEvent : CarrierEvent
     public string WaybillId { get; init; } = "";
 }
 
-/// <summary>A check_biz push: a merchant binds an account; the carrier checks it and answers with <see cref="Reply"/>.</summary>
-public sealed class CheckBizEvent : CarrierEvent
+/// <summary>What the pushes about a merchant's account (check_biz, get_quota) have besides.</summary>
+public abstract class CarrierAccountEvent : CarrierEvent
 {
-    /// <summary>The account's password (BizPwd), to check.</summary>
+    /// <summary>The account's password (BizPwd).</summary>
     public string BizPassword { get; init; } = "";
+}
 
+/// <summary>A check_biz push: a merchant binds an account; the carrier checks it and answers with <see cref="Reply"/>.</summary>
+public sealed class CheckBizEvent : CarrierAccountEvent
+{
     /// <summary>The reply body: user names swapped, BizID echoed, then the result.</summary>
     /// <param name="resultCode">0 accepted; 10001 no such account; 10002 wrong password; -1 other.</param>
     /// <param name="resultMessage">Why, shown to the merchant.</param>
@@ -316,11 +311,8 @@ public sealed class CheckBizEvent : CarrierEvent
 }
 
 /// <summary>A get_quota push: how many labels a merchant's account has left; the carrier answers with <see cref="Reply"/>.</summary>
-public sealed class GetQuotaEvent : CarrierEvent
+public sealed class GetQuotaEvent : CarrierAccountEvent
 {
-    /// <summary>The account's password (BizPwd).</summary>
-    public string BizPassword { get; init; } = "";
-
     /// <summary>The reply body: user names swapped, BizID echoed, then the result and the balance.</summary>
     /// <param name="resultCode">0 answered; 10001 no such account; 10002 wrong password; -1 other.</param>
     /// <param name="resultMessage">Why, shown to the merchant.</param>

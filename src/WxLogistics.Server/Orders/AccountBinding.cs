@@ -99,26 +99,13 @@ public sealed class AccountBinding(Store store, OrderPlacement placement, TimePr
         if (carrier.DeliveryId?.Value == OrderPlacement.SandboxDeliveryId)
         {
             // The TEST carrier answers for itself, as it does orders.
-            return bizId == OrderPlacement.SandboxBizId ? null : Refused(10001, "客户编码或者月结账户不存在 (the TEST carrier takes biz_id test_biz_id)");
+            return bizId == OrderPlacement.SandboxBizId ? null : Refused(10001, OrderPlacement.SandboxUnknownAccount);
         }
 
-        if (carrier.Push is not { } target)
-        {
-            return OrderPlacement.DeliveryFailure(-1, $"{carrier.DeliveryId} has no message server to push check_biz to");
-        }
-
-        var isJson = target.Format == PushFormat.Json;
-        var message = CarrierEvents.CheckBiz(carrier.AppId.Value, now, bizId, password, merchant.Value);
-        var (body, failure) = await placement.ExchangeAsync(target, CarrierEvents.Serialize(message, isJson), now, cancellationToken);
-        if (failure is not null)
+        var (reply, failure) = await placement.AskAboutAccountAsync(carrier, CarrierEvents.CheckBiz(carrier.AppId.Value, now, bizId, password, merchant.Value), now, cancellationToken);
+        if (reply?.ResultCode is not { } resultCode)
         {
             return failure;
-        }
-
-        var reply = CarrierEvents.ParseReply(body, isJson);
-        if (reply?.ResultCode is not { } resultCode || reply.BizId != bizId)
-        {
-            return OrderPlacement.DeliveryFailure(-1, $"the carrier's reply is not a check_biz reply in {(isJson ? "JSON" : "XML")} echoing BizID, with a ResultCode");
         }
 
         return resultCode == 0 ? null : Refused(resultCode, reply.ResultMsg ?? "");

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using WxLogistics.Apps;
 using WxLogistics.DeliveryPath;
 using WxLogistics.Push;
@@ -18,6 +19,9 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
     public const string HttpClientName = "carrier-push";
     public const string SandboxDeliveryId = "TEST";
     public const string SandboxBizId = "test_biz_id";
+
+    /// <summary>What the TEST carrier answers, with ResultCode 10001, for any biz_id but <see cref="SandboxBizId"/>.</summary>
+    public const string SandboxUnknownAccount = "客户编码或者月结账户不存在 (the TEST carrier takes biz_id test_biz_id)";
     public static readonly TimeSpan CarrierTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>A carrier's add_waybill or cancel_waybill answer (its waybill data included) is read up to this size.</summary>
@@ -160,7 +164,7 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
     {
         if (bizId != SandboxBizId)
         {
-            return (DeliveryFailure(10001, "客户编码或者月结账户不存在 (the TEST carrier takes biz_id test_biz_id)"), default, null);
+            return (DeliveryFailure(10001, SandboxUnknownAccount), default, null);
         }
 
         WaybillId.TryParse("TEST" + WaybillId.New().Value[..14], out var waybill);
@@ -200,6 +204,31 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
         return WaybillId.TryParse(reply.WaybillId, out var waybill) && reply.WaybillId != "0"
             ? (null, waybill, reply.WaybillData)
             : (DeliveryFailure(-1, "the carrier accepted the order but gave no valid WayBillID"), default, null);
+    }
+
+    /// <summary>
+    /// Asks a carrier about a merchant's account (check_biz, get_quota): pushes <paramref name="message"/> and reads a
+    /// reply that echoes its BizID with a ResultCode; or the 9300501 to answer when there is no such reply.
+    /// </summary>
+    internal async Task<(CarrierEvents.Reply? Reply, WxReply? Failure)> AskAboutAccountAsync(AppRecord carrier, JsonObject message, long now, CancellationToken cancellationToken)
+    {
+        var name = (string)message["Event"]!;
+        if (carrier.Push is not { } target)
+        {
+            return (null, DeliveryFailure(-1, $"{carrier.DeliveryId} has no message server to push {name} to"));
+        }
+
+        var isJson = target.Format == PushFormat.Json;
+        var (body, failure) = await ExchangeAsync(target, CarrierEvents.Serialize(message, isJson), now, cancellationToken);
+        if (failure is not null)
+        {
+            return (null, failure);
+        }
+
+        var reply = CarrierEvents.ParseReply(body, isJson);
+        return reply?.ResultCode is null || reply.BizId != (string)message["BizID"]!
+            ? (null, DeliveryFailure(-1, $"the carrier's reply is not a {name} reply in {(isJson ? "JSON" : "XML")} echoing BizID, with a ResultCode"))
+            : (reply, null);
     }
 
     /// <summary>Pushes an event to a carrier's message server and reads its answer, or the failure to say why not.</summary>

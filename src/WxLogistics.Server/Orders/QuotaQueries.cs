@@ -56,27 +56,14 @@ public sealed class QuotaQueries(Store store, OrderPlacement placement, TimeProv
         {
             return bizId == OrderPlacement.SandboxBizId
                 ? WxReply.Success(new GetQuotaResponse(SandboxQuota))
-                : OrderPlacement.DeliveryFailure(10001, "客户编码或者月结账户不存在 (the TEST carrier takes biz_id test_biz_id)");
+                : OrderPlacement.DeliveryFailure(10001, OrderPlacement.SandboxUnknownAccount);
         }
 
-        if (carrier.Push is not { } target)
-        {
-            return OrderPlacement.DeliveryFailure(-1, $"{deliveryId} has no message server to push get_quota to");
-        }
-
-        var isJson = target.Format == PushFormat.Json;
         var now = time.GetUtcNow().ToUnixTimeSeconds();
-        var message = CarrierEvents.GetQuota(carrier.AppId.Value, now, bizId, call.Caller.AppId.Value);
-        var (body, failure) = await placement.ExchangeAsync(target, CarrierEvents.Serialize(message, isJson), now, cancellationToken);
-        if (failure is not null)
+        var (reply, failure) = await placement.AskAboutAccountAsync(carrier, CarrierEvents.GetQuota(carrier.AppId.Value, now, bizId, call.Caller.AppId.Value), now, cancellationToken);
+        if (reply?.ResultCode is not { } resultCode)
         {
-            return failure;
-        }
-
-        var reply = CarrierEvents.ParseReply(body, isJson);
-        if (reply?.ResultCode is not { } resultCode || reply.BizId != bizId)
-        {
-            return OrderPlacement.DeliveryFailure(-1, $"the carrier's reply is not a get_quota reply in {(isJson ? "JSON" : "XML")} echoing BizID, with a ResultCode");
+            return failure!;
         }
 
         if (resultCode != 0)
