@@ -71,8 +71,10 @@ public sealed class QuotaQueries(Store store, OrderPlacement placement, TimeProv
             return OrderPlacement.DeliveryFailure(resultCode, reply.ResultMsg ?? "");
         }
 
-        return long.TryParse(reply.Quota, NumberStyles.None, CultureInfo.InvariantCulture, out var quota)
-            ? WxReply.Success(new GetQuotaResponse(quota))
+        // A whole number however JSON writes it (88, 88.0, 8.8e1), not negative.
+        return decimal.TryParse(reply.Quota, NumberStyles.Float, CultureInfo.InvariantCulture, out var quota) && quota >= 0 && quota == decimal.Truncate(quota)
+            && quota <= long.MaxValue
+            ? WxReply.Success(new GetQuotaResponse((long)quota))
             : OrderPlacement.DeliveryFailure(-1, $"the carrier's Quota is not a whole number of labels: {WireJson.Shown(reply.Quota ?? "(none)")}");
     }
 }

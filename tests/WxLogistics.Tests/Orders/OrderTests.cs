@@ -343,7 +343,9 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
         var answer = await GetQuotaAsync(new { delivery_id = "SF", biz_id = "biz-001" });
 
         Assert.Equal(88, answer.GetProperty("quota_num").GetInt64());
-        var push = carrierServer.Pushes.Single();
+        carrierServer.Respond = push => Quota(push, "8.8e1");
+        Assert.Equal(88, (await GetQuotaAsync(new { delivery_id = "SF", biz_id = "biz-001" })).GetProperty("quota_num").GetInt64());
+        var push = carrierServer.Pushes.First();
         Assert.Equal(format == "json" ? "application/json" : "text/xml", push.ContentType.Split(';')[0]);
         var fields = format == "json"
             ? JsonDocument.Parse(push.Body).RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ToString())
@@ -362,6 +364,7 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
     [InlineData("0", 10002, null, 10002, "客户密码不正确")]
     [InlineData("-5", 0, null, -1, "the carrier's Quota is not a whole number of labels: -5")]
     [InlineData("\"many\"", 0, null, -1, "the carrier's Quota is not a whole number of labels: many")]
+    [InlineData("2.5", 0, null, -1, "the carrier's Quota is not a whole number of labels: 2.5")]
     [InlineData("7", 0, "biz-other", -1, "the carrier's reply is not a get_quota reply in JSON echoing BizID, with a ResultCode")]
     public async Task A_carrier_that_refuses_or_answers_no_usable_quota_fails_getQuota_with_its_code_or_the_reason(
         string quota, int resultCode, string? echoedBizId, int deliveryResultCode, string deliveryResultMessage)
