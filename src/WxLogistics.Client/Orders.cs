@@ -175,7 +175,10 @@ public sealed record OrderInfo(string OrderId, DeliveryId DeliveryId, WaybillId 
 /// <param name="CreateTime">When it was bound.</param>
 /// <param name="RemarkContent">What was sent with it.</param>
 /// <param name="ServiceTypes">The carrier's service types.</param>
-public sealed record BoundAccount(string BizId, DeliveryId DeliveryId, int StatusCode, DateTimeOffset CreateTime, string RemarkContent, IReadOnlyList<OrderService> ServiceTypes);
+/// <param name="Quota">The labels it had left when getQuota last asked its carrier; null when it never did.</param>
+/// <param name="QuotaTime">When that was.</param>
+public sealed record BoundAccount(
+    string BizId, DeliveryId DeliveryId, int StatusCode, DateTimeOffset CreateTime, string RemarkContent, IReadOnlyList<OrderService> ServiceTypes, long? Quota, DateTimeOffset? QuotaTime);
 
 /// <summary>An order to read with batchGetOrder.</summary>
 /// <param name="OrderId">The merchant's order id.</param>
@@ -402,7 +405,10 @@ public sealed class OrdersClient
                 (int)ApiConnection.Number(a, "status_code", $"list[{i}].status_code", Api),
                 DateTimeOffset.FromUnixTimeSeconds(ApiConnection.Number(a, "create_time", $"list[{i}].create_time", Api, 0, 253_402_300_799)),
                 Text(a, "remark_content"),
-                (a["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService((int)ApiConnection.Number(s, "service_type", "service_type", Api), Text(s, "service_name"))).ToList()))
+                (a["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService((int)ApiConnection.Number(s, "service_type", "service_type", Api), Text(s, "service_name"))).ToList(),
+                a["quota_num"] is null ? null : ApiConnection.Number(a, "quota_num", $"list[{i}].quota_num", Api, 0, long.MaxValue),
+                a["quota_update_time"] is null ? null
+                    : DateTimeOffset.FromUnixTimeSeconds(ApiConnection.Number(a, "quota_update_time", $"list[{i}].quota_update_time", Api, 0, 253_402_300_799))))
             .ToList();
     }
 

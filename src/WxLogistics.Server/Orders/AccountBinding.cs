@@ -89,7 +89,8 @@ public sealed class AccountBinding(Store store, OrderPlacement placement, TimePr
     {
         var accounts = await store.ListAccountsAsync(call.Caller.AppId, cancellationToken);
         var list = accounts.Select(a => new AccountListItem(
-            a.Account.BizId, a.Account.DeliveryId.Value, a.Account.CreatedAt, a.UpdatedAt, 0, "", "", a.Account.RemarkContent, ServiceOffer.Parse(a.ServiceTypesJson))).ToList();
+            a.Account.BizId, a.Account.DeliveryId.Value, a.Account.CreatedAt, a.UpdatedAt, 0, "", "", a.Account.RemarkContent, a.QuotaNum, a.QuotaUpdateTime,
+            ServiceOffer.Parse(a.ServiceTypesJson))).ToList();
         return WxReply.Success(new AllAccounts(list.Count, list));
     }
 
@@ -119,9 +120,21 @@ public sealed class AccountBinding(Store store, OrderPlacement placement, TimePr
 
 public sealed record BindAccountRequest(string Type, string DeliveryId, string BizId, string? Password, string? RemarkContent);
 
-/// <summary>A bound account as getAllAccount lists it. status_code is 0 (bound); alias and remark_wrong_msg are empty.</summary>
+/// <summary>
+/// A bound account as getAllAccount lists it. status_code is 0 (bound); alias and remark_wrong_msg are empty; quota_num
+/// and quota_update_time are what getQuota last learnt from the carrier, left out until it has asked.
+/// </summary>
 public sealed record AccountListItem(
-    string BizId, string DeliveryId, long CreateTime, long UpdateTime, int StatusCode, string Alias, string RemarkWrongMsg, string RemarkContent,
+    string BizId,
+    string DeliveryId,
+    long CreateTime,
+    long UpdateTime,
+    int StatusCode,
+    string Alias,
+    string RemarkWrongMsg,
+    string RemarkContent,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] long? QuotaNum,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] long? QuotaUpdateTime,
     IReadOnlyList<ServiceOffer> ServiceType);
 
 public sealed record AllAccounts(int Count, IReadOnlyList<AccountListItem> List);

@@ -25,7 +25,8 @@ public static class OrdersApi
             Doc = new(
                 "getAllAccount (获取所有绑定的物流账号): the merchant's bound accounts",
                 "Merchant access_token; GET. Answers {count, list[{biz_id, delivery_id, create_time, update_time, status_code (0, bound), alias, " +
-                "remark_wrong_msg, remark_content, service_type[{service_type, service_name}]}]}, by delivery_id and biz_id.",
+                "remark_wrong_msg, remark_content, quota_num and quota_update_time (the last getQuota's, once asked), service_type[{service_type, " +
+                "service_name}]}]}, by delivery_id and biz_id.",
                 typeof(object),
                 typeof(AllAccounts)),
         }, (accounts, call, ct) => accounts.ListAsync(call, ct));

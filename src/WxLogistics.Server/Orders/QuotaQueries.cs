@@ -52,14 +52,14 @@ public sealed class QuotaQueries(Store store, OrderPlacement placement, TimeProv
             return WxReply.Error(WxErrors.DeliveryIdNotExist);
         }
 
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
         if (deliveryText == OrderPlacement.SandboxDeliveryId)
         {
             return bizId == OrderPlacement.SandboxBizId
-                ? WxReply.Success(new GetQuotaResponse(SandboxQuota))
+                ? await AnswerAsync(call.Caller.AppId, deliveryId, bizId, SandboxQuota, now, cancellationToken)
                 : OrderPlacement.DeliveryFailure(10001, OrderPlacement.SandboxUnknownAccount);
         }
 
-        var now = time.GetUtcNow().ToUnixTimeSeconds();
         var (reply, failure) = await placement.AskAboutAccountAsync(carrier, CarrierEvents.GetQuota(carrier.AppId.Value, now, bizId, call.Caller.AppId.Value), now, cancellationToken);
         if (reply?.ResultCode is not { } resultCode)
         {
@@ -74,8 +74,15 @@ public sealed class QuotaQueries(Store store, OrderPlacement placement, TimeProv
         // A whole number however JSON writes it (88, 88.0, 8.8e1), not negative.
         return decimal.TryParse(reply.Quota, NumberStyles.Float, CultureInfo.InvariantCulture, out var quota) && quota >= 0 && quota == decimal.Truncate(quota)
             && quota <= long.MaxValue
-            ? WxReply.Success(new GetQuotaResponse((long)quota))
+            ? await AnswerAsync(call.Caller.AppId, deliveryId, bizId, (long)quota, now, cancellationToken)
             : OrderPlacement.DeliveryFailure(-1, $"the carrier's Quota is not a whole number of labels: {WireJson.Shown(reply.Quota ?? "(none)")}");
+    }
+
+    /// <summary>The quota answered, kept first for getAllAccount when the account is bound.</summary>
+    async Task<WxReply> AnswerAsync(AppId merchant, DeliveryId deliveryId, string bizId, long quota, long now, CancellationToken cancellationToken)
+    {
+        await store.RecordQuotaAsync(merchant, deliveryId, bizId, quota, now, cancellationToken);
+        return WxReply.Success(new GetQuotaResponse(quota));
     }
 }
 

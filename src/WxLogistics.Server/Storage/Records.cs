@@ -117,8 +117,11 @@ public sealed record OrderRecord(
 /// <summary>An account (biz_id) a merchant bound with a carrier; its password is never kept.</summary>
 public sealed record AccountRecord(AppId Merchant, DeliveryId DeliveryId, string BizId, string RemarkContent, long CreatedAt);
 
-/// <summary>A bound account as getAllAccount lists it, with its carrier's service types (JSON, null when it has none).</summary>
-public sealed record AccountListing(AccountRecord Account, long UpdatedAt, string? ServiceTypesJson);
+/// <summary>
+/// A bound account as getAllAccount lists it, with its carrier's service types (JSON, null when it has none) and the
+/// labels it had left when getQuota last asked, and when (null when it never did).
+/// </summary>
+public sealed record AccountListing(AccountRecord Account, long UpdatedAt, string? ServiceTypesJson, long? QuotaNum, long? QuotaUpdateTime);
 
 /// <summary>A carrier as getAllDelivery lists it.</summary>
 public sealed record CarrierListing(DeliveryId DeliveryId, string Name, string? ServiceTypesJson);

@@ -216,10 +216,17 @@ public abstract class Store : IAsyncDisposable
             [("merchant", merchant.Value), ("delivery", deliveryId.Value), ("biz", bizId)],
             cancellationToken) == 1;
 
-    /// <summary>The merchant's bound accounts, by carrier and biz_id, with the carrier's service types.</summary>
+    /// <summary>Keeps the labels a bound account has left, as its carrier said at <paramref name="at"/>; nothing for an account not bound.</summary>
+    public async Task RecordQuotaAsync(AppId merchant, DeliveryId deliveryId, string bizId, long quota, long at, CancellationToken cancellationToken = default) =>
+        await WriteAsync(
+            "UPDATE accounts SET quota_num = @quota, quota_update_time = @at WHERE merchant_appid = @merchant AND delivery_id = @delivery AND biz_id = @biz",
+            [("quota", quota), ("at", at), ("merchant", merchant.Value), ("delivery", deliveryId.Value), ("biz", bizId)],
+            cancellationToken);
+
+    /// <summary>The merchant's bound accounts, by carrier and biz_id, with the carrier's service types and the last quota asked.</summary>
     public Task<List<AccountListing>> ListAccountsAsync(AppId merchant, CancellationToken cancellationToken = default) =>
         QueryAsync(
-            "SELECT a.delivery_id, a.biz_id, a.remark_content, a.created_at, a.updated_at, c.service_types FROM accounts a " +
+            "SELECT a.delivery_id, a.biz_id, a.remark_content, a.created_at, a.updated_at, c.service_types, a.quota_num, a.quota_update_time FROM accounts a " +
             "LEFT JOIN apps c ON c.role = 'carrier' AND c.delivery_id = a.delivery_id " +
             "WHERE a.merchant_appid = @merchant ORDER BY a.delivery_id, a.biz_id",
             [("merchant", merchant.Value)],

@@ -78,7 +78,9 @@ static class StoreRows
 
     public static AccountListing? Account(DbDataReader r, AppId merchant) =>
         DeliveryId.TryParse(r.GetString(0), out var d)
-            ? new AccountListing(new AccountRecord(merchant, d, r.GetString(1), r.GetString(2), r.GetInt64(3)), r.GetInt64(4), Text(r, 5))
+            ? new AccountListing(
+                new AccountRecord(merchant, d, r.GetString(1), r.GetString(2), r.GetInt64(3)), r.GetInt64(4), Text(r, 5),
+                r.IsDBNull(6) ? null : r.GetInt64(6), r.IsDBNull(7) ? null : r.GetInt64(7))
             : null;
 
     public static CallRecord Call(DbDataReader r, AppId app) =>

@@ -240,10 +240,19 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
             account.GetProperty("biz_id").GetString(), account.GetProperty("delivery_id").GetString(), account.GetProperty("status_code").GetInt32(),
             account.GetProperty("remark_content").GetString(), account.GetProperty("service_type")[0].GetProperty("service_name").GetString()));
         Assert.True(account.GetProperty("create_time").GetInt64() > 0);
+        Assert.False(account.TryGetProperty("quota_num", out _));
+
+        // Once getQuota has asked the carrier, the list shows what it said, and when.
+        carrierServer.Respond = push => Quota(push, "42");
+        Assert.Equal(42, (await GetQuotaAsync(new { delivery_id = "SF", biz_id = "biz-001" })).GetProperty("quota_num").GetInt64());
+        carrierServer.Respond = push => CheckBiz(push, "biz-001");
+        account = (await AccountsAsync()).GetProperty("list")[0];
+        Assert.Equal(42, account.GetProperty("quota_num").GetInt64());
+        Assert.True(account.GetProperty("quota_update_time").GetInt64() >= account.GetProperty("create_time").GetInt64());
 
         // Bound once; the password is nowhere in the store's files.
         WxAssert.Error(9300529, await BindAsync(new { type = "bind", delivery_id = "SF", biz_id = "biz-001", password = AccountPassword }));
-        Assert.Single(carrierServer.Pushes);
+        Assert.Single(carrierServer.Pushes, p => p.Body.Contains("check_biz", StringComparison.Ordinal));
         if (storeKind == StoreKind.Sqlite)
         {
             foreach (var file in new[] { "wxlogistics.db", "wxlogistics.db-wal" }.Select(name => Path.Combine(server.DataDirectory, name)))
@@ -286,6 +295,8 @@ public abstract class OrderTests(StoreKind storeKind) : IAsyncLifetime
 
         Assert.Equal(0, (await AccountsAsync(await server.AccessTokenAsync(stranger))).GetProperty("count").GetInt32());
         Assert.Equal("test_biz_id", (await AccountsAsync()).GetProperty("list")[0].GetProperty("biz_id").GetString());
+        await GetQuotaAsync(new { delivery_id = "TEST", biz_id = "test_biz_id" });
+        Assert.Equal(10_000, (await AccountsAsync()).GetProperty("list")[0].GetProperty("quota_num").GetInt64());
         WxAssert.Error(40097, await BindAsync(new { type = "link", delivery_id = "TEST", biz_id = "b" }), "type must be bind or unbind");
         WxAssert.Error(40097, await BindAsync(new { type = "bind", delivery_id = "TEST" }), "biz_id is required");
         WxAssert.Error(47001, await BindAsync(new { type = "bind", delivery_id = "TEST", biz_id = "b", password = 7 }), "password must be a string");

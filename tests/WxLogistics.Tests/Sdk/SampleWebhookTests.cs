@@ -209,6 +209,11 @@ public sealed class SampleWebhookTests : IAsyncLifetime
 
         var account = Assert.Single(await merchantClient.Orders.GetAllAccountAsync());
         Assert.Equal(("shop-account", "SF", 0, "联系人:张三", "标准快递"), (account.BizId, account.DeliveryId.Value, account.StatusCode, account.RemarkContent, account.ServiceTypes[0].ServiceName));
+        Assert.Null(account.Quota);
+        await merchantClient.Orders.GetQuotaAsync(new DeliveryId("SF"), "shop-account");
+        account = Assert.Single(await merchantClient.Orders.GetAllAccountAsync());
+        Assert.Equal(1000, account.Quota);
+        Assert.NotNull(account.QuotaTime);
         Assert.Equal((9300531, "logistics.bindAccount"), (refused.ErrorCode, refused.Api));
         Assert.Contains("10001", refused.ErrorMessage);
         await merchantClient.Orders.UnbindAccountAsync(new DeliveryId("SF"), "shop-account");

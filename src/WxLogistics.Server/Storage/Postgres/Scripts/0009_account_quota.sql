@@ -1,0 +1,3 @@
+-- The labels a bound account had left when getQuota last asked its carrier, and when, for getAllAccount.
+ALTER TABLE accounts ADD COLUMN quota_num bigint;
+ALTER TABLE accounts ADD COLUMN quota_update_time bigint;
