@@ -107,6 +107,21 @@ public abstract class CloudCallTests(StoreKind storeKind) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merchant_function_binds_an_account_and_lists_its_accounts_through_a_GET_api()
+    {
+        var merchant = (await OperatorAsync("app", "add", "--role", "merchant", "--name", "shop")).GetProperty("appid").GetString()!;
+        var (id, key) = await EnvAsync("shop-env", merchant, "logistics.bindAccount,logistics.getAllAccount");
+
+        var listed = await CloudFunctions.RunAsync("bindAndListAccounts", Gateway, "shop-env", id, key, new { deliveryId = "TEST", bizId = "test_biz_id" });
+        var again = await CloudFunctions.RunAsync("bindAndListAccounts", Gateway, "shop-env", id, key, new { deliveryId = "TEST", bizId = "test_biz_id" });
+
+        Assert.Equal(("openapi.logistics.getAllAccount:ok", 1), (listed.GetProperty("errMsg").GetString(), listed.GetProperty("count").GetInt32()));
+        var account = listed.GetProperty("list")[0];
+        Assert.Equal(("test_biz_id", "TEST", 0), (account.GetProperty("bizId").GetString(), account.GetProperty("deliveryId").GetString(), account.GetProperty("statusCode").GetInt32()));
+        Assert.Equal(9300529, again.GetProperty("errCode").GetInt32());
+    }
+
+    [Fact]
     public async Task A_function_past_the_operators_minute_quota_gets_45011_as_the_https_api_does()
     {
         var carrier = await CarrierAsync("SF");
