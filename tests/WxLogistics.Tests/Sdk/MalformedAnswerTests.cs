@@ -81,6 +81,25 @@ public sealed class MalformedAnswerTests : IAsyncLifetime
         Assert.Equal((-1, message, "logistics.batchGetOrder"), (error.ErrorCode, error.ErrorMessage, error.Api));
     }
 
+    [Theory]
+    [InlineData("""{"errcode":0,"errmsg":"ok"}""", "logistics.getQuota", "the answer has no quota_num")]
+    [InlineData("""{"quota_num":"12"}""", "logistics.getQuota", "the answer's quota_num is not a whole number from 0 to 9223372036854775807: \"12\"")]
+    [InlineData("""{"quota_num":-1}""", "logistics.getQuota", "the answer's quota_num is not a whole number from 0 to 9223372036854775807: -1")]
+    [InlineData("""{"count":1,"list":[{"biz_id":"b","delivery_id":"SF","create_time":1}]}""", "logistics.getAllAccount", "the answer has no list[0].status_code")]
+    [InlineData("""{"count":1,"list":[{"biz_id":"b","delivery_id":"SF","status_code":0,"create_time":1,"quota_num":1.5}]}""", "logistics.getAllAccount",
+        "the answer's list[0].quota_num is not a whole number from 0 to 9223372036854775807: 1.5")]
+    public async Task An_account_answer_that_is_not_WeChats_fails_the_call_naming_the_field(string answer, string api, string message)
+    {
+        apiAnswer = answer;
+        using var client = Client();
+
+        var error = await Assert.ThrowsAsync<WxLogisticsApiException>(() => api == "logistics.getQuota"
+            ? client.Orders.GetQuotaAsync(new DeliveryId("SF"), "biz")
+            : client.Orders.GetAllAccountAsync());
+
+        Assert.Equal((-1, message, api), (error.ErrorCode, error.ErrorMessage, error.Api));
+    }
+
     [Fact]
     public async Task An_error_answer_whose_errmsg_is_not_a_string_still_surfaces_its_errcode()
     {
