@@ -243,14 +243,11 @@ public sealed class AddWaybillEvent : CarrierOrderEvent
     public string Reply(AddWaybillResult result, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(result);
-        var now = (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds();
-        return EventReply.Serialize(
-            Format,
-            [
-                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", now), ("MsgType", "event"), ("Event", "add_waybill"),
-                ("Token", Token), ("OrderID", OrderId), ("BizID", BizId), ("WayBillID", result.WaybillId ?? ""),
-                ("ResultCode", result.ResultCode), ("ResultMsg", result.ResultMessage), ("WaybillData", result.WaybillData ?? ""),
-            ]);
+        return ReplyBody(
+            "add_waybill",
+            timeProvider,
+            ("Token", Token), ("OrderID", OrderId), ("BizID", BizId), ("WayBillID", result.WaybillId ?? ""),
+            ("ResultCode", result.ResultCode), ("ResultMsg", result.ResultMessage), ("WaybillData", result.WaybillData ?? ""));
     }
 }
 
@@ -274,6 +271,15 @@ public abstract class CarrierEvent
 
     /// <summary>The Content-Type of the reply's body, in the push's form.</summary>
     public string ReplyContentType => EventReply.ContentType(Format);
+
+    /// <summary>A reply in the push's form: the user names swapped, CreateTime now, the event's name, then <paramref name="fields"/>.</summary>
+    private protected string ReplyBody(string eventName, TimeProvider? timeProvider, params (string Name, object Value)[] fields) =>
+        EventReply.Serialize(
+            Format,
+            [
+                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds()),
+                ("MsgType", "event"), ("Event", eventName), .. fields,
+            ]);
 }
 
 /// <summary>What the pushes about one order (add_waybill, cancel_waybill) have besides.</summary>
@@ -302,12 +308,7 @@ public sealed class CheckBizEvent : CarrierAccountEvent
     /// <param name="timeProvider">The clock for CreateTime; the system clock when null.</param>
     /// <returns>The body to answer the push with.</returns>
     public string Reply(int resultCode, string resultMessage, TimeProvider? timeProvider = null) =>
-        EventReply.Serialize(
-            Format,
-            [
-                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds()),
-                ("MsgType", "event"), ("Event", "check_biz"), ("BizID", BizId), ("ResultCode", resultCode), ("ResultMsg", resultMessage),
-            ]);
+        ReplyBody("check_biz", timeProvider, ("BizID", BizId), ("ResultCode", resultCode), ("ResultMsg", resultMessage));
 }
 
 /// <summary>A get_quota push: how many labels a merchant's account has left; the carrier answers with <see cref="Reply"/>.</summary>
@@ -322,12 +323,7 @@ public sealed class GetQuotaEvent : CarrierAccountEvent
     public string Reply(int resultCode, string resultMessage, long quota, TimeProvider? timeProvider = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(quota);
-        return EventReply.Serialize(
-            Format,
-            [
-                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds()),
-                ("MsgType", "event"), ("Event", "get_quota"), ("BizID", BizId), ("ResultCode", resultCode), ("ResultMsg", resultMessage), ("Quota", quota),
-            ]);
+        return ReplyBody("get_quota", timeProvider, ("BizID", BizId), ("ResultCode", resultCode), ("ResultMsg", resultMessage), ("Quota", quota));
     }
 }
 
@@ -341,13 +337,8 @@ public sealed class CancelWaybillEvent : CarrierOrderEvent
     /// <param name="timeProvider">The clock for CreateTime; the system clock when null.</param>
     /// <returns>The body to answer the push with.</returns>
     public string Reply(int resultCode, string resultMessage, TimeProvider? timeProvider = null) =>
-        EventReply.Serialize(
-            Format,
-            [
-                ("ToUserName", FromUserName), ("FromUserName", ToUserName), ("CreateTime", (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeSeconds()),
-                ("MsgType", "event"), ("Event", "cancel_waybill"), ("BizID", BizId), ("OrderID", OrderId), ("WayBillID", WaybillId),
-                ("ResultCode", resultCode), ("ResultMsg", resultMessage),
-            ]);
+        ReplyBody(
+            "cancel_waybill", timeProvider, ("BizID", BizId), ("OrderID", OrderId), ("WayBillID", WaybillId), ("ResultCode", resultCode), ("ResultMsg", resultMessage));
 }
 
 /// <summary>How a carrier answers an add_waybill push.</summary>

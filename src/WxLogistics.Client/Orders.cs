@@ -405,7 +405,7 @@ public sealed class OrdersClient
                 (int)ApiConnection.Number(a, "status_code", $"list[{i}].status_code", Api),
                 DateTimeOffset.FromUnixTimeSeconds(ApiConnection.Number(a, "create_time", $"list[{i}].create_time", Api, 0, 253_402_300_799)),
                 Text(a, "remark_content"),
-                (a["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService((int)ApiConnection.Number(s, "service_type", "service_type", Api), Text(s, "service_name"))).ToList(),
+                ServiceTypes(a, Api),
                 a["quota_num"] is null ? null : ApiConnection.Number(a, "quota_num", $"list[{i}].quota_num", Api, 0, long.MaxValue),
                 a["quota_update_time"] is null ? null
                     : DateTimeOffset.FromUnixTimeSeconds(ApiConnection.Number(a, "quota_update_time", $"list[{i}].quota_update_time", Api, 0, 253_402_300_799))))
@@ -423,7 +423,7 @@ public sealed class OrdersClient
             .Select(c => new CarrierInfo(
                 new DeliveryId(Text(c, "delivery_id")),
                 Text(c, "delivery_name"),
-                (c["service_type"] as JsonArray ?? []).OfType<JsonObject>().Select(s => new OrderService((int)ApiConnection.Number(s, "service_type", "service_type", "logistics.getAllDelivery"), Text(s, "service_name"))).ToList()))
+                ServiceTypes(c, "logistics.getAllDelivery")))
             .ToList();
     }
 
@@ -458,6 +458,12 @@ public sealed class OrdersClient
         ["delivery_id"] = deliveryId.Value,
         ["waybill_id"] = waybillId.Value,
     };
+
+    /// <summary>A carrier's service_type list, as getAllDelivery and getAllAccount give it.</summary>
+    static List<OrderService> ServiceTypes(JsonObject node, string api) =>
+        (node["service_type"] as JsonArray ?? []).OfType<JsonObject>()
+            .Select(s => new OrderService((int)ApiConnection.Number(s, "service_type", "service_type", api), Text(s, "service_name")))
+            .ToList();
 
     static List<WaybillDataItem> WaybillData(JsonObject answer) =>
         (answer["waybill_data"] as JsonArray ?? []).OfType<JsonObject>().Select(i => new WaybillDataItem(Text(i, "key"), Text(i, "value"))).ToList();

@@ -53,14 +53,10 @@ public sealed class AccountBinding(Store store, OrderPlacement placement, TimePr
             return WxReply.Error(WxErrors.InvalidArgs, "type must be bind or unbind");
         }
 
-        if (bizId.Any(char.IsControl))
+        var (carrier, deliveryId, error) = await placement.AccountCarrierAsync(deliveryText, bizId, cancellationToken);
+        if (carrier is null)
         {
-            return WxReply.Error(WxErrors.InvalidArgs, "biz_id must not hold control characters");
-        }
-
-        if (!DeliveryId.TryParse(deliveryText, out var deliveryId) || await store.FindCarrierAsync(deliveryId, cancellationToken) is not { } carrier)
-        {
-            return WxReply.Error(WxErrors.DeliveryIdNotExist);
+            return error!;
         }
 
         if (type == "unbind")

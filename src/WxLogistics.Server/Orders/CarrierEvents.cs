@@ -34,45 +34,35 @@ public static class CarrierEvents
     public static byte[] Xml(AddWaybill e) => Serialize(ToJsonObject(e), json: false);
 
     /// <summary>The cancel_waybill event (§2.2).</summary>
-    public static JsonObject CancelWaybill(string toUserName, long createTime, string orderId, string bizId, string shopAppId, string waybillId) => new()
-    {
-        ["ToUserName"] = toUserName,
-        ["FromUserName"] = "wxlogistics",
-        ["CreateTime"] = createTime,
-        ["MsgType"] = "event",
-        ["Event"] = "cancel_waybill",
-        ["OrderID"] = orderId,
-        ["BizID"] = bizId,
-        ["BizPwd"] = "",
-        ["ShopAppID"] = shopAppId,
-        ["WayBillID"] = waybillId,
-    };
+    public static JsonObject CancelWaybill(string toUserName, long createTime, string orderId, string bizId, string shopAppId, string waybillId) =>
+        Event("cancel_waybill", toUserName, createTime, ("OrderID", orderId), ("BizID", bizId), ("BizPwd", ""), ("ShopAppID", shopAppId), ("WayBillID", waybillId));
 
     /// <summary>The check_biz event (§2.3): a merchant binds an account, which the carrier checks with its password.</summary>
-    public static JsonObject CheckBiz(string toUserName, long createTime, string bizId, string password, string shopAppId) => new()
-    {
-        ["ToUserName"] = toUserName,
-        ["FromUserName"] = "wxlogistics",
-        ["CreateTime"] = createTime,
-        ["MsgType"] = "event",
-        ["Event"] = "check_biz",
-        ["BizID"] = bizId,
-        ["BizPwd"] = password,
-        ["ShopAppID"] = shopAppId,
-    };
+    public static JsonObject CheckBiz(string toUserName, long createTime, string bizId, string password, string shopAppId) =>
+        Event("check_biz", toUserName, createTime, ("BizID", bizId), ("BizPwd", password), ("ShopAppID", shopAppId));
 
     /// <summary>The get_quota event (§2.4): the balance of a merchant's account with the carrier.</summary>
-    public static JsonObject GetQuota(string toUserName, long createTime, string bizId, string shopAppId) => new()
+    public static JsonObject GetQuota(string toUserName, long createTime, string bizId, string shopAppId) =>
+        Event("get_quota", toUserName, createTime, ("BizID", bizId), ("BizPwd", ""), ("ShopAppID", shopAppId));
+
+    /// <summary>An event pushed to the carrier <paramref name="toUserName"/>: the platform's header, then <paramref name="fields"/> in order.</summary>
+    static JsonObject Event(string name, string toUserName, long createTime, params (string Name, JsonNode? Value)[] fields)
     {
-        ["ToUserName"] = toUserName,
-        ["FromUserName"] = "wxlogistics",
-        ["CreateTime"] = createTime,
-        ["MsgType"] = "event",
-        ["Event"] = "get_quota",
-        ["BizID"] = bizId,
-        ["BizPwd"] = "",
-        ["ShopAppID"] = shopAppId,
-    };
+        var message = new JsonObject
+        {
+            ["ToUserName"] = toUserName,
+            ["FromUserName"] = "wxlogistics",
+            ["CreateTime"] = createTime,
+            ["MsgType"] = "event",
+            ["Event"] = name,
+        };
+        foreach (var (field, value) in fields)
+        {
+            message[field] = value;
+        }
+
+        return message;
+    }
 
     public static byte[] Serialize(JsonObject message, bool json) => json
         ? JsonSerializer.SerializeToUtf8Bytes(message, WireJson.Options)
@@ -81,23 +71,19 @@ public static class CarrierEvents
     static JsonObject ToJsonObject(AddWaybill e)
     {
         var order = e.Order;
-        var message = new JsonObject
-        {
-            ["ToUserName"] = e.ToUserName,
-            ["FromUserName"] = "wxlogistics",
-            ["CreateTime"] = e.CreateTime,
-            ["MsgType"] = "event",
-            ["Event"] = "add_waybill",
-            ["Token"] = e.Token,
-            ["OrderID"] = e.OrderId,
-            ["BizID"] = e.BizId,
-            ["BizPwd"] = "",
-            ["ShopAppID"] = e.ShopAppId,
-            ["WayBillID"] = "0",
-            ["Remark"] = Text(order, "custom_remark"),
-            ["Sender"] = PartyOf(order, "sender"),
-            ["Receiver"] = PartyOf(order, "receiver"),
-        };
+        var message = Event(
+            "add_waybill",
+            e.ToUserName,
+            e.CreateTime,
+            ("Token", e.Token),
+            ("OrderID", e.OrderId),
+            ("BizID", e.BizId),
+            ("BizPwd", ""),
+            ("ShopAppID", e.ShopAppId),
+            ("WayBillID", "0"),
+            ("Remark", Text(order, "custom_remark")),
+            ("Sender", PartyOf(order, "sender")),
+            ("Receiver", PartyOf(order, "receiver")));
 
         if (order.TryGetProperty("cargo", out var cargo) && cargo.ValueKind == JsonValueKind.Object)
         {

@@ -207,6 +207,23 @@ public sealed class OrderPlacement(Store store, IHttpClientFactory httpClients, 
     }
 
     /// <summary>
+    /// The carrier of a merchant's account that getQuota or bindAccount names, once their fields passed their limits:
+    /// 40097 for a biz_id holding control characters, 9300503 for a delivery_id that is no carrier of this server.
+    /// </summary>
+    internal async Task<(AppRecord? Carrier, DeliveryId DeliveryId, WxReply? Error)> AccountCarrierAsync(
+        string deliveryText, string bizId, CancellationToken cancellationToken)
+    {
+        if (bizId.Any(char.IsControl))
+        {
+            return (null, default, WxReply.Error(WxErrors.InvalidArgs, "biz_id must not hold control characters"));
+        }
+
+        return DeliveryId.TryParse(deliveryText, out var deliveryId) && await store.FindCarrierAsync(deliveryId, cancellationToken) is { } carrier
+            ? (carrier, deliveryId, null)
+            : (null, default, WxReply.Error(WxErrors.DeliveryIdNotExist));
+    }
+
+    /// <summary>
     /// Asks a carrier about a merchant's account (check_biz, get_quota): pushes <paramref name="message"/> and reads a
     /// reply that echoes its BizID with a ResultCode; or the 9300501 to answer when there is no such reply.
     /// </summary>

@@ -42,14 +42,10 @@ public sealed class QuotaQueries(Store store, OrderPlacement placement, TimeProv
             bizId = root.GetProperty("biz_id").GetString()!;
         }
 
-        if (bizId.Any(char.IsControl))
+        var (carrier, deliveryId, error) = await placement.AccountCarrierAsync(deliveryText, bizId, cancellationToken);
+        if (carrier is null)
         {
-            return WxReply.Error(WxErrors.InvalidArgs, "biz_id must not hold control characters");
-        }
-
-        if (!DeliveryId.TryParse(deliveryText, out var deliveryId) || await store.FindCarrierAsync(deliveryId, cancellationToken) is not { } carrier)
-        {
-            return WxReply.Error(WxErrors.DeliveryIdNotExist);
+            return error!;
         }
 
         var now = time.GetUtcNow().ToUnixTimeSeconds();
